@@ -1,0 +1,27 @@
+"""autograd_lite: a small, readable scalar reverse-mode automatic differentiation engine.
+
+>>> import autograd_lite as ag
+>>> x = ag.Value(2.0)
+>>> y = (x * x).tanh()
+>>> y.backward()
+>>> round(x.grad, 6)    # d tanh(x²)/dx = 2x (1 - tanh²(x²))
+0.005364
+"""
+
+from .engine import Value, apply, enable_grad, gradients, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Value",
+    "__version__",
+    "apply",
+    "enable_grad",
+    "gradcheck",
+    "gradgradcheck",
+    "gradients",
+    "is_grad_enabled",
+    "no_grad",
+]

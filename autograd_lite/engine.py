@@ -1,0 +1,551 @@
+"""The engine: ``Value`` nodes, grad mode, and reverse-mode differentiation.
+
+A ``Value`` holds a float, the inputs it was computed from (a tuple, in operand
+order) and the local partial derivatives ∂self/∂input as plain numbers, computed once
+in the forward pass from :mod:`autograd_lite.ops`. Nodes never hold closures, so a
+graph has no reference cycles and is freed by reference counting alone.
+
+``backward`` and :func:`gradients` share one reverse sweep: visit the nodes in reverse
+topological order (found iteratively, so depth is unlimited) and add
+``partial * grad(node)`` into each input's gradient. With ``create_graph=True`` the
+same sweep asks the op table for the partials as ``Value`` s, so the gradients are
+themselves differentiable.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import ContextDecorator, nullcontext
+from types import SimpleNamespace
+from typing import Any
+
+from .ops import (
+    ABS,
+    ADD,
+    COS,
+    DIV,
+    EXP,
+    FLOAT_MATH,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    SIGMOID,
+    SIN,
+    SQRT,
+    SUB,
+    TANH,
+    Primitive,
+)  # fmt: skip
+
+__all__ = [
+    "Value",
+    "apply",
+    "enable_grad",
+    "gradients",
+    "is_grad_enabled",
+    "no_grad",
+]
+
+# --- grad mode -------------------------------------------------------------------
+
+
+class _GradMode(threading.local):
+    enabled: bool = True  # a class default is each thread's starting value
+
+
+_mode = _GradMode()
+_threads_without_grad = 0
+"""How many threads are inside ``no_grad`` now. While it is 0 (nearly always) the hot
+path skips the thread-local lookup, which costs as much as a small op."""
+_mode_lock = threading.Lock()
+
+
+def _set_grad_enabled(enabled: bool) -> None:
+    global _threads_without_grad
+    with _mode_lock:
+        if _mode.enabled != enabled:
+            _threads_without_grad += -1 if enabled else 1
+            _mode.enabled = enabled
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread record history for differentiation.
+
+    >>> with no_grad():
+    ...     is_grad_enabled()
+    False
+    """
+    return _mode.enabled
+
+
+class no_grad(ContextDecorator):  # noqa: N801 - lower case like the PyTorch name it mirrors
+    """Context manager and decorator that stops history recording in this thread.
+
+    Results computed inside have ``requires_grad=False`` and no inputs: nothing to
+    differentiate, nothing kept alive. Other threads are unaffected.
+
+    >>> x = Value(2.0)
+    >>> with no_grad():
+    ...     y = x * x
+    >>> y.requires_grad
+    False
+    """
+
+    _enabled = False
+
+    def __enter__(self) -> None:
+        self._previous = _mode.enabled
+        _set_grad_enabled(self._enabled)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _set_grad_enabled(self._previous)
+
+    def _recreate_cm(self) -> no_grad:
+        # ContextDecorator reuses one instance per decorated function; a fresh one per
+        # call keeps `_previous` correct under recursion and across threads.
+        return type(self)()
+
+
+class enable_grad(no_grad):  # noqa: N801
+    """Context manager and decorator that turns history recording back on.
+
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         is_grad_enabled()
+    True
+    """
+
+    _enabled = True
+
+
+# --- Value -------------------------------------------------------------------------
+
+
+def _as_float(data: object) -> float:
+    if type(data) is float:
+        return data
+    if isinstance(data, Value):
+        raise TypeError("Value() takes a number, not a Value; use v.detach() for a copy")
+    if isinstance(data, numbers.Real):
+        return float(data)
+    raise TypeError(
+        f"Value() takes a real number (int, float or bool), got {type(data).__name__}: {data!r}"
+    )
+
+
+class Value:
+    """A scalar in a computation graph, with the gradient that ``backward`` finds.
+
+    Attributes:
+        data: the number (always a float).
+        grad: ∂root/∂self after ``root.backward()``; leaves accumulate, call after call.
+        grad_value: for leaves after ``backward(create_graph=True)``, the same gradient
+            as a differentiable ``Value`` (``None`` otherwise).
+        requires_grad: whether gradients flow to this node.
+        label: a name for drawings and ``repr``.
+
+    >>> x = Value(3.0, label="x")
+    >>> y = x * x + 2 * x
+    >>> y.backward(); x.grad    # d(x² + 2x)/dx = 2x + 2
+    8.0
+    """
+
+    __slots__ = ("_local", "_op", "_prev", "data", "grad", "grad_value", "label", "requires_grad")
+
+    data: float
+    grad: float
+    grad_value: Value | None
+    requires_grad: bool
+    label: str
+    _prev: tuple[Value, ...]
+    _local: tuple[float, ...]
+    _op: Primitive | None
+
+    def __init__(self, data: float, label: str = "", requires_grad: bool = True) -> None:
+        self.data = _as_float(data)
+        self.grad = 0.0
+        self.grad_value = None
+        self.requires_grad = bool(requires_grad)
+        self.label = str(label)
+        self._prev = ()
+        self._local = ()
+        self._op = None
+
+    # Every method below is one line: the op table does the work (see `apply`).
+    def __add__(self, other: Value | float) -> Value:
+        return _binary(ADD, self, other)
+
+    def __radd__(self, other: Value | float) -> Value:
+        return _binary(ADD, other, self)
+
+    def __sub__(self, other: Value | float) -> Value:
+        return _binary(SUB, self, other)
+
+    def __rsub__(self, other: Value | float) -> Value:
+        return _binary(SUB, other, self)
+
+    def __mul__(self, other: Value | float) -> Value:
+        return _binary(MUL, self, other)
+
+    def __rmul__(self, other: Value | float) -> Value:
+        return _binary(MUL, other, self)
+
+    def __truediv__(self, other: Value | float) -> Value:
+        return _binary(DIV, self, other)
+
+    def __rtruediv__(self, other: Value | float) -> Value:
+        return _binary(DIV, other, self)
+
+    def __pow__(self, exponent: Value | float) -> Value:
+        return _binary(POW, self, exponent)
+
+    def __rpow__(self, base: Value | float) -> Value:
+        return _binary(POW, base, self)
+
+    def __neg__(self) -> Value:
+        return _unary(NEG, self)
+
+    def __abs__(self) -> Value:
+        return _unary(ABS, self)
+
+    def exp(self) -> Value:
+        """e^x. ∂/∂x = e^x. Overflow gives inf."""
+        return _unary(EXP, self)
+
+    def log(self) -> Value:
+        """Natural logarithm, for x > 0. ∂/∂x = 1/x."""
+        return _unary(LOG, self)
+
+    def sqrt(self) -> Value:
+        """√x, for x ≥ 0. ∂/∂x = 1/(2√x), inf at 0."""
+        return _unary(SQRT, self)
+
+    def sin(self) -> Value:
+        """sin x. ∂/∂x = cos x."""
+        return _unary(SIN, self)
+
+    def cos(self) -> Value:
+        """cos x. ∂/∂x = -sin x."""
+        return _unary(COS, self)
+
+    def tanh(self) -> Value:
+        """tanh x, exact for any input. ∂/∂x = 1 - tanh²x."""
+        return _unary(TANH, self)
+
+    def sigmoid(self) -> Value:
+        """1/(1 + e^-x), stable for any input. ∂/∂x = σ(x)(1 - σ(x))."""
+        return _unary(SIGMOID, self)
+
+    def relu(self) -> Value:
+        """max(x, 0). ∂/∂x = 1 for x > 0, else 0 (so relu'(0) = 0, as PyTorch)."""
+        return _unary(RELU, self)
+
+    # Comparisons look at .data; == and hash stay identity-based (Values live in sets).
+    def __lt__(self, other: Value | float) -> bool:
+        return _compare(operator.lt, self, other)
+
+    def __le__(self, other: Value | float) -> bool:
+        return _compare(operator.le, self, other)
+
+    def __gt__(self, other: Value | float) -> bool:
+        return _compare(operator.gt, self, other)
+
+    def __ge__(self, other: Value | float) -> bool:
+        return _compare(operator.ge, self, other)
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def detach(self) -> Value:
+        """A new leaf with the same data and label, no history and ``requires_grad=False``.
+
+        >>> Value(2.0).detach().requires_grad
+        False
+        """
+        return Value(self.data, self.label, requires_grad=False)
+
+    def backward(self, gradient: Value | float = 1.0, *, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every node this one depends on with ∂self/∂node.
+
+        The rules (PyTorch's):
+
+        - the root is seeded with ``gradient``; each node adds ``partial * grad`` into
+          every input it uses, once per use (``x * x`` has two edges: 2x);
+        - nodes are visited in reverse topological order found without recursion, so
+          any depth works at the default recursion limit;
+        - interior nodes get their ``.grad`` recomputed from zero on every call, while
+          leaves *accumulate* across calls until zeroed: calling twice doubles them;
+        - leaves with ``requires_grad=False`` and number constants get no gradient;
+        - with ``create_graph=True`` each leaf also gets ``grad_value``, the gradient
+          as a ``Value`` that can be differentiated again.
+
+        >>> x = Value(3.0)
+        >>> y = x ** 3
+        >>> y.backward(); y.backward(); x.grad   # 27 + 27
+        54.0
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a Value that does not require grad: it was computed from "
+                "constants only, or under no_grad()"
+            )
+        seed = _seed(gradient, create_graph)
+        if create_graph:
+            for node, g in _reverse_sweep(self, seed, create_graph=True).items():
+                node.grad = (0.0 if node._prev else node.grad) + float(g)
+                if not node._prev:
+                    node.grad_value = _to_value(
+                        g if node.grad_value is None else node.grad_value + g
+                    )
+            return
+        # The float fast path: the running sums live on the nodes themselves.
+        order = _backward_order(self)
+        for node in order:
+            node.grad = 0.0  # interior gradients are recomputed from zero on every call
+        self.grad = float(seed) if self._prev else self.grad + float(seed)
+        for node in order:
+            g = node.grad
+            for child, partial in zip(node._prev, node._local):
+                if child.requires_grad:  # leaves accumulate across calls
+                    child.grad += partial * g
+
+
+def _compare(relation: Callable[[float, float], bool], a: Value, b: object) -> bool:
+    if isinstance(b, Value):
+        return relation(a.data, b.data)
+    if isinstance(b, numbers.Real):
+        return relation(a.data, float(b))
+    return NotImplemented  # type: ignore[no-any-return]  # Python then raises TypeError
+
+
+def _to_value(x: Value | float) -> Value:
+    return x if isinstance(x, Value) else _node(x)
+
+
+_allocate = object.__new__
+
+
+def _node(
+    data: float,
+    prev: tuple[Value, ...] = (),
+    local: tuple[Any, ...] = (),
+    op: Primitive | None = None,
+) -> Value:
+    """A Value made without ``__init__``'s checks: ``data`` is already a float.
+
+    With no ``prev`` it is a constant leaf (``requires_grad=False``); otherwise an
+    interior node, which always requires grad.
+    """
+    node = _allocate(Value)
+    node.data = data
+    node.grad = 0.0
+    node.grad_value = None
+    node.requires_grad = op is not None
+    node.label = ""
+    node._prev = prev
+    node._local = local
+    node._op = op
+    return node
+
+
+def _constant(x: object) -> Value | None:
+    """A number operand as a leaf that needs no gradient; None if it is no number."""
+    if type(x) is float:
+        return _node(x)
+    if isinstance(x, numbers.Real):
+        return _node(float(x))
+    return None
+
+
+def _undefined(op: Primitive, args: tuple[float, ...], error: Exception) -> ValueError:
+    shown = f"{args[0]!r} {op.name} {args[1]!r}" if len(args) == 2 else f"{op.name}({args[0]!r})"
+    return ValueError(f"{shown} is undefined ({error})")
+
+
+def _unary(op: Primitive, a: Value) -> Value:
+    x = a.data
+    try:
+        data = op.forward(x)
+    except (ValueError, ArithmeticError) as error:
+        raise _undefined(op, (x,), error) from error
+    if not a.requires_grad or (_threads_without_grad and not _mode.enabled):
+        return _node(data)
+    if op.constant:
+        return _node(data, (a,), op.partials, op)
+    return _node(data, (a,), (op.partials[0](x, data, FLOAT_MATH),), op)  # type: ignore[operator]
+
+
+def _binary(op: Primitive, a: Value | float, b: Value | float) -> Value:
+    if not isinstance(a, Value):
+        a = _constant(a)  # type: ignore[assignment]
+        if a is None:
+            return NotImplemented
+    if not isinstance(b, Value):
+        b = _constant(b)  # type: ignore[assignment]
+        if b is None:
+            return NotImplemented
+    x, y = a.data, b.data  # type: ignore[union-attr]
+    try:
+        data = op.forward(x, y)
+    except (ValueError, ArithmeticError) as error:
+        raise _undefined(op, (x, y), error) from error
+    a_needs, b_needs = a.requires_grad, b.requires_grad  # type: ignore[union-attr]
+    if not (a_needs or b_needs) or (_threads_without_grad and not _mode.enabled):
+        return _node(data)
+    if op.constant:
+        return _node(data, (a, b), op.partials, op)  # type: ignore[arg-type]
+    da, db = op.partials
+    # Only the partials that someone needs: `x ** 2` never evaluates log(x).
+    local = (
+        da(x, y, data, FLOAT_MATH) if a_needs else 0.0,  # type: ignore[operator]
+        db(x, y, data, FLOAT_MATH) if b_needs else 0.0,  # type: ignore[operator]
+    )
+    return _node(data, (a, b), local, op)  # type: ignore[arg-type]
+
+
+def apply(op: Primitive, *inputs: Value | float) -> Value:
+    """Apply a primitive from the op table to Values or numbers, recording the node.
+
+    The public hook the operators and methods of ``Value`` go through.
+
+    >>> apply(MUL, Value(3.0), 4).data
+    12.0
+    """
+    if len(inputs) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
+    if op.arity == 1:
+        (a,) = inputs
+        lifted = a if isinstance(a, Value) else _constant(a)
+        if lifted is None:
+            raise TypeError(f"{op.name} takes a Value or a number, got {type(a).__name__}")
+        return _unary(op, lifted)
+    result = _binary(op, *inputs)
+    if result is NotImplemented:
+        names = ", ".join(type(x).__name__ for x in inputs)
+        raise TypeError(f"{op.name} takes Values or numbers, got {names}")
+    return result
+
+
+# --- reverse mode ------------------------------------------------------------------
+
+
+def _backward_order(root: Value) -> list[Value]:
+    """The interior nodes ``root`` depends on, root first, every node before its inputs.
+
+    Kahn's algorithm run from the root: count how often each node is used, then hand
+    out a node once all its users are done. Loops only, no recursion, so any depth works
+    at the default recursion limit; a stack and operand order make it deterministic.
+    It keeps no per-node objects alive, so it gives the garbage collector nothing to do.
+    Leaves are left out (nothing to do there); interior nodes always require grad.
+    """
+    if not root._prev:
+        return []
+    uses: dict[Value, int] = {root: 0}
+    stack = [root]
+    while stack:
+        for child in stack.pop()._prev:
+            if child._prev:
+                count = uses.get(child)
+                if count is None:
+                    uses[child] = 1
+                    stack.append(child)
+                else:
+                    uses[child] = count + 1
+    order: list[Value] = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in node._prev:
+            if child._prev:
+                count = uses[child] - 1
+                uses[child] = count
+                if count == 0:
+                    ready.append(child)
+    return order
+
+
+def _value_partials(node: Value) -> list[Value | float]:
+    """The node's local partials as differentiable Values (0.0 where none is needed)."""
+    inputs = node._prev
+    rules = node._op.partials  # type: ignore[union-attr]  # interior nodes have an op
+    return [
+        0.0
+        if not x.requires_grad
+        else rule
+        if isinstance(rule, float)
+        else rule(*inputs, node, VALUE_MATH)
+        for rule, x in zip(rules, inputs, strict=True)
+    ]
+
+
+def _reverse_sweep(root: Value, seed: Value | float, create_graph: bool) -> dict[Value, Any]:
+    """∂root/∂node for every node root depends on, keyed by node, touching no ``.grad``.
+
+    The general form of the loop in ``Value.backward``: sums live in a dict, and with
+    ``create_graph`` the partials come from the op table as Values, so the sums are
+    Values recorded in the graph.
+    """
+    grads: dict[Value, Any] = {root: seed}
+    with enable_grad() if create_graph else nullcontext():
+        for node in _backward_order(root):
+            g = grads[node]
+            local = _value_partials(node) if create_graph else node._local
+            for child, partial in zip(node._prev, local):
+                if child.requires_grad:
+                    previous = grads.get(child)
+                    grads[child] = partial * g if previous is None else previous + partial * g
+    return grads
+
+
+def _seed(gradient: object, create_graph: bool) -> Value | float:
+    if isinstance(gradient, Value):
+        return gradient if create_graph else gradient.data
+    if isinstance(gradient, numbers.Real):
+        return float(gradient)
+    raise TypeError(f"gradient must be a number or a Value, got {type(gradient).__name__}")
+
+
+def gradients(
+    output: Value,
+    inputs: Iterable[Value],
+    *,
+    gradient: Value | float = 1.0,
+    create_graph: bool = False,
+) -> list[Value]:
+    """∂output/∂x for each x of ``inputs``, as Values, leaving every ``.grad`` untouched.
+
+    Like ``torch.autograd.grad``. An input the output does not depend on gets 0.0.
+    With ``create_graph=True`` the results are part of the graph, so they can be
+    differentiated again, to any order.
+
+    >>> x = Value(3.0)
+    >>> (dx,) = gradients(x ** 3, [x], create_graph=True)
+    >>> dx.data, gradients(dx, [x])[0].data     # 3x², 6x
+    (27.0, 18.0)
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"output must be a Value, got {type(output).__name__}")
+    inputs = list(inputs)
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"inputs must be Values, got {type(x).__name__}")
+        if not x.requires_grad:
+            raise ValueError(f"{x!r} has requires_grad=False: it has no gradient")
+    if not output.requires_grad:
+        return [Value(0.0, requires_grad=False) for _ in inputs]
+    grads = _reverse_sweep(output, _seed(gradient, create_graph), create_graph)
+    return [_to_value(grads.get(x, 0.0)) for x in inputs]
+
+
+VALUE_MATH = SimpleNamespace(log=Value.log, sin=Value.sin, cos=Value.cos, pow=Value.__pow__)
+"""The math namespace partial rules get on Values: differentiable versions of FLOAT_MATH."""
