@@ -1,0 +1,272 @@
+"""Gradient semantics (design.md §5), one test each, and the Value API."""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+import threading
+import weakref
+
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import Value
+from autograd_lite.engine import _backward_order
+
+
+class Probe(Value):
+    """A Value that can be weakly referenced, to watch when a graph is freed."""
+
+    __slots__ = ("__weakref__",)
+
+
+def test_a_value_used_twice_gets_both_contributions() -> None:
+    a = Value(3.0)
+    (a + a).backward()
+    assert a.grad == 2.0
+    b = Value(3.0)
+    (b * b).backward()
+    assert b.grad == 6.0
+
+
+def test_reused_interior_node() -> None:
+    a = Value(1.0)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert (a.grad, b.grad, c.grad) == (4.0, 2.0, 1.0)
+
+
+def test_diamond() -> None:
+    a = Value(2.0)
+    b, c = a * 3.0, a.exp()
+    d = b * c  # d = 3a e^a, d' = 3e^a (1 + a)
+    d.backward()
+    assert a.grad == pytest.approx(3 * math.exp(2.0) * 3.0)
+    assert b.grad == pytest.approx(math.exp(2.0))
+    assert c.grad == pytest.approx(6.0)
+
+
+def test_second_backward_accumulates_leaves_and_recomputes_interior() -> None:
+    x = Value(3.0)
+    x2 = x * x
+    y = x2 * x
+    y.backward()
+    assert (x.grad, x2.grad) == (27.0, 3.0)
+    y.backward()
+    assert (x.grad, x2.grad) == (54.0, 3.0)  # micrograd gets 72 for x and 6 for x2
+
+
+def test_backward_seed_and_leaf_root() -> None:
+    x = Value(2.0)
+    (x * 5.0).backward(gradient=0.5)
+    assert x.grad == 2.5
+    x.backward()  # a leaf as the root: dx/dx = 1, accumulated
+    assert x.grad == 3.5
+
+
+def test_inputs_are_a_tuple_in_operand_order_and_traversal_is_deterministic() -> None:
+    x, y = Value(1.0), Value(2.0)
+    z = x * x - y
+    assert z._prev[0]._prev == (x, x)
+    assert isinstance(z._prev, tuple)
+    assert z._prev[1] is y
+
+    def build() -> list[str]:
+        a, b = Value(1.0), Value(2.0)
+        c = a * b
+        out = (c + a).tanh() * (c - b)
+        return [node._op.name for node in _backward_order(out)]  # type: ignore[union-attr]
+
+    assert build() == build() == ["*", "-", "tanh", "+", "*"]
+
+
+def test_backward_order_puts_every_node_before_its_inputs() -> None:
+    a = Value(0.5)
+    nodes = [a]
+    for i in range(200):  # a DAG with long and short paths
+        nodes.append(nodes[-1] * nodes[i // 2] + nodes[i // 3])
+    order = _backward_order(nodes[-1])
+    position = {node: k for k, node in enumerate(order)}
+    for node in order:
+        for child in node._prev:
+            if child._prev:
+                assert position[child] > position[node]
+
+
+def test_million_node_chain_at_default_recursion_limit() -> None:
+    assert sys.getrecursionlimit() <= 1000 or pytest.fail("keep the default limit")
+    x, step = Value(0.0), Value(1.0)
+    h = x
+    for _ in range(1_000_000):
+        h = h + step
+    h.backward()
+    assert (h.data, x.grad, step.grad) == (1e6, 1.0, 1e6)
+    del h  # freeing a million-deep chain must not overflow the C stack either
+
+
+def test_graph_is_freed_by_reference_counting_alone() -> None:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        x = Probe(0.5)
+        probe = weakref.ref(x)
+        y = x
+        for _ in range(100):
+            y = (y * x + 1.0).tanh().exp().relu() / 2.0
+        y.backward()
+        ag.gradients(y, [x])
+        del x, y
+        assert probe() is None, "a reference cycle keeps the graph alive"
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_constants_and_frozen_leaves_receive_no_gradient() -> None:
+    x = Value(2.0)
+    data = Value(3.0, requires_grad=False)
+    y = x * data + 4.0
+    y.backward()
+    assert x.grad == 3.0
+    assert data.grad == 0.0
+    constant = y._prev[1]
+    assert (constant.data, constant.requires_grad, constant.grad) == (4.0, False, 0.0)
+
+
+def test_results_of_constants_only_record_nothing() -> None:
+    frozen = Value(2.0, requires_grad=False)
+    y = frozen * 3.0
+    assert (y.requires_grad, y._prev) == (False, ())
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_no_grad_context_and_decorator() -> None:
+    x = Value(2.0)
+    with ag.no_grad():
+        assert not ag.is_grad_enabled()
+        y = x * x
+        with ag.enable_grad():
+            assert ag.is_grad_enabled()
+            z = x * x
+        assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+    assert (y.requires_grad, y._prev) == (False, ())
+    assert z.requires_grad
+    assert z._prev == (x, x)
+
+    @ag.no_grad()
+    def square(v: Value) -> Value:
+        return v * v
+
+    assert not square(x).requires_grad
+    assert square(x).data == 4.0
+    assert ag.is_grad_enabled()
+
+
+def test_no_grad_restores_state_after_an_exception() -> None:
+    with pytest.raises(KeyError), ag.no_grad():
+        raise KeyError
+    assert ag.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread() -> None:
+    inside, done = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def worker() -> None:
+        with ag.no_grad():
+            inside.set()
+            done.wait(5)
+            seen["worker"] = ag.is_grad_enabled() or (Value(1.0) * Value(2.0)).requires_grad
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(5)
+    seen["main"] = ag.is_grad_enabled() and (Value(1.0) * Value(2.0)).requires_grad
+    done.set()
+    thread.join()
+    assert seen == {"main": True, "worker": False}
+
+
+def test_detach() -> None:
+    x = Value(2.0, label="x")
+    y = (x * x).detach()
+    assert (y.data, y.requires_grad, y._prev) == (4.0, False, ())
+    assert x.detach().label == "x"
+
+
+def test_value_basics() -> None:
+    x = Value(3, label="x")
+    assert type(x.data) is float
+    assert (x.grad, x.requires_grad, x.label, x.grad_value) == (0.0, True, "x", None)
+    assert repr(x) == "Value(data=3.0, grad=0.0, label='x')"
+    assert repr(Value(1.5)) == "Value(data=1.5, grad=0.0)"
+    assert float(x) == 3.0
+    assert Value(True).data == 1.0
+
+
+def test_operators_with_numbers_on_either_side() -> None:
+    x, y = Value(2.0), Value(3.0)
+    cases = {
+        "x + 1": (x + 1, 3.0), "1 + x": (1 + x, 3.0), "x - 1": (x - 1, 1.0),
+        "1 - x": (1 - x, -1.0), "x * 4": (x * 4, 8.0), "4 * x": (4 * x, 8.0),
+        "x / 4": (x / 4, 0.5), "1 / x": (1 / x, 0.5), "x ** 3": (x**3, 8.0),
+        "2 ** x": (2**x, 4.0), "x ** y": (x**y, 8.0), "-x": (-x, -2.0),
+        "abs(-x)": (abs(-x), 2.0),
+    }  # fmt: skip
+    for text, (value, expected) in cases.items():
+        assert isinstance(value, Value), text
+        assert value.data == expected, text
+
+
+def test_comparisons_use_data_and_equality_uses_identity() -> None:
+    a, b = Value(1.0), Value(1.0)
+    assert a <= b
+    assert a >= b
+    assert not a < b
+    assert not a > b
+    assert a < 2
+    assert a > 0
+    assert a > 0.5
+    assert a < 2
+    assert a != b
+    assert a == a
+    assert len({a, b}) == 2
+    assert {a: "a"}[a] == "a"
+    with pytest.raises(TypeError):
+        _ = a < "b"  # type: ignore[operator]
+
+
+def test_nan_and_inf_propagate() -> None:
+    nan, inf = Value(math.nan), Value(math.inf)
+    assert math.isnan((nan * 2).exp().data)
+    assert math.isnan(Value(math.nan).relu().data)
+    assert Value(-math.inf).exp().data == 0.0
+    assert inf.tanh().data == 1.0
+    assert math.isnan(inf.sin().data)
+    assert math.isnan(inf.cos().data)
+    assert (inf + 1).data == math.inf
+    assert Value(1000.0).exp().data == math.inf
+    assert Value(10.0) ** 400 == Value(math.inf) or (Value(10.0) ** 400).data == math.inf
+    assert (Value(-10.0) ** 401).data == -math.inf
+    x = Value(math.nan)
+    (x * x).backward()
+    assert math.isnan(x.grad)
+
+
+def test_gradients_leaves_grad_untouched_and_gives_zero_for_unused_inputs() -> None:
+    x, y, unused = Value(2.0), Value(3.0), Value(4.0)
+    x.grad = 10.0
+    out = x * y
+    dx, dy, du = ag.gradients(out, [x, y, unused])
+    assert (dx.data, dy.data, du.data) == (3.0, 2.0, 0.0)
+    assert (x.grad, y.grad, unused.grad, out.grad) == (10.0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="requires_grad=False"):
+        ag.gradients(out, [Value(1.0, requires_grad=False)])
+    with pytest.raises(TypeError):
+        ag.gradients(out, [1.0])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="gradient must be"):
+        out.backward(gradient="1")  # type: ignore[arg-type]

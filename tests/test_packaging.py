@@ -1,0 +1,72 @@
+"""The package as users get it: no runtime dependencies, one version, a readable core."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import autograd_lite
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_pulls_in_no_third_party_module() -> None:
+    code = (
+        "import sys; before = set(sys.modules); import autograd_lite; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    third_party = {name.split(".")[0] for name in loaded} - set(sys.stdlib_module_names)
+    assert third_party == {"autograd_lite"}
+
+
+def test_version_is_defined_once_and_matches_the_metadata() -> None:
+    assert autograd_lite.__version__ == importlib.metadata.version("autograd_lite")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert not re.search(r"^version\s*=", pyproject, re.MULTILINE)
+
+
+def test_package_is_typed() -> None:
+    assert (ROOT / "autograd_lite" / "py.typed").exists()
+
+
+def code_lines(path: Path) -> int:
+    """Lines of code: not blank, not a comment, not part of a docstring."""
+    tree = ast.parse(path.read_text())
+    docstrings: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return sum(
+        1
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.strip() and not line.strip().startswith("#") and number not in docstrings
+    )
+
+
+def test_the_core_reads_in_one_sitting() -> None:
+    """ops.py + engine.py stay small (micrograd's ~150 lines is the spirit)."""
+    lines = sum(code_lines(ROOT / "autograd_lite" / name) for name in ("ops.py", "engine.py"))
+    assert lines <= 450, f"the core grew to {lines} lines of code: simplify before adding"
+
+
+def test_ops_imports_nothing_from_the_package() -> None:
+    source = (ROOT / "autograd_lite" / "ops.py").read_text()
+    assert not re.search(r"^\s*(from \.|from autograd_lite|import autograd_lite)", source, re.M)
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    match = re.search(r"^TEST_COMMAND='(.+)'$", ci, re.MULTILINE)
+    assert match, ".ci/run defines TEST_COMMAND='...'"
+    assert f"\n{match.group(1)}\n" in readme, "README.md shows the same test command"
