@@ -136,8 +136,10 @@ FLOAT_MATH = FloatMath()
 
 
 def _d_pow_d_base(x: Any, y: Any, out: Any, m: Any) -> Any:
-    """∂(x**y)/∂x = y · x**(y-1); x**0 is constant, so 0 there even at x = 0."""
-    return 0.0 if float(y) == 0.0 else y * m.pow(x, y - 1.0)
+    """∂(x**y)/∂x = y · x**(y-1); 0 at x = y = 0, where x**0 is flat (0 · inf otherwise)."""
+    if float(y) == 0.0 and float(x) == 0.0:
+        return 0.0
+    return y * m.pow(x, y - 1.0)
 
 
 def _d_pow_d_exponent(x: Any, y: Any, out: Any, m: Any) -> Any:
