@@ -9,6 +9,7 @@
 """
 
 from .engine import Value, apply, enable_grad, gradients, is_grad_enabled, no_grad
+from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __version__ = "0.1.0"
@@ -19,9 +20,12 @@ __all__ = [
     "__version__",
     "apply",
     "enable_grad",
+    "grad",
     "gradcheck",
     "gradgradcheck",
     "gradients",
+    "hessian",
     "is_grad_enabled",
     "no_grad",
+    "value_and_grad",
 ]
