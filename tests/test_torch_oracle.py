@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from hypothesis import given, settings
 
@@ -13,24 +9,7 @@ from autograd_lite import Value, ops
 from autograd_lite.testing import Expression, expressions
 
 torch = pytest.importorskip("torch")
-
-TORCH_OPS: dict[str, Callable[..., Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": torch.pow,
-    "neg": operator.neg,
-    "abs": torch.abs,
-    "exp": torch.exp,
-    "log": torch.log,
-    "sqrt": torch.sqrt,
-    "sin": torch.sin,
-    "cos": torch.cos,
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "relu": torch.relu,
-}
+from torch_reference import TORCH_OPS, float64, replay  # noqa: E402
 
 
 def test_every_primitive_has_a_torch_counterpart() -> None:
@@ -38,11 +17,8 @@ def test_every_primitive_has_a_torch_counterpart() -> None:
 
 
 def run_in_torch(expr: Expression) -> tuple[float, list[float]]:
-    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in expr.leaves]
-    values = list(leaves)
-    for name, positions in expr.steps:
-        values.append(TORCH_OPS[name](*(values[i] for i in positions)))
-    out = values[-1]
+    leaves = [float64(x, requires_grad=True) for x in expr.leaves]
+    out = replay(expr, *leaves)
     grads = torch.autograd.grad(out, leaves, allow_unused=True)
     return out.item(), [0.0 if g is None else g.item() for g in grads]
 
@@ -63,6 +39,6 @@ def test_conventions_at_kinks_and_singularities_match_pytorch(name: str, x: floa
     v = Value(x)
     ops_call = {"relu": Value.relu, "abs": abs, "sqrt": Value.sqrt}[name]
     ops_call(v).backward()
-    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    t = float64(x, requires_grad=True)
     TORCH_OPS[name](t).backward()
     assert v.grad == t.grad.item()

@@ -1,0 +1,174 @@
+"""Higher-order gradients, the functional API and the gradient checker itself."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd_lite as ag
+from autograd_lite import Value, ops
+from autograd_lite.engine import apply
+from autograd_lite.ops import Primitive
+from autograd_lite.testing import Expression, expressions, op_inputs
+
+OPS = sorted(ops.PRIMITIVES.values(), key=lambda op: op.name)
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@given(data=st.data())
+def test_second_derivatives_of_every_op_match_differences_of_the_first(
+    op: Primitive, data: st.DataObject
+) -> None:
+    args = data.draw(op_inputs(op))
+    assert ag.gradgradcheck(lambda *xs: apply(op, *xs), args)
+
+
+@settings(max_examples=150, deadline=None)
+@given(expressions(max_leaves=3, max_steps=8))
+def test_hessians_of_random_expressions_match_finite_differences(expr: Expression) -> None:
+    assert ag.gradgradcheck(expr, expr.leaves)
+
+
+@settings(max_examples=100, deadline=None)
+@given(expressions(max_leaves=3, max_steps=8))
+def test_hessians_of_random_expressions_match_pytorch(expr: Expression) -> None:
+    torch = pytest.importorskip("torch")
+    from torch_reference import float64, replay
+
+    point = tuple(float64(x) for x in expr.leaves)
+    expected = torch.autograd.functional.hessian(lambda *xs: replay(expr, *xs), point)
+    n = len(expr.leaves)
+    ours = ag.hessian(expr)(*expr.leaves)
+    for i in range(n):
+        for j in range(n):
+            assert ours[i][j] == pytest.approx(expected[i][j].item(), rel=1e-9, abs=1e-10)
+
+
+@pytest.mark.parametrize("x", [-2.0, -0.3, 0.0, 0.7, 1.5])
+def test_tanh_derivatives_up_to_fourth_order(x: float) -> None:
+    t = math.tanh(x)
+    closed_forms = [
+        1 - t * t,
+        -2 * t * (1 - t * t),
+        -2 * (1 - t * t) * (1 - 3 * t * t),
+        8 * t * (1 - t * t) * (2 - 3 * t * t),
+    ]
+    f = Value.tanh
+    for expected in closed_forms:
+        f = ag.grad(f)
+        assert f(x) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_second_derivatives_of_power_in_both_arguments() -> None:
+    x, y = 1.7, 2.3
+    [[dxx, dxy], [dyx, dyy]] = ag.hessian(lambda a, b: a**b)(x, y)
+    assert dxx == pytest.approx(y * (y - 1) * x ** (y - 2), rel=1e-12)
+    assert dyy == pytest.approx(x**y * math.log(x) ** 2, rel=1e-12)
+    assert dxy == dyx == pytest.approx(x ** (y - 1) * (1 + y * math.log(x)), rel=1e-12)
+
+
+def test_nested_grad_has_no_perturbation_confusion() -> None:
+    assert ag.grad(lambda x: x * ag.grad(lambda y: x * y)(1.0))(1.0) == 2.0
+    # Closing over the outer variable while the inner one is the same number:
+    assert ag.grad(lambda x: ag.grad(lambda y: x * y)(x))(3.0) == 1.0
+
+
+def test_constant_derivatives_are_values_whose_derivative_is_zero() -> None:
+    x = Value(3.0)
+    (d,) = ag.gradients(2 * x, [x], create_graph=True)
+    assert isinstance(d, Value)
+    assert d.data == 2.0
+    assert ag.gradients(d, [x])[0].data == 0.0
+    assert ag.grad(ag.grad(lambda v: 2 * v))(3.0) == 0.0
+    assert ag.grad(lambda v: 5.0)(1.0) == 0.0
+
+
+def test_gradients_to_any_order() -> None:
+    x = Value(0.5)
+    g = x.exp() * x  # (x e^x)^(n) = (x + n) e^x
+    for n in range(1, 6):
+        (g,) = ag.gradients(g, [x], create_graph=True)
+        assert g.data == pytest.approx((0.5 + n) * math.exp(0.5), rel=1e-12)
+
+
+def test_backward_with_create_graph_fills_grad_value() -> None:
+    x, y = Value(2.0), Value(5.0)
+    out = x**3 * y
+    out.backward(create_graph=True)
+    assert (x.grad, y.grad) == (60.0, 8.0)
+    assert x.grad_value is not None
+    assert x.grad_value.data == 60.0  # 3x²y
+    assert ag.gradients(x.grad_value, [x, y])[0].data == 60.0  # 6xy
+    assert ag.gradients(x.grad_value, [x, y])[1].data == 12.0  # 3x²
+    out.backward(create_graph=True)  # leaves accumulate, as Values too
+    assert x.grad == 120.0
+    assert x.grad_value.data == 120.0
+
+
+def test_value_and_grad_and_argnums() -> None:
+    f = lambda x, y, z: x * y * z
+    assert ag.value_and_grad(f)(1.0, 2.0, 3.0) == (6.0, 6.0)
+    assert ag.value_and_grad(f, argnums=(0, 2))(1.0, 2.0, 3.0) == (6.0, (6.0, 2.0))
+    assert ag.grad(f, argnums=-1)(1.0, 2.0, 3.0) == 2.0
+    assert isinstance(ag.grad(f)(1, 2, 3), float)
+    with pytest.raises(ValueError, match="out of range"):
+        ag.grad(f, argnums=3)(1.0, 2.0, 3.0)
+    with pytest.raises(TypeError, match="argnums"):
+        ag.grad(f, argnums="0")(1.0, 2.0, 3.0)  # type: ignore[arg-type]
+
+
+def test_functions_may_use_methods_or_operators() -> None:
+    assert ag.grad(lambda x: x.sin())(0.0) == 1.0
+    assert ag.grad(lambda x: abs(x) + x**2)(-1.0) == -3.0
+
+
+def test_non_scalar_output_is_a_clear_type_error() -> None:
+    with pytest.raises(TypeError, match="single Value or number"):
+        ag.grad(lambda x: [x, x])(1.0)
+    with pytest.raises(TypeError, match="numbers"):
+        ag.grad(lambda x: x)("1.0")
+
+
+def test_hessian_shape_and_values() -> None:
+    h = ag.hessian(lambda x, y, z: x * y * z + x * x)(1.0, 2.0, 3.0)
+    assert h == [[2.0, 3.0, 2.0], [3.0, 0.0, 1.0], [2.0, 1.0, 0.0]]
+    assert all(isinstance(v, float) for row in h for v in row)
+
+
+def test_transforms_work_under_no_grad() -> None:
+    with ag.no_grad():
+        assert ag.grad(lambda x: x * x)(3.0) == 6.0
+
+
+WRONG_SIN = Primitive("wrong_sin", math.sin, (lambda x, out, m: m.sin(x),))  # should be cos
+
+
+def test_gradcheck_fails_on_a_wrong_derivative_and_names_the_input() -> None:
+    assert ag.gradcheck(lambda x, y: x * y.sin(), [0.3, 1.1])
+    with pytest.raises(ag.GradcheckError) as info:
+        ag.gradcheck(lambda x, y: x * apply(WRONG_SIN, y), [0.3, 1.1])
+    message = str(info.value)
+    assert "input[1]" in message
+    assert "input[0]" not in message
+    assert repr(0.3 * math.sin(1.1)) in message  # the wrong analytic value
+    assert "(0.3, 1.1)" in message  # the point
+
+
+def test_gradgradcheck_fails_when_only_the_value_path_of_a_rule_is_wrong() -> None:
+    def cos_rule(x: object, out: object, m: object) -> object:
+        return math.cos(x) if isinstance(x, float) else x * 0.0 + 1.0  # type: ignore[arg-type]
+
+    half_wrong = Primitive("half_wrong_sin", math.sin, (cos_rule,))
+    assert ag.gradcheck(lambda x: apply(half_wrong, x), [0.4])
+    with pytest.raises(ag.GradcheckError, match=r"hessian\[0\]"):
+        ag.gradgradcheck(lambda x: apply(half_wrong, x), [0.4])
+
+
+def test_gradcheck_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        ag.gradcheck(lambda x: x, [math.nan])
+    with pytest.raises(TypeError, match="Value or a number"):
+        ag.gradcheck(lambda x: "x", [1.0])  # type: ignore[arg-type, return-value]

@@ -1,0 +1,41 @@
+"""The op table in PyTorch, to replay random expressions there (imported where torch is)."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from autograd_lite.testing import Expression
+
+TORCH_OPS: dict[str, Callable[..., Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": torch.pow,
+    "neg": operator.neg,
+    "abs": torch.abs,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+}
+
+
+def replay(expr: Expression, *leaves: torch.Tensor) -> torch.Tensor:
+    """The expression evaluated on tensors."""
+    values = list(leaves)
+    for name, positions in expr.steps:
+        values.append(TORCH_OPS[name](*(values[i] for i in positions)))
+    return values[-1]
+
+
+def float64(x: float, requires_grad: bool = False) -> torch.Tensor:
+    return torch.tensor(x, dtype=torch.float64, requires_grad=requires_grad)
