@@ -69,15 +69,15 @@ def test_backward_seed_and_leaf_root() -> None:
 def test_inputs_are_a_tuple_in_operand_order_and_traversal_is_deterministic() -> None:
     x, y = Value(1.0), Value(2.0)
     z = x * x - y
-    assert z._prev[0]._prev == (x, x)
-    assert isinstance(z._prev, tuple)
-    assert z._prev[1] is y
+    assert z.inputs[0].inputs == (x, x)
+    assert isinstance(z.inputs, tuple)
+    assert z.inputs[1] is y
 
     def build() -> list[str]:
         a, b = Value(1.0), Value(2.0)
         c = a * b
         out = (c + a).tanh() * (c - b)
-        return [node._op.name for node in _backward_order(out)]  # type: ignore[union-attr]
+        return [node.op.name for node in _backward_order(out)]  # type: ignore[union-attr]
 
     assert build() == build() == ["*", "-", "tanh", "+", "*"]
 
@@ -90,8 +90,8 @@ def test_backward_order_puts_every_node_before_its_inputs() -> None:
     order = _backward_order(nodes[-1])
     position = {node: k for k, node in enumerate(order)}
     for node in order:
-        for child in node._prev:
-            if child._prev:
+        for child in node.inputs:
+            if child.inputs:
                 assert position[child] > position[node]
 
 
@@ -131,14 +131,14 @@ def test_constants_and_frozen_leaves_receive_no_gradient() -> None:
     y.backward()
     assert x.grad == 3.0
     assert data.grad == 0.0
-    constant = y._prev[1]
+    constant = y.inputs[1]
     assert (constant.data, constant.requires_grad, constant.grad) == (4.0, False, 0.0)
 
 
 def test_results_of_constants_only_record_nothing() -> None:
     frozen = Value(2.0, requires_grad=False)
     y = frozen * 3.0
-    assert (y.requires_grad, y._prev) == (False, ())
+    assert (y.requires_grad, y.inputs) == (False, ())
     with pytest.raises(RuntimeError, match="does not require grad"):
         y.backward()
 
@@ -153,9 +153,9 @@ def test_no_grad_context_and_decorator() -> None:
             z = x * x
         assert not ag.is_grad_enabled()
     assert ag.is_grad_enabled()
-    assert (y.requires_grad, y._prev) == (False, ())
+    assert (y.requires_grad, y.inputs) == (False, ())
     assert z.requires_grad
-    assert z._prev == (x, x)
+    assert z.inputs == (x, x)
 
     @ag.no_grad()
     def square(v: Value) -> Value:
@@ -194,7 +194,7 @@ def test_grad_mode_is_per_thread() -> None:
 def test_detach() -> None:
     x = Value(2.0, label="x")
     y = (x * x).detach()
-    assert (y.data, y.requires_grad, y._prev) == (4.0, False, ())
+    assert (y.data, y.requires_grad, y.inputs) == (4.0, False, ())
     assert x.detach().label == "x"
 
 

@@ -32,6 +32,6 @@ def test_expressions_share_sub_expressions() -> None:
     expr = Expression(leaves=(0.5,), steps=(("tanh", (0,)), ("*", (1, 1)), ("+", (2, 1))))
     x = Value(0.5)
     out = expr(x)
-    assert out._prev[1] is out._prev[0]._prev[0]
+    assert out.inputs[1] is out.inputs[0].inputs[0]
     assert str(expr) == "+(*(tanh(x0), tanh(x0)), tanh(x0))"
     assert ag.gradcheck(expr, expr.leaves)

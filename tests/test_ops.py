@@ -61,8 +61,8 @@ def test_forward_matches_math_and_records_the_op(op: ops.Primitive, data: st.Dat
     args = data.draw(op_inputs(op))
     out = CASES[op.name].call(*(Value(x) for x in args))
     assert out.data == pytest.approx(CASES[op.name].reference(*args), rel=1e-12, abs=1e-300)
-    assert out._op is op
-    assert len(out._prev) == op.arity
+    assert out.op is op
+    assert len(out.inputs) == op.arity
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
@@ -82,7 +82,7 @@ def test_partials_on_floats_match_partials_on_values(
     xs = [Value(x) for x in args]
     out = CASES[op.name].call(*xs)
     as_values = ag.gradients(out, xs, create_graph=True)
-    assert [g.data for g in as_values] == pytest.approx(list(out._local), rel=1e-12)
+    assert [g.data for g in as_values] == pytest.approx(list(out.local_grads), rel=1e-12)
 
 
 @pytest.mark.parametrize("x", [-1e308, -1000.0, -746.0, 746.0, 1000.0, 1e308])
