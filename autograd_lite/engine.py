@@ -41,6 +41,7 @@ from .ops import (
     RELU,
     SIGMOID,
     SIN,
+    SOFTPLUS,
     SQRT,
     SUB,
     TANH,
@@ -274,6 +275,10 @@ class Value:
     def sigmoid(self) -> Value:
         """1/(1 + e^-x), stable for any input. ∂/∂x = σ(x)(1 - σ(x))."""
         return _unary(SIGMOID, self)
+
+    def softplus(self) -> Value:
+        """log(1 + e^x), stable for any input. ∂/∂x = σ(x)."""
+        return _unary(SOFTPLUS, self)
 
     def relu(self) -> Value:
         """max(x, 0). ∂/∂x = 1 for x > 0, else 0 (so relu'(0) = 0, as PyTorch)."""
@@ -585,5 +590,7 @@ def gradients(
     return [_to_value(grads.get(x, 0.0)) for x in inputs]
 
 
-VALUE_MATH = SimpleNamespace(log=Value.log, sin=Value.sin, cos=Value.cos, pow=Value.__pow__)
+VALUE_MATH = SimpleNamespace(
+    log=Value.log, sin=Value.sin, cos=Value.cos, sigmoid=Value.sigmoid, pow=Value.__pow__
+)
 """The math namespace partial rules get on Values: differentiable versions of FLOAT_MATH."""

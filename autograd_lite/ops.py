@@ -96,6 +96,11 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def _softplus(x: float) -> float:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): exp never overflows, nothing is lost near 0.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x))) if x == x else x
+
+
 def _relu(x: float) -> float:
     return 0.0 if x <= 0 else x  # NaN is not <= 0, so it propagates
 
@@ -127,6 +132,7 @@ class FloatMath:
 
     sin = staticmethod(_sin)
     cos = staticmethod(_cos)
+    sigmoid = staticmethod(_sigmoid)
 
 
 FLOAT_MATH = FloatMath()
@@ -180,10 +186,28 @@ SIN = Primitive("sin", _sin, (lambda x, out, m: m.cos(x),))
 COS = Primitive("cos", _cos, (lambda x, out, m: -m.sin(x),))
 TANH = Primitive("tanh", math.tanh, (lambda x, out, m: 1.0 - out * out,))
 SIGMOID = Primitive("sigmoid", _sigmoid, (lambda x, out, m: out * (1.0 - out),))
+SOFTPLUS = Primitive("softplus", _softplus, (lambda x, out, m: m.sigmoid(x),))
 RELU = Primitive("relu", _relu, (lambda x, out, m: 1.0 if out > 0 else 0.0,))
 
 PRIMITIVES: dict[str, Primitive] = {
     op.name: op
-    for op in (ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, RELU)
+    for op in (
+        ADD,
+        SUB,
+        MUL,
+        DIV,
+        POW,
+        NEG,
+        ABS,
+        EXP,
+        LOG,
+        SQRT,
+        SIN,
+        COS,
+        TANH,
+        SIGMOID,
+        SOFTPLUS,
+        RELU,
+    )
 }
 """Every primitive by name: what the table-driven tests loop over."""

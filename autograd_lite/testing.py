@@ -55,6 +55,7 @@ DOMAINS: dict[str, tuple[Domain, ...]] = {
     "cos": (REAL,),
     "tanh": (REAL,),
     "sigmoid": (REAL,),
+    "softplus": (REAL,),
     "relu": (AWAY_FROM_KINK,),
 }
 """Op name -> one domain per input: where finite differences can check the op."""

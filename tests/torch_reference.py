@@ -25,6 +25,7 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "cos": torch.cos,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
+    "softplus": torch.nn.functional.softplus,
     "relu": torch.relu,
 }
 
