@@ -44,7 +44,7 @@ CASES: dict[str, OpCase] = {
     "cos": OpCase(Value.cos, math.cos),
     "tanh": OpCase(Value.tanh, lambda x: math.sinh(x) / math.cosh(x)),
     "sigmoid": OpCase(Value.sigmoid, lambda x: 1 / (1 + math.exp(-x))),
-    "softplus": OpCase(Value.softplus, lambda x: math.log(1 + math.exp(x))),
+    "softplus": OpCase(Value.softplus, lambda x: math.log1p(math.exp(x))),
     "relu": OpCase(Value.relu, lambda x: max(x, 0.0)),
 }
 
