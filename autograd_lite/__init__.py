@@ -8,6 +8,7 @@
 0.005364
 """
 
+from . import data, losses, nn, optim
 from .engine import Value, apply, enable_grad, gradients, is_grad_enabled, no_grad
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -19,6 +20,7 @@ __all__ = [
     "Value",
     "__version__",
     "apply",
+    "data",
     "enable_grad",
     "grad",
     "gradcheck",
@@ -26,6 +28,9 @@ __all__ = [
     "gradients",
     "hessian",
     "is_grad_enabled",
+    "losses",
+    "nn",
     "no_grad",
+    "optim",
     "value_and_grad",
 ]

@@ -1,0 +1,198 @@
+"""Neural-network building blocks on Values: Module, Neuron, Layer, MLP.
+
+>>> from autograd_lite.nn import MLP
+>>> model = MLP(2, [4, 1], seed=0)
+>>> len(model.parameters())      # (2·4 + 4) + (4·1 + 1)
+17
+>>> isinstance(model([1.0, -2.0]), Value)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+from .engine import Value
+
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+
+ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": lambda v: v,
+}
+"""The activations a Neuron accepts, by name."""
+
+Inputs = Sequence[Value | float]
+
+
+class Module:
+    """Base class: parameters found by walking attributes (Values, Modules, lists of them)."""
+
+    training: bool = True
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """``(dotted name, parameter)`` pairs in a stable order, e.g. ``layers.0.neurons.1.w.0``."""
+        for name, attribute in vars(self).items():
+            yield from _named(attribute, f"{prefix}{name}")
+
+    def parameters(self) -> list[Value]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0.0
+            p.grad_value = None
+
+    def train(self, mode: bool = True) -> Module:
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def modules(self) -> Iterator[Module]:
+        yield self
+        for attribute in vars(self).values():
+            children = attribute if isinstance(attribute, list) else [attribute]
+            for child in children:
+                if isinstance(child, Module):
+                    yield from child.modules()
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by dotted name."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(
+        self, state: Mapping[str, float], strict: bool = True
+    ) -> tuple[list[str], list[str]]:
+        """Copy values in by name; returns ``(missing_keys, unexpected_keys)``.
+
+        Everything is checked before anything is written: with ``strict`` any missing or
+        unexpected key raises ``KeyError``, and a value that is not a finite number raises
+        ``ValueError``; either way the model is left as it was.
+        """
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state]
+        unexpected = [name for name in state if name not in params]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"state does not match the model: missing {missing}, unexpected {unexpected}"
+            )
+        values = {}
+        for name in params.keys() & state.keys():
+            value = state[name]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
+                raise ValueError(f"parameter {name!r} must be a finite number, got {value!r}")
+            values[name] = float(value)
+        for name, value in values.items():
+            params[name].data = value
+        return missing, unexpected
+
+
+def _named(attribute: object, name: str) -> Iterator[tuple[str, Value]]:
+    if isinstance(attribute, Value):
+        if attribute.requires_grad:
+            yield name, attribute
+    elif isinstance(attribute, Module):
+        yield from attribute.named_parameters(f"{name}.")
+    elif isinstance(attribute, list):
+        for i, item in enumerate(attribute):
+            yield from _named(item, f"{name}.{i}")
+
+
+def _rng(seed: int | random.Random | None) -> random.Random:
+    return seed if isinstance(seed, random.Random) else random.Random(seed)
+
+
+class Neuron(Module):
+    """activation(w · x + b), weights and bias drawn from U(-1/√nin, 1/√nin) as PyTorch's Linear."""
+
+    def __init__(
+        self, nin: int, activation: str = "relu", seed: int | random.Random | None = None
+    ) -> None:
+        if not isinstance(nin, int) or nin < 1:
+            raise ValueError(f"nin must be a positive int, got {nin!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}"
+            )
+        rng, bound = _rng(seed), 1.0 / math.sqrt(nin)
+        self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
+        self.b = Value(rng.uniform(-bound, bound))
+        self.activation = activation
+
+    def __call__(self, x: Inputs) -> Value:
+        if len(x) != len(self.w):
+            raise ValueError(f"expected {len(self.w)} inputs, got {len(x)}")
+        total = self.b
+        for wi, xi in zip(self.w, x, strict=True):
+            total = total + wi * xi
+        return ACTIVATIONS[self.activation](total)
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs; always returns a list."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        seed: int | random.Random | None = None,
+    ) -> None:
+        if not isinstance(nout, int) or nout < 1:
+            raise ValueError(f"nout must be a positive int, got {nout!r}")
+        rng = _rng(seed)
+        self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
+
+    def __call__(self, x: Inputs) -> list[Value]:
+        return [neuron(x) for neuron in self.neurons]
+
+    def __repr__(self) -> str:
+        first = self.neurons[0]
+        return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: hidden layers with ``activation``, a linear last layer.
+
+    Returns a single Value when the last layer has one output, else a list.
+    """
+
+    def __init__(
+        self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: int | None = None
+    ) -> None:
+        if not nouts:
+            raise ValueError("nouts must list at least one layer size")
+        rng = _rng(seed)
+        sizes = [nin, *nouts]
+        self.activation = activation
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear", rng)
+            for i in range(len(nouts))
+        ]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(self.layers[0].neurons[0].w)] + [len(layer.neurons) for layer in self.layers]
+
+    def __call__(self, x: Inputs) -> Value | list[Value]:
+        out: Inputs = x
+        for layer in self.layers:
+            out = layer(out)
+        return out[0] if len(out) == 1 else list(out)  # type: ignore[return-value, arg-type]
+
+    def __repr__(self) -> str:
+        return f"MLP({self.sizes[0]}, {self.sizes[1:]}, activation={self.activation!r})"
