@@ -1,0 +1,69 @@
+"""The small data sets, splitting, scaling and CSV loading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autograd_lite import data
+
+
+@pytest.mark.parametrize(
+    "make", [data.make_moons, data.make_circles, data.make_xor, data.make_blobs]
+)
+def test_generators_are_seeded_and_well_formed(make: Callable[..., Any]) -> None:
+    X, y = make(60, seed=3)
+    assert (len(X), len(y)) == (60, 60)
+    assert all(len(row) == 2 and all(isinstance(v, float) for v in row) for row in X)
+    assert make(60, seed=3) == (X, y)
+    assert make(60, seed=4) != (X, y)
+    assert len(set(y)) >= 2
+
+
+def test_moons_are_two_balanced_half_circles() -> None:
+    X, y = data.make_moons(100, noise=0.0)
+    assert y.count(0.0) == y.count(1.0) == 50
+    tops = [row for row, label in zip(X, y, strict=True) if label == 0.0]
+    assert all(abs(a * a + b * b - 1.0) < 1e-12 for a, b in tops)
+
+
+def test_split_and_standardize() -> None:
+    X, y = data.make_blobs(40, centers=[[0.0, 0.0], [5.0, 5.0]], seed=0)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=0)
+    assert (len(X_train), len(X_test), len(y_train), len(y_test)) == (30, 10, 30, 10)
+    assert sorted(map(tuple, X_train + X_test)) == sorted(map(tuple, X))
+    scaled, stats = data.standardize(X_train)
+    for column in zip(*scaled, strict=True):
+        assert sum(column) / len(column) == pytest.approx(0.0, abs=1e-12)
+        assert sum(v * v for v in column) / len(column) == pytest.approx(1.0)
+    again, _ = data.standardize(X_test, stats)
+    assert len(again) == 10
+    with pytest.raises(ValueError, match="rows"):
+        data.train_test_split(X, y[:-1])
+
+
+def test_load_csv(tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
+    path.write_text("a,label,b\n1,0,2.5\n3,1,4\n\n")
+    X, y, features = data.load_csv(path, target="label")
+    assert (X, y, features) == ([[1.0, 2.5], [3.0, 4.0]], [0.0, 1.0], ["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("a,b\n", "no data rows"),
+        ("a,b\n1,x\n", r"points.csv:2: column 'b' holds 'x'"),
+        ("a,b\n1\n", "1 cells"),
+        ("a,c\n1,2\n", "no column 'b'"),
+    ],
+)
+def test_load_csv_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "points.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        data.load_csv(path, target="b")

@@ -1,0 +1,203 @@
+"""nn modules, losses and optimizers; PyTorch as the oracle where installed."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import pytest
+
+from autograd_lite import Value, losses, optim
+from autograd_lite.data import make_moons
+from autograd_lite.nn import MLP, Layer, Neuron
+
+
+def test_mlp_shapes_parameter_counts_and_names() -> None:
+    model = MLP(2, [16, 16, 1], seed=0)
+    assert len(model.parameters()) == 337  # micrograd's demo network
+    names = [name for name, _ in model.named_parameters()]
+    assert names[:3] == ["layers.0.neurons.0.w.0", "layers.0.neurons.0.w.1", "layers.0.neurons.0.b"]
+    assert names[-1] == "layers.2.neurons.0.b"
+    assert isinstance(model([0.5, -0.5]), Value)
+    assert isinstance(MLP(2, [3, 2], seed=0)([0.5, Value(1.0)]), list)
+    assert isinstance(MLP(2, [16, 1, 1], seed=0)([0.5, -0.5]), Value)
+    assert isinstance(Layer(3, 1, seed=0)([1.0, 2.0, 3.0]), list)
+    assert model.layers[-1].neurons[0].activation == "linear"
+
+
+def test_seeds_reproduce_exactly_and_init_is_scaled_by_fan_in() -> None:
+    assert MLP(3, [4, 1], seed=7).state_dict() == MLP(3, [4, 1], seed=7).state_dict()
+    assert MLP(3, [4, 1], seed=7).state_dict() != MLP(3, [4, 1], seed=8).state_dict()
+    wide = Neuron(400, seed=0)
+    assert max(abs(w.data) for w in wide.w) <= 1 / math.sqrt(400)
+
+
+def test_bad_construction_and_inputs() -> None:
+    with pytest.raises(ValueError, match="activation"):
+        Neuron(2, activation="swish")
+    with pytest.raises(ValueError, match="expected 2 inputs"):
+        MLP(2, [1], seed=0)([1.0])
+    with pytest.raises(ValueError, match="nin"):
+        Neuron(0)
+
+
+def test_state_dict_round_trip_and_validation_leave_model_untouched_on_error() -> None:
+    model, other = MLP(2, [3, 1], seed=1), MLP(2, [3, 1], seed=2)
+    assert other.load_state_dict(model.state_dict()) == ([], [])
+    assert other.state_dict() == model.state_dict()
+    before = other.state_dict()
+    broken = {**model.state_dict(), "layers.0.neurons.0.b": "x"}
+    with pytest.raises(ValueError, match="finite number"):
+        other.load_state_dict(broken)  # type: ignore[arg-type]
+    partial = dict(list(model.state_dict().items())[:3])
+    with pytest.raises(KeyError, match="missing"):
+        other.load_state_dict({**partial, "extra": 1.0})
+    assert other.state_dict() == before
+    missing, unexpected = other.load_state_dict({**partial, "extra": 1.0}, strict=False)
+    assert (len(missing), unexpected) == (len(before) - 3, ["extra"])
+
+
+def test_zero_grad_and_train_eval() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    model([1.0, 2.0]).backward()  # type: ignore[union-attr]
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0 for p in model.parameters())
+    assert not model.eval().layers[0].training
+    assert model.train().layers[0].neurons[0].training
+
+
+def test_micrograd_demo_reproduced() -> None:
+    X, y01 = make_moons(100, noise=0.1, seed=1)
+    y = [2 * v - 1 for v in y01]
+    model = MLP(2, [16, 16, 1], seed=1337)
+    params = model.parameters()
+    for k in range(100):
+        scores = [model(x) for x in X]
+        loss = losses.hinge_loss(scores, y) + 1e-4 * sum(p * p for p in params)
+        model.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= (1.0 - 0.9 * k / 100) * p.grad
+    accuracy = sum((model(x).data > 0) == (t > 0) for x, t in zip(X, y, strict=True)) / len(y)  # type: ignore[union-attr]
+    assert accuracy >= 0.99
+
+
+def test_losses_on_simple_values() -> None:
+    assert losses.mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data == 2.5
+    assert losses.hinge_loss(Value(0.5), -1.0).data == 1.5
+    big = losses.binary_cross_entropy_with_logits([Value(1000.0), Value(-1000.0)], [0.0, 1.0])
+    assert big.data == 1000.0
+    assert [round(p.data, 12) for p in losses.softmax([Value(1000.0), Value(-1000.0)])] == [
+        1.0,
+        0.0,
+    ]
+    with pytest.raises(ValueError, match="predictions"):
+        losses.mse_loss([Value(1.0)], [1.0, 2.0])
+    with pytest.raises(ValueError, match="class index"):
+        losses.cross_entropy([1.0, 2.0], 2)
+
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+def t64(values: list[float]) -> Any:
+    return torch.tensor(values, dtype=torch.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "targets"),
+    [
+        (losses.mse_loss, lambda z, t: F.mse_loss(z, t), [0.5, -1.0, 2.0]),
+        (losses.binary_cross_entropy_with_logits,
+         lambda z, t: F.binary_cross_entropy_with_logits(z, t), [1.0, 0.0, 0.25]),
+        (losses.hinge_loss, lambda z, t: torch.relu(1 - t * z).mean(), [1.0, -1.0, 1.0]),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("logits", [[0.3, -2.0, 0.0], [1000.0, -1000.0, 3.0]])
+def test_losses_match_pytorch(
+    ours: Any, theirs: Any, targets: list[float], logits: list[float]
+) -> None:
+    xs = [Value(v) for v in logits]
+    loss = ours(xs, targets)
+    loss.backward()
+    z = t64(logits)
+    expected = theirs(z, torch.tensor(targets, dtype=torch.float64))
+    expected.backward()
+    assert loss.data == pytest.approx(expected.item(), rel=1e-12)
+    assert [x.grad for x in xs] == pytest.approx(z.grad.tolist(), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("logits", [[0.3, -2.0, 1.5], [1000.0, -1000.0, 999.0]])
+def test_cross_entropy_and_softmax_match_pytorch(logits: list[float]) -> None:
+    xs = [Value(v) for v in logits]
+    loss = losses.cross_entropy(xs, 2)
+    loss.backward()
+    z = t64(logits)
+    expected = F.cross_entropy(z.unsqueeze(0), torch.tensor([2]))
+    expected.backward()
+    assert loss.data == pytest.approx(expected.item(), rel=1e-12)
+    assert [x.grad for x in xs] == pytest.approx(z.grad.tolist(), rel=1e-12, abs=1e-15)
+    probabilities = [p.data for p in losses.softmax(logits)]
+    assert probabilities == pytest.approx(F.softmax(z.detach(), 0).tolist(), rel=1e-12)
+
+
+OPTIMIZERS = [
+    (optim.SGD, torch.optim.SGD, {"lr": 0.1}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    (optim.Adam, torch.optim.Adam, {}),
+    (
+        optim.Adam,
+        torch.optim.Adam,
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1},
+    ),
+    (optim.RMSprop, torch.optim.RMSprop, {}),
+    (optim.RMSprop, torch.optim.RMSprop, {"lr": 0.003, "alpha": 0.9, "eps": 1e-6}),
+]
+
+
+@pytest.mark.parametrize(("ours", "theirs", "options"), OPTIMIZERS)
+def test_optimizers_match_pytorch_for_20_steps(
+    ours: Any, theirs: Any, options: dict[str, Any]
+) -> None:
+    rng = random.Random(0)
+    start = [rng.uniform(-1, 1) for _ in range(5)]
+    params = [Value(v) for v in start]
+    tensors = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in start]
+    mine, reference = ours(params, **options), theirs(tensors, **options)
+    for _ in range(20):
+        grads = [rng.uniform(-2, 2) for _ in start]
+        mine.zero_grad()
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        reference.zero_grad()
+        for t, g in zip(tensors, grads, strict=True):
+            t.grad = torch.tensor(g, dtype=torch.float64)
+        mine.step()
+        reference.step()
+    for p, t in zip(params, tensors, strict=True):
+        assert p.data == pytest.approx(t.item(), rel=1e-12, abs=1e-12)
+
+
+def test_optimizer_state_round_trip_continues_identically() -> None:
+    def run(restore: bool) -> list[float]:
+        params = [Value(0.5), Value(-0.5)]
+        opt = optim.Adam(params, lr=0.1)
+        for step in range(6):
+            if restore and step == 3:
+                saved = opt.state_dict()
+                opt = optim.Adam(params, lr=0.1)
+                opt.load_state_dict(saved)
+            for p in params:
+                p.grad = p.data * 2
+            opt.step()
+        return [p.data for p in params]
+
+    assert run(restore=True) == run(restore=False)
+    with pytest.raises(ValueError, match="not SGD"):
+        optim.SGD([Value(1.0)], lr=0.1).load_state_dict(optim.Adam([Value(1.0)]).state_dict())
+    with pytest.raises(ValueError, match="empty"):
+        optim.SGD([], lr=0.1)
