@@ -24,8 +24,6 @@ from typing import Any
 from engines import Engine, all_engines
 from workloads import DemoModel, chain, demo_accuracy, demo_step, dot, graph_size, moons
 
-Timing = dict[str, list[float]]
-
 
 def timed(
     build: Callable[[], Any], backward: bool, engine: Engine, gc_on: bool
@@ -108,18 +106,17 @@ def memory_per_node(engine: Engine, steps: int) -> float:
     return (after - before) / (3 * steps)
 
 
-def demo_training(engine: Engine, repeats: int) -> tuple[list[float], float, int]:
-    """Time the 100 demo steps one by one; return (ns per node per step, final accuracy, nodes)."""
+def demo_training(engine: Engine, nodes: int) -> tuple[list[float], float]:
+    """Time the 100 demo steps one by one; return (ns per node per step, final accuracy)."""
     X, y = moons()
     model = DemoModel(engine)
-    nodes = graph_size(demo_step(DemoModel(all_engines()[0]), X, y, 0))
     samples = []
     for k in range(100):
         gc.collect()
         start = time.perf_counter()
         demo_step(model, X, y, k)
         samples.append((time.perf_counter() - start) / nodes * 1e9)
-    return samples, demo_accuracy(model, X, y), nodes
+    return samples, demo_accuracy(model, X, y)
 
 
 def main() -> None:
@@ -158,16 +155,18 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     demo: dict[str, list[float]] = {}
+    X, y = moons()
+    nodes = graph_size(demo_step(DemoModel(engines[0]), X, y, 0))  # counted once, on our graph
     for engine in [engines[0], *others]:
-        samples, accuracy, nodes = demo_training(engine, repeats)
+        samples, accuracy = demo_training(engine, nodes)
         demo[engine.name] = samples
         print(f"  measured demo {engine.name}", file=sys.stderr)
         speedup = "" if engine.name == ours else ratio(demo[ours], samples)
         report.append(f"| {engine.name} | {fmt(samples)} | {speedup} | {accuracy:.2f} |")
     gc.disable()
     try:
-        samples_off, _, _ = demo_training(engines[0], repeats)
-        micro_off = [demo_training(e, repeats)[0] for e in others if e.name.startswith("micrograd")]
+        samples_off, _ = demo_training(engines[0], nodes)
+        micro_off = [demo_training(e, nodes)[0] for e in others if e.name.startswith("micrograd")]
     finally:
         gc.enable()
     report.append(f"| {ours}, gc off | {fmt(samples_off)} | | |")
