@@ -12,6 +12,7 @@ from . import data, losses, nn, optim
 from .engine import Value, apply, enable_grad, gradients, is_grad_enabled, no_grad
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .viz import draw_dot
 
 __version__ = "0.1.0"
 
@@ -21,6 +22,7 @@ __all__ = [
     "__version__",
     "apply",
     "data",
+    "draw_dot",
     "enable_grad",
     "grad",
     "gradcheck",

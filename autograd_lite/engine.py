@@ -312,6 +312,12 @@ class Value:
         """
         return Value(self.data, self.label, requires_grad=False)
 
+    def draw(self, **options: Any) -> Any:
+        """This Value's graph as a ``graphviz.Digraph``: :func:`autograd_lite.viz.draw_dot`."""
+        from .viz import draw_dot  # viz imports the engine, so not at module level
+
+        return draw_dot(self, **options)
+
     def backward(self, gradient: Value | float = 1.0, *, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this one depends on with ∂self/∂node.
 

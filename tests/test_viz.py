@@ -1,0 +1,185 @@
+"""draw_dot: the DOT text (no `dot` needed), rendering where `dot` exists, and a missing `dot`."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import Value
+from autograd_lite.viz import COLOURS, INSTALL_HINT, GraphvizNotFoundError
+
+graphviz = pytest.importorskip("graphviz")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed"
+)
+
+HOSTILE = 'a{b}|c<d>\\e"f\ng'
+
+
+def neuron() -> Value:
+    x = Value(2.0, label="x", requires_grad=False)
+    w = Value(-0.5, label="w")
+    b = Value(0.25, label="b")
+    out = (x * w + b).tanh()
+    out.label = "out"
+    out.backward()
+    return out
+
+
+def records(source: str) -> dict[str, str]:
+    """node id -> record label text."""
+    return dict(re.findall(r'^\s*(n\d+) \[label="\{ (.*?) \}"', source, flags=re.MULTILINE))
+
+
+def test_record_nodes_hold_label_data_and_grad() -> None:
+    out = neuron()
+    labels = records(ag.draw_dot(out).source)
+    assert len(labels) == 6  # x, w, x*w, b, x*w+b, out
+    t = out.data
+    assert f"out | data {t:.4f} | grad 1.0000" in labels.values()
+    assert f"w | data -0.5000 | grad {2.0 * (1 - t * t):.4f}" in labels.values()
+    without = records(ag.draw_dot(out, show_grad=False).source)
+    assert "w | data -0.5000" in without.values()
+    assert not any("grad" in text for text in without.values())
+
+
+def test_one_op_node_per_operation_and_two_edges_for_x_times_x() -> None:
+    x = Value(3.0, label="x")
+    source = ag.draw_dot(x * x).source
+    assert source.count('n1op [label="*"') == 1
+    assert source.count("n0 -> n1op") == 2
+    assert "n1op -> n1" in source
+    ops = re.findall(r'(n\d+op) \[label="?([^" ]+)"? shape=ellipse', ag.draw_dot(neuron()).source)
+    assert [name for _, name in ops] == ["*", "+", "tanh"]
+
+
+def test_edge_labels_are_the_stored_local_derivatives() -> None:
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    y = x * w
+    source = ag.draw_dot(y, edge_labels=True).source
+    assert "n0 -> n2op [label=-3]" in source  # ∂(x·w)/∂x = w
+    assert "n1 -> n2op [label=2]" in source  # ∂(x·w)/∂w = x
+    assert "label=-3" not in ag.draw_dot(y).source
+    # a number in an expression is a constant: no derivative is computed for it, none drawn
+    assert "n1 -> n2op\n" in ag.draw_dot(x * 5.0, edge_labels=True).source
+
+
+def test_colours_tell_output_parameters_constants_and_intermediates_apart() -> None:
+    source = ag.draw_dot(neuron()).source
+    colour = dict(re.findall(r'"\{ (\w+) \|.*fillcolor=(\w+)', source))
+    assert colour == {
+        "x": COLOURS["constant"],
+        "w": COLOURS["parameter"],
+        "b": COLOURS["parameter"],
+        "out": COLOURS["output"],
+    }
+    assert source.count(f"fillcolor={COLOURS['intermediate']}") == 2
+    assert len(set(COLOURS.values())) == len(COLOURS)
+
+
+def test_hostile_labels_are_escaped() -> None:
+    x = Value(1.0, label=HOSTILE)
+    source = ag.draw_dot(x + 1.0).source
+    assert '"{ a\\{b\\}\\|c\\<d\\>\\\\e\\"f\\ng | data 1.0000 | grad 0.0000 }"' in source
+
+
+def test_ids_follow_topological_position_and_the_text_is_identical_across_runs() -> None:
+    first = ag.draw_dot(neuron()).source
+    assert first == ag.draw_dot(neuron()).source
+    script = (
+        "import autograd_lite as ag; x = ag.Value(2.0); print(ag.draw_dot((x * x).exp()).source)"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1
+    # every edge goes from a lower id to a higher one: inputs are numbered first
+    for a, b in re.findall(r"n(\d+)(?:op)? -> n(\d+)", first):
+        assert int(a) <= int(b)
+
+
+def test_rankdir_is_validated() -> None:
+    y = Value(1.0) * 2.0
+    assert "rankdir=TB" in ag.draw_dot(y, rankdir="TB").source
+    with pytest.raises(ValueError, match="LR, RL, TB, BT") as info:
+        ag.draw_dot(y, rankdir="sideways")
+    assert "'sideways'" in str(info.value)
+
+
+def test_max_nodes_says_how_many_and_what_to_do() -> None:
+    x = Value(0.5)
+    y = x
+    for _ in range(600):
+        y = y * 1.0001
+    with pytest.raises(ValueError, match="1201 values, more than max_nodes=500") as info:
+        ag.draw_dot(y)
+    assert "sub-expression" in str(info.value)
+    assert "max_nodes=1201" in str(info.value)
+    assert len(records(ag.draw_dot(y, max_nodes=1201).source)) == 1201
+    with pytest.raises(ValueError, match="positive"):
+        ag.draw_dot(y, max_nodes=0)
+
+
+def test_value_draw_is_a_shortcut() -> None:
+    out = neuron()
+    assert out.draw(rankdir="TB").source == ag.draw_dot(out, rankdir="TB").source
+
+
+def test_a_missing_graphviz_package_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autograd_lite import viz
+
+    viz._digraph_class.cache_clear()
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz -> ImportError
+    try:
+        with pytest.raises(ImportError, match=r"pip install 'autograd_lite\[viz\]'"):
+            ag.draw_dot(Value(1.0))
+    finally:
+        viz._digraph_class.cache_clear()
+
+
+def test_without_dot_a_notebook_shows_advice_and_source_and_render_raises(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    graph = ag.draw_dot(neuron())
+    monkeypatch.setenv("PATH", "")  # graphviz runs `dot` through the PATH: now it is missing
+    bundle = graph._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    assert bundle["text/plain"].startswith(INSTALL_HINT)
+    assert graph.source in bundle["text/plain"]
+    assert "apt-get install graphviz" in INSTALL_HINT
+    assert "brew install graphviz" in INSTALL_HINT
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        graph.pipe(format="svg")
+    with pytest.raises(GraphvizNotFoundError, match="brew install graphviz"):
+        graph.render(str(tmp_path) + "/graph", format="svg")
+
+
+@needs_dot
+def test_svg_renders_with_every_label() -> None:
+    out = neuron()
+    svg = html.unescape(ag.draw_dot(out).pipe(format="svg", encoding="utf-8"))
+    assert svg.lstrip().startswith("<?xml")
+    for text in ("x", "w", "b", "out", "tanh", f"data {out.data:.4f}", "grad 1.0000"):
+        assert f">{text}</text>" in svg
+    bundle = ag.draw_dot(out)._repr_mimebundle_()
+    assert "image/svg+xml" in bundle
+
+
+@needs_dot
+def test_a_hostile_label_renders() -> None:
+    svg = ag.draw_dot(Value(1.0, label=HOSTILE) * 2.0).pipe(format="svg", encoding="utf-8")
+    assert '>a{b}|c<d>\\e"f</text>' in html.unescape(
+        svg
+    )  # one field, every character drawn as text
+    assert ">g</text>" in svg
