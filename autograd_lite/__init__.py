@@ -12,27 +12,35 @@ from . import data, losses, nn, optim
 from .engine import Value, apply, enable_grad, gradients, is_grad_enabled, no_grad
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .serialize import ModelFileError, load, save
+from .train import History, evaluate, fit
 from .viz import draw_dot
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",
+    "History",
+    "ModelFileError",
     "Value",
     "__version__",
     "apply",
     "data",
     "draw_dot",
     "enable_grad",
+    "evaluate",
+    "fit",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "gradients",
     "hessian",
     "is_grad_enabled",
+    "load",
     "losses",
     "nn",
     "no_grad",
     "optim",
+    "save",
     "value_and_grad",
 ]

@@ -34,6 +34,9 @@ class Module:
 
     training: bool = True
 
+    def __call__(self, x: Inputs) -> Value | list[Value]:
+        raise NotImplementedError(f"{type(self).__name__} must define __call__")
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         """``(dotted name, parameter)`` pairs in a stable order, e.g. ``layers.0.neurons.1.w.0``."""
         for name, attribute in vars(self).items():

@@ -1,0 +1,276 @@
+"""The training loop: ``fit`` runs epochs of (mini-)batch gradient descent and returns a History.
+
+>>> from autograd_lite import data, nn, optim
+>>> X, y = data.make_xor(40, seed=0)
+>>> model = nn.MLP(2, [8, 1], seed=0)
+>>> history = fit(model, X, y, loss="bce", optimizer=optim.Adam(model.parameters(), lr=0.05),
+...               epochs=60, progress=False)
+>>> history.accuracy[-1]
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from . import losses
+from .engine import Value, no_grad
+from .nn import Module
+from .optim import Adam, Optimizer
+
+__all__ = ["OBJECTIVES", "History", "Objective", "evaluate", "fit", "predict"]
+
+Output = Value | list[Value]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A named loss: how to score a batch of model outputs, and which label an output predicts.
+
+    ``decide`` is None for regression, where accuracy means nothing.
+    """
+
+    loss: Callable[[list[Output], list[float]], Value]
+    decide: Callable[[Output], float] | None
+    check_target: Callable[[float], bool]
+    targets: str  # what check_target accepts, for the error message
+
+
+def _one(output: Output) -> Value:
+    if isinstance(output, list):
+        raise ValueError(f"this loss wants one output per example, the model gives {len(output)}")
+    return output
+
+
+def _many(output: Output) -> list[Value]:
+    if not isinstance(output, list):
+        raise ValueError("cross_entropy wants a list of class scores per example (nouts[-1] > 1)")
+    return output
+
+
+def _cross_entropy(outputs: list[Output], targets: list[float]) -> Value:
+    terms = [losses.cross_entropy(_many(o), int(t)) for o, t in zip(outputs, targets, strict=True)]
+    return sum(terms[1:], terms[0]) * (1.0 / len(terms))
+
+
+def _argmax(output: Output) -> float:
+    scores = _many(output)
+    return float(max(range(len(scores)), key=lambda i: scores[i].data))
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "mse": Objective(
+        lambda o, t: losses.mse_loss([_one(v) for v in o], t), None, math.isfinite, "numbers"
+    ),
+    "hinge": Objective(
+        lambda o, t: losses.hinge_loss([_one(v) for v in o], t),
+        lambda o: 1.0 if _one(o).data > 0 else -1.0,
+        lambda t: t in (-1.0, 1.0),
+        "labels -1 and 1",
+    ),
+    "bce": Objective(
+        lambda o, t: losses.binary_cross_entropy_with_logits([_one(v) for v in o], t),
+        lambda o: 1.0 if _one(o).data > 0 else 0.0,
+        lambda t: t in (0.0, 1.0),
+        "labels 0 and 1",
+    ),
+    "cross_entropy": Objective(
+        _cross_entropy, _argmax, lambda t: t >= 0 and t == int(t), "class indices 0, 1, 2, …"
+    ),
+}
+"""The losses ``fit`` knows by name: the model's outputs are scores (logits), not probabilities."""
+
+
+@dataclass
+class History:
+    """What happened in each epoch; ``accuracy`` lists stay empty for regression (``mse``)."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    best_epoch: int = 0  # 1-based; the epoch whose weights the model ends with
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+
+def _objective(loss: str | Objective) -> Objective:
+    if isinstance(loss, Objective):
+        return loss
+    if loss not in OBJECTIVES:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(OBJECTIVES)}")
+    return OBJECTIVES[loss]
+
+
+def _check_data(
+    X: Sequence[Sequence[float]], y: Sequence[float], objective: Objective, name: str
+) -> list[float]:
+    if len(X) != len(y):
+        raise ValueError(f"{name}: {len(X)} rows but {len(y)} labels")
+    if not X:
+        raise ValueError(f"{name}: no examples")
+    targets = [float(t) for t in y]
+    bad = [t for t in targets if not objective.check_target(t)]
+    if bad:
+        raise ValueError(f"{name}: this loss wants {objective.targets}, got {bad[0]!r}")
+    return targets
+
+
+def _accuracy(objective: Objective, outputs: list[Output], targets: list[float]) -> float | None:
+    if objective.decide is None:
+        return None
+    decide = objective.decide
+    return sum(decide(o) == t for o, t in zip(outputs, targets, strict=True)) / len(targets)
+
+
+def evaluate(
+    model: Callable[[Sequence[float]], Output],
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    *,
+    loss: str | Objective = "mse",
+) -> tuple[float, float | None]:
+    """``(mean loss, accuracy)`` of ``model`` on ``(X, y)``, without building a graph.
+
+    Accuracy is None for regression losses.
+    """
+    objective = _objective(loss)
+    targets = _check_data(X, y, objective, "evaluate")
+    with no_grad():
+        outputs = [model(row) for row in X]
+        return objective.loss(outputs, targets).data, _accuracy(objective, outputs, targets)
+
+
+def predict(
+    model: Callable[[Sequence[float]], Output],
+    X: Sequence[Sequence[float]],
+    *,
+    loss: str | Objective = "mse",
+) -> list[float]:
+    """The label each row gets (the raw output for regression), without building a graph."""
+    objective = _objective(loss)
+    with no_grad():
+        outputs = [model(row) for row in X]
+    if objective.decide is None:
+        return [_one(o).data for o in outputs]
+    return [objective.decide(o) for o in outputs]
+
+
+class _Progress:
+    """A tqdm bar when tqdm is installed, else a plain line to stderr every tenth of the run."""
+
+    def __init__(self, epochs: int, enabled: bool) -> None:
+        self.epochs, self.enabled, self.bar = epochs, enabled, None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
+
+    def update(self, epoch: int, numbers: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        shown = {k: f"{v:.4f}" for k, v in numbers.items()}
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        elif epoch == 1 or epoch % max(1, self.epochs // 10) == 0 or epoch == self.epochs:
+            text = "  ".join(f"{k} {v}" for k, v in shown.items())
+            print(f"epoch {epoch}/{self.epochs}  {text}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def fit(
+    model: Module,
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    *,
+    loss: str | Objective = "mse",
+    optimizer: Optimizer | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    validation: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
+    early_stopping: int | None = None,
+    progress: bool = True,
+    seed: int | None = 0,
+) -> History:
+    """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
+
+    Each epoch shuffles the rows (with ``seed``), and for each batch of ``batch_size`` rows
+    (all of them when None) computes the mean ``loss``, back-propagates and takes an
+    ``optimizer`` step (default ``Adam(lr=0.01)``). Training loss and accuracy are measured on
+    the batches as they are trained on; ``validation=(X_val, y_val)`` is scored after each epoch.
+    ``early_stopping=N`` stops once the validation loss (training loss without validation) has
+    not improved for N epochs, and puts back the weights of the best epoch. ``progress`` shows
+    a tqdm bar (a line per tenth of the run without tqdm); ``progress=False`` prints nothing.
+    """
+    objective = _objective(loss)
+    targets = _check_data(X, y, objective, "fit")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    if early_stopping is not None and (not isinstance(early_stopping, int) or early_stopping < 1):
+        raise ValueError(f"early_stopping must be a positive int or None, got {early_stopping!r}")
+    X_val, y_val = validation or ([], [])
+    if validation is not None:
+        _check_data(X_val, y_val, objective, "validation")
+    optimizer = optimizer or Adam(model.parameters(), lr=0.01)
+    rng, order = random.Random(seed), list(range(len(X)))
+    size = batch_size or len(X)
+    history, best_loss, best_state = History(), math.inf, model.state_dict()
+    bar = _Progress(epochs, progress)
+    model.train()
+    try:
+        for epoch in range(1, epochs + 1):
+            rng.shuffle(order)
+            total, outputs, seen = 0.0, [], []
+            for start in range(0, len(order), size):
+                batch = order[start : start + size]
+                batch_outputs = [model(X[i]) for i in batch]
+                batch_targets = [targets[i] for i in batch]
+                batch_loss = objective.loss(batch_outputs, batch_targets)
+                optimizer.zero_grad()
+                batch_loss.backward()
+                optimizer.step()
+                total += batch_loss.data * len(batch)
+                outputs += batch_outputs
+                seen += batch_targets
+            numbers = {"loss": total / len(X)}
+            accuracy = _accuracy(objective, outputs, seen)
+            if accuracy is not None:
+                numbers["accuracy"] = accuracy
+            if validation is not None:
+                model.eval()
+                val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
+                model.train()
+                numbers["val_loss"] = val_loss
+                if val_accuracy is not None:
+                    numbers["val_accuracy"] = val_accuracy
+            for key, value in numbers.items():
+                getattr(history, key).append(value)
+            bar.update(epoch, numbers)
+            watched = numbers.get("val_loss", numbers["loss"])
+            if watched < best_loss:
+                best_loss, best_state, history.best_epoch = watched, model.state_dict(), epoch
+            elif early_stopping is not None and epoch - history.best_epoch >= early_stopping:
+                history.stopped_early = True
+                break
+    finally:
+        bar.close()
+    if early_stopping is not None:
+        model.load_state_dict(best_state)
+    else:
+        history.best_epoch = history.epochs
+    return history

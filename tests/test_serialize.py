@@ -1,0 +1,182 @@
+"""ag.save / ag.load: exact round trips, atomic writes, and every kind of bad file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import serialize
+from autograd_lite.nn import MLP, Layer, Module, Neuron
+
+ROWS = [[0.5, -1.0], [2.0, 0.25], [-3.0, 1.5]]
+
+
+def outputs(model: Module) -> list[Any]:
+    result = []
+    for row in ROWS:
+        out = model(row)
+        result.append([v.data for v in out] if isinstance(out, list) else out.data)
+    return result
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        MLP(2, [4, 3, 1], seed=1),
+        MLP(2, [5, 3], activation="tanh", seed=2),
+        Layer(2, 3, activation="sigmoid", seed=3),
+        Neuron(2, activation="linear", seed=4),
+    ],
+    ids=["mlp", "mlp-3-outputs", "layer", "neuron"],
+)
+def test_round_trip_gives_identical_predictions(model: Module, tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    ag.save(model, path, metadata={"features": ["a", "b"]})
+    loaded, metadata = serialize.load_with_metadata(path)
+    assert type(loaded) is type(model)
+    assert loaded.state_dict() == model.state_dict()  # bit for bit
+    assert outputs(loaded) == outputs(model)
+    assert metadata == {"features": ["a", "b"]}
+    assert outputs(ag.load(path)) == outputs(model)
+
+
+def test_the_file_is_versioned_json_and_loads_into_an_existing_model(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    trained = MLP(2, [3, 1], seed=5)
+    ag.save(trained, path)
+    document = json.loads(path.read_text())
+    assert document["format"] == "autograd_lite.model"
+    assert document["version"] == serialize.VERSION
+    assert document["architecture"] == {
+        "type": "MLP",
+        "nin": 2,
+        "nouts": [3, 1],
+        "activation": "relu",
+    }
+    fresh = MLP(2, [3, 1], seed=6)
+    assert ag.load(path, fresh) is fresh
+    assert outputs(fresh) == outputs(trained)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    ag.save(Neuron(1), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def good_document() -> dict[str, Any]:
+    model = MLP(2, [2, 1], seed=0)
+    return {
+        "format": serialize.FORMAT,
+        "version": serialize.VERSION,
+        "architecture": serialize.architecture(model),
+        "parameters": model.state_dict(),
+        "metadata": {},
+    }
+
+
+def edit(change: Callable[[dict[str, Any]], Any]) -> str:
+    document = good_document()
+    change(document)
+    return json.dumps(document)
+
+
+def first_weight(document: dict[str, Any], value: Any) -> None:
+    document["parameters"]["layers.0.neurons.0.w.0"] = value
+
+
+BAD_FILES: dict[str, tuple[str | bytes, str]] = {
+    "empty": ("", "not valid JSON"),
+    "truncated": (json.dumps(good_document())[:150], "not valid JSON"),
+    "not json": ("model = MLP(2, [2, 1])", "not valid JSON"),
+    "binary": (b"\x80\x04\x95pickle", "not a text file"),
+    "a list": ("[1, 2, 3]", "not an autograd_lite model file"),
+    "another format": (edit(lambda d: d.update(format="keras")), "not an autograd_lite model"),
+    "newer version": (edit(lambda d: d.update(version=2)), "format version 2"),
+    "no version": (edit(lambda d: d.pop("version")), "format version None"),
+    "unknown type": (edit(lambda d: d["architecture"].update(type="CNN")), "unknown architecture"),
+    "no architecture": (edit(lambda d: d.pop("architecture")), "unknown architecture"),
+    "bad activation": (edit(lambda d: d["architecture"].update(activation="gelu")), "gelu"),
+    "bad layer size": (edit(lambda d: d["architecture"].update(nouts=[2, -1])), "nout"),
+    "missing weight": (edit(lambda d: d["parameters"].popitem()), ": state does not match"),
+    "extra weight": (edit(lambda d: d["parameters"].update(extra=1.0)), "unexpected"),
+    "text weight": (edit(lambda d: first_weight(d, "0.5")), "finite number"),
+    "null weight": (edit(lambda d: first_weight(d, None)), "finite number"),
+    "bool weight": (edit(lambda d: first_weight(d, True)), "finite number"),
+    "nan weight": (edit(lambda d: first_weight(d, "NaN")).replace('"NaN"', "NaN"), "finite"),
+    "parameters a list": (edit(lambda d: d.update(parameters=[0.5])), "JSON objects"),
+    "metadata a string": (edit(lambda d: d.update(metadata="x")), "JSON objects"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_file_raises_and_changes_nothing(case: str, tmp_path: Path) -> None:
+    content, message = BAD_FILES[case]
+    path = tmp_path / "model.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    model = MLP(2, [2, 1], seed=9)
+    before = model.state_dict()
+    with pytest.raises(ag.ModelFileError, match=message) as info:
+        ag.load(path, model)
+    assert str(path) in str(info.value)
+    assert model.state_dict() == before
+    with pytest.raises(ag.ModelFileError, match=message):
+        ag.load(path)
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_file_for_another_shape_does_not_load_into_the_model(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    ag.save(MLP(2, [3, 1], seed=0), path)
+    model = MLP(2, [4, 1], seed=1)
+    before = model.state_dict()
+    with pytest.raises(ag.ModelFileError, match="the model is"):
+        ag.load(path, model)
+    assert model.state_dict() == before
+
+
+def test_a_missing_file_is_an_os_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        ag.load(tmp_path / "nowhere.json")
+
+
+def test_a_failed_save_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.json"
+    good = MLP(2, [3, 1], seed=0)
+    ag.save(good, path)
+    original = path.read_bytes()
+
+    broken = MLP(2, [3, 1], seed=1)
+    broken.layers[0].neurons[0].b.data = float("nan")
+    with pytest.raises(ValueError, match="non-finite"):
+        ag.save(broken, path)
+    with pytest.raises(TypeError, match="MLP, Layer and Neuron"):
+        ag.save(Module(), path)
+
+    def crash(*args: object) -> None:  # the process dies between writing and renaming
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ag.save(MLP(2, [3, 1], seed=2), path)
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ag.save(MLP(2, [3, 1], seed=3), path)
+
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no temporary files left
+    assert outputs(ag.load(path)) == outputs(good)

@@ -1,0 +1,198 @@
+"""ag.fit: history, batches, validation, early stopping, progress output, bad input."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import data, optim
+from autograd_lite.nn import MLP
+from autograd_lite.train import OBJECTIVES, predict
+
+X_XOR, Y_XOR = data.make_xor(40, seed=0)
+
+
+def small_model(nout: int = 1, seed: int = 0) -> MLP:
+    return MLP(2, [8, nout], seed=seed)
+
+
+def test_history_records_every_epoch_and_the_loss_falls() -> None:
+    model = small_model()
+    before, _ = ag.evaluate(model, X_XOR, Y_XOR, loss="bce")
+    history = ag.fit(
+        model,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        epochs=60,
+        progress=False,
+        optimizer=optim.Adam(model.parameters(), lr=0.05),
+    )
+    assert history.epochs == len(history.accuracy) == 60
+    assert history.loss[0] == pytest.approx(before, rel=1e-12)  # full batch: scored before the step
+    assert history.loss[-1] < 0.2 * history.loss[0]
+    assert history.accuracy[-1] == 1.0
+    assert history.best_epoch == 60
+    assert not history.stopped_early
+    assert history.val_loss == history.val_accuracy == []
+    assert predict(model, X_XOR, loss="bce") == Y_XOR
+
+
+def test_same_seed_same_history_and_weights() -> None:
+    runs = []
+    for _ in range(2):
+        model = small_model(seed=3)
+        history = ag.fit(
+            model, X_XOR, Y_XOR, loss="bce", epochs=5, batch_size=8, seed=7, progress=False
+        )
+        runs.append((history, model.state_dict()))
+    assert runs[0] == runs[1]
+    other = small_model(seed=3)
+    ag.fit(other, X_XOR, Y_XOR, loss="bce", epochs=5, batch_size=8, seed=8, progress=False)
+    assert other.state_dict() != runs[0][1]  # the seed decides the batch order
+
+
+@pytest.mark.parametrize(("batch_size", "steps"), [(None, 3), (40, 3), (16, 9), (1, 120)])
+def test_one_optimizer_step_per_batch(batch_size: int | None, steps: int) -> None:
+    model = small_model()
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    ag.fit(
+        model,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        optimizer=optimizer,
+        epochs=3,
+        batch_size=batch_size,
+        progress=False,
+    )
+    assert optimizer.steps == steps
+
+
+def test_validation_is_scored_after_each_epoch() -> None:
+    X_val, y_val = data.make_xor(20, seed=1)
+    model = small_model()
+    history = ag.fit(
+        model, X_XOR, Y_XOR, loss="bce", epochs=4, validation=(X_val, y_val), progress=False
+    )
+    assert len(history.val_loss) == len(history.val_accuracy) == 4
+    assert (history.val_loss[-1], history.val_accuracy[-1]) == ag.evaluate(
+        model, X_val, y_val, loss="bce"
+    )
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    X_val, y_val = X_XOR, [1.0 - t for t in Y_XOR]  # the opposite labels: val loss only grows
+    model = small_model()
+    history = ag.fit(
+        model,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        epochs=50,
+        early_stopping=3,
+        validation=(X_val, y_val),
+        progress=False,
+        optimizer=optim.Adam(model.parameters(), lr=0.05),
+    )
+    assert history.stopped_early
+    assert history.epochs == history.best_epoch + 3 < 50
+    assert history.val_loss[history.best_epoch - 1] == min(history.val_loss)
+    replay = small_model()
+    ag.fit(
+        replay,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        epochs=history.best_epoch,
+        progress=False,
+        validation=(X_val, y_val),
+        optimizer=optim.Adam(replay.parameters(), lr=0.05),
+    )
+    assert model.state_dict() == replay.state_dict()
+
+
+def test_every_named_loss_trains() -> None:
+    X3, y3 = data.make_blobs(60, centers=[[-2.0, 0.0], [2.0, 0.0], [0.0, 3.0]], std=0.4, seed=0)
+    cases = {
+        "bce": (small_model(), X_XOR, Y_XOR),
+        "hinge": (small_model(), X_XOR, [2 * t - 1 for t in Y_XOR]),
+        "cross_entropy": (small_model(nout=3), X3, y3),
+        "mse": (small_model(), X_XOR, [x0 * x1 for x0, x1 in X_XOR]),
+    }
+    assert sorted(cases) == sorted(OBJECTIVES)
+    for name, (model, X, y) in cases.items():
+        history = ag.fit(
+            model,
+            X,
+            y,
+            loss=name,
+            epochs=80,
+            progress=False,
+            optimizer=optim.Adam(model.parameters(), lr=0.05),
+        )
+        assert history.loss[-1] < 0.3 * history.loss[0], name
+        if name == "mse":
+            assert history.accuracy == []
+            assert ag.evaluate(model, X, y, loss=name)[1] is None
+        else:
+            assert history.accuracy[-1] >= 0.95, name
+
+
+def test_progress_false_is_silent_and_true_shows_a_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    ag.fit(small_model(), X_XOR, Y_XOR, loss="bce", epochs=2, progress=False)
+    assert capsys.readouterr() == ("", "")
+    ag.fit(small_model(), X_XOR, Y_XOR, loss="bce", epochs=2)
+    err = capsys.readouterr().err
+    assert "2/2" in err
+    assert "loss=" in err
+
+
+def test_without_tqdm_progress_is_a_line_per_tenth(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    ag.fit(small_model(), X_XOR, Y_XOR, loss="bce", epochs=20)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 11  # epoch 1, then every second epoch
+    assert lines[0].startswith("epoch 1/20  loss ")
+    assert lines[-1].startswith("epoch 20/20")
+
+
+BAD_CALLS = {
+    "unknown loss": ({"loss": "l1"}, "unknown loss 'l1'"),
+    "hinge wants ±1": ({"loss": "hinge"}, "labels -1 and 1, got 0.0"),
+    "epochs": ({"epochs": 0}, "epochs must be a positive int"),
+    "batch size": ({"batch_size": 0}, "batch_size"),
+    "patience": ({"early_stopping": 0}, "early_stopping"),
+    "validation": ({"validation": ([[0.0, 0.0]], [0.0, 1.0])}, "validation: 1 rows but 2 labels"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_bad_arguments_raise_before_training(case: str) -> None:
+    options, message = BAD_CALLS[case]
+    model = small_model()
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        ag.fit(model, X_XOR, Y_XOR, **{"loss": "bce", "progress": False, **options})  # type: ignore[arg-type]
+    assert model.state_dict() == before
+
+
+def test_bad_data_raises() -> None:
+    with pytest.raises(ValueError, match="3 rows but 2 labels"):
+        ag.fit(small_model(), X_XOR[:3], Y_XOR[:2], progress=False)
+    with pytest.raises(ValueError, match="no examples"):
+        ag.fit(small_model(), [], [], progress=False)
+    with pytest.raises(ValueError, match="expected 2 inputs, got 3"):
+        ag.fit(small_model(), [[1.0, 2.0, 3.0]], [1.0], progress=False)
+    with pytest.raises(ValueError, match="one output per example"):
+        ag.fit(small_model(nout=2), X_XOR, Y_XOR, loss="bce", progress=False)
+    with pytest.raises(ValueError, match="class indices"):
+        ag.fit(small_model(nout=2), X_XOR, [0.5] * 40, loss="cross_entropy", progress=False)
+    with pytest.raises(ValueError, match="numbers, got nan"):
+        ag.fit(small_model(), [[0.0, 0.0]], [math.nan], loss="mse", progress=False)
