@@ -1,55 +1,314 @@
-"""The ``autograd-lite`` command (also ``python -m autograd_lite``)."""
+"""The ``autograd-lite`` command (also ``python -m autograd_lite``): demo, train, predict."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from . import data, losses, optim
+from . import data
+from .engine import Value
 from .nn import MLP
+from .optim import Adam
+from .serialize import load_with_metadata, save
+from .train import History, evaluate, fit, predict
+from .viz import GraphvizNotFoundError, draw_dot
 
 
-def demo(epochs: int, seed: int) -> float:
-    """Train micrograd's demo network on two moons; print progress; return validation accuracy."""
-    X, y01 = data.make_moons(200, noise=0.1, seed=seed)
-    y = [2.0 * v - 1.0 for v in y01]  # hinge loss wants labels ±1
+def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
+    """Train an MLP on two moons; write pictures and model to ``out``; return val accuracy."""
+    X, y = data.make_moons(200, noise=0.1, seed=seed)
     X_train, X_val, y_train, y_val = data.train_test_split(X, y, test_size=0.25, seed=seed)
     model = MLP(2, [16, 16, 1], seed=seed)
-    params = model.parameters()
-    optimizer = optim.SGD(params, lr=0.1, momentum=0.9)
+    print(
+        f"Training {model} ({len(model.parameters())} parameters) on {len(X_train)} "
+        f"two-moons points, validating on {len(X_val)}"
+    )
+    history = fit(
+        model,
+        X_train,
+        y_train,
+        loss="bce",
+        epochs=epochs,
+        batch_size=16,
+        seed=seed,
+        optimizer=Adam(model.parameters(), lr=0.02),
+        validation=(X_val, y_val),
+        progress=progress,
+    )
+    train_accuracy = evaluate(model, X_train, y_train, loss="bce")[1] or 0.0
+    val_accuracy = evaluate(model, X_val, y_val, loss="bce")[1] or 0.0
+    print(f"final: train accuracy {train_accuracy:.2f}, validation accuracy {val_accuracy:.2f}")
 
-    def accuracy(rows: list[list[float]], labels: list[float]) -> float:
-        hits = sum((model(x).data > 0) == (t > 0) for x, t in zip(rows, labels, strict=True))  # type: ignore[union-attr]
-        return hits / len(labels)
+    out.mkdir(parents=True, exist_ok=True)
+    save(
+        model,
+        out / "model.json",
+        metadata={
+            "features": ["x1", "x2"],
+            "target": "moon",
+            "loss": "bce",
+            "means": [0.0, 0.0],
+            "stds": [1.0, 1.0],
+        },
+    )
+    written = [out / "model.json"]
+    try:
+        written += _plots(model, history, X, y, out)
+    except ImportError as error:
+        print(f"no plots: {error}")
+    try:
+        written.append(_neuron_graph(model, X_train[0], out))
+    except ImportError as error:
+        print(f"no neuron graph: {error}")
+    print("wrote " + ", ".join(str(path) for path in written))
+    return val_accuracy
 
-    print(f"Training MLP(2, [16, 16, 1]) ({len(params)} parameters) on {len(X_train)} points")
-    for epoch in range(1, epochs + 1):
-        scores = [model(x) for x in X_train]
-        loss = losses.hinge_loss(scores, y_train) + 1e-4 * sum(p * p for p in params)  # type: ignore[arg-type]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if epoch == 1 or epoch % 10 == 0 or epoch == epochs:
-            train = accuracy(X_train, y_train)
-            print(f"epoch {epoch:3d}  loss {loss.data:.4f}  train accuracy {train:.2f}")
-    val = accuracy(X_val, y_val)
-    print(f"final: train accuracy {accuracy(X_train, y_train):.2f}, validation accuracy {val:.2f}")
-    return val
+
+def _plots(model: MLP, history: History, X: data.Rows, y: list[float], out: Path) -> list[Path]:
+    from .plots import plot_decision_boundary, plot_history
+
+    plot_history(history).savefig(out / "loss_curve.png", dpi=120)
+    plot_decision_boundary(model, X, y).savefig(out / "decision_boundary.png", dpi=120)
+    return [out / "loss_curve.png", out / "decision_boundary.png"]
+
+
+def _neuron_graph(model: MLP, x: list[float], out: Path) -> Path:
+    """Draw the first hidden neuron on one example, after backward(): SVG, or DOT without dot."""
+    neuron = model.layers[0].neurons[0]
+    inputs = [Value(v, label=f"x{i + 1}", requires_grad=False) for i, v in enumerate(x)]
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{i + 1}"
+    neuron.b.label = "b"
+    activation = neuron(inputs)
+    activation.label = "out"
+    model.zero_grad()
+    activation.backward()
+    graph = draw_dot(activation)
+    model.zero_grad()
+    try:
+        graph.render(outfile=out / "neuron.svg", cleanup=True)
+        return out / "neuron.svg"
+    except GraphvizNotFoundError:
+        (out / "neuron.dot").write_text(graph.source, encoding="utf-8")
+        print(
+            "Graphviz's dot is missing, so the neuron graph is DOT text: install graphviz "
+            f"(apt-get/brew install graphviz), then: dot -Tsvg {out / 'neuron.dot'} -o neuron.svg"
+        )
+        return out / "neuron.dot"
+
+
+def _infer_loss(y: list[float]) -> str:
+    if set(y) <= {0.0, 1.0}:
+        return "bce"
+    if all(v >= 0 and v == int(v) for v in y) and len(set(y)) <= 20:
+        return "cross_entropy"
+    return "mse"
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 16,16, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def train(args: argparse.Namespace) -> None:
+    """Fit an MLP to a CSV file's columns and save it with what ``predict`` needs."""
+    X, y, features = data.load_csv(args.data, target=args.target)
+    loss = _infer_loss(y) if args.loss == "auto" else args.loss
+    scaled, (means, stds) = data.standardize(X)
+    targets, target_mean, target_std = y, 0.0, 1.0
+    if loss == "mse":  # regression trains on standardized targets; predict scales back
+        column, (target_means, target_stds) = data.standardize([[v] for v in y])
+        targets, target_mean, target_std = [r[0] for r in column], target_means[0], target_stds[0]
+    nout = int(max(y)) + 1 if loss == "cross_entropy" else 1
+    model = MLP(len(features), [*args.hidden, nout], seed=args.seed)
+    validation = None
+    if len(X) >= 10:
+        scaled, X_val, targets, y_val = data.train_test_split(
+            scaled, targets, test_size=0.2, seed=args.seed
+        )
+        validation = (X_val, y_val)
+    print(
+        f"Training {model} with {loss} loss on {len(scaled)} rows of {args.data}"
+        f" ({len(validation[0]) if validation else 'no'} held out for validation)"
+    )
+    history = fit(
+        model,
+        scaled,
+        targets,
+        loss=loss,
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        optimizer=Adam(model.parameters(), lr=args.lr),
+        validation=validation,
+        progress=not args.quiet,
+    )
+    summary = {
+        key: getattr(history, key)[-1]
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy")
+        if getattr(history, key)
+    }
+    print("final: " + ", ".join(f"{key} {value:.4f}" for key, value in summary.items()))
+    save(
+        model,
+        args.out,
+        metadata={
+            "features": features,
+            "target": args.target,
+            "loss": loss,
+            "means": means,
+            "stds": stds,
+            "target_mean": target_mean,
+            "target_std": target_std,
+        },
+    )
+    print(f"wrote {args.out}")
+
+
+def predict_csv(args: argparse.Namespace) -> None:
+    """Add a prediction column to a CSV file, with a model saved by ``train``."""
+    model, meta = load_with_metadata(args.model)
+    needed = ("features", "target", "loss", "means", "stds")
+    if any(key not in meta for key in needed):
+        raise ValueError(
+            f"{args.model}: no {', '.join(needed)} in its metadata; save it with "
+            "`autograd-lite train` to use it here"
+        )
+    rows, _, header = data.load_csv(args.data)
+    missing = [name for name in meta["features"] if name not in header]
+    if missing:
+        raise ValueError(f"{args.data}: the model needs the columns {missing}; found {header}")
+    X = [[row[header.index(name)] for name in meta["features"]] for row in rows]
+    scaled, _ = data.standardize(X, (meta["means"], meta["stds"]))
+    loss: str = meta["loss"]
+    outputs = predict(model, scaled, loss=loss)
+    if loss == "mse":
+        outputs = [v * meta.get("target_std", 1.0) + meta.get("target_mean", 0.0) for v in outputs]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([*header, f"predicted_{meta['target']}"])
+    for row, value in zip(rows, outputs, strict=True):
+        writer.writerow([*(repr(v) for v in row), repr(value) if loss == "mse" else f"{value:g}"])
+    if args.out is None:
+        sys.stdout.write(text.getvalue())
+    else:
+        Path(args.out).write_text(text.getvalue(), encoding="utf-8")
+        print(f"wrote {len(rows)} predictions to {args.out}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="autograd-lite",
+        description="Train and use small neural networks built on autograd_lite.",
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common: dict[str, Any] = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+
+    demo_parser = commands.add_parser(
+        "demo",
+        help="train a network on two moons, draw it",
+        **common,
+        description="Train an MLP(2, [16, 16, 1]) on two moons and write its loss curve, "
+        "decision boundary, model and a neuron's graph to a folder.",
+    )
+    demo_parser.add_argument("--epochs", type=_positive, default=30, help="training epochs")
+    demo_parser.add_argument("--seed", type=int, default=0, help="seed for data and weights")
+    demo_parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("autograd_lite_demo"),
+        help="folder for the pictures and the model",
+    )
+    demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    train_parser = commands.add_parser(
+        "train",
+        help="fit an MLP to your own CSV file",
+        **common,
+        description="Fit an MLP to a numeric CSV file (with a header row): every column but "
+        "the target is a feature. The loss follows the target: 0/1 -> bce, small "
+        "class numbers -> cross_entropy, anything else -> mse (regression).",
+    )
+    train_parser.add_argument("data", type=Path, help="the CSV file")
+    train_parser.add_argument("--target", required=True, help="the column to predict")
+    train_parser.add_argument(
+        "--hidden",
+        type=_sizes,
+        default=[16, 16],
+        metavar="16,16",
+        help="hidden layer sizes, comma-separated",
+    )
+    train_parser.add_argument("--epochs", type=_positive, default=100, help="training epochs")
+    train_parser.add_argument("--batch-size", type=_positive, default=32, help="rows per step")
+    train_parser.add_argument("--lr", type=_rate, default=0.01, help="Adam's learning rate")
+    train_parser.add_argument(
+        "--loss",
+        default="auto",
+        choices=["auto", "bce", "cross_entropy", "hinge", "mse"],
+        help="the loss (auto: chosen from the target column)",
+    )
+    train_parser.add_argument("--seed", type=int, default=0, help="seed for split and weights")
+    train_parser.add_argument(
+        "--out", type=Path, default=Path("model.json"), help="where to save the model"
+    )
+    train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    predict_parser = commands.add_parser(
+        "predict",
+        help="predict with a saved model",
+        **common,
+        description="Read a CSV file with the model's feature columns and write it back "
+        "with a predicted_<target> column.",
+    )
+    predict_parser.add_argument("model", type=Path, help="a model.json written by train")
+    predict_parser.add_argument("data", type=Path, help="the CSV file")
+    predict_parser.add_argument("--out", type=Path, help="output CSV (default: standard output)")
+    return main_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="autograd-lite", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="train a small network on two moons")
-    demo_parser.add_argument(
-        "--epochs", type=int, default=100, help="training epochs (default 100)"
-    )
-    demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        parser.error("--epochs must be at least 1")
-    demo(args.epochs, args.seed)
+    """Run the command line; bad arguments and bad files end with one line and exit code 2."""
+    command_parser = parser()
+    args = command_parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            demo(args.out, args.epochs, args.seed, not args.quiet)
+        elif args.command == "train":
+            train(args)
+        else:
+            predict_csv(args)
+    except (OSError, ValueError) as error:
+        command_parser.exit(2, f"autograd-lite {args.command}: error: {error}\n")
     return 0
 
 
