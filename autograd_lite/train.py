@@ -170,7 +170,7 @@ class _Progress:
         self.epochs, self.enabled, self.bar = epochs, enabled, None
         if enabled:
             try:
-                from tqdm.auto import tqdm
+                from tqdm import tqdm  # the text bar: works in terminals and notebooks alike
             except ImportError:
                 return
             self.bar = tqdm(total=epochs, unit="epoch", desc="fit", leave=True)

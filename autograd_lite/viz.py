@@ -100,6 +100,7 @@ def _digraph_class() -> type[Any]:
             except GraphvizNotFoundError:
                 return {"text/plain": f"{INSTALL_HINT}\n\nThe graph in DOT:\n{self.source}"}
 
+    Digraph.__module__, Digraph.__qualname__ = __name__, "Digraph"  # a readable repr
     return Digraph
 
 

@@ -155,7 +155,7 @@ def test_progress_false_is_silent_and_true_shows_a_bar(capsys: pytest.CaptureFix
 def test_without_tqdm_progress_is_a_line_per_tenth(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
     ag.fit(small_model(), X_XOR, Y_XOR, loss="bce", epochs=20)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 11  # epoch 1, then every second epoch
