@@ -260,12 +260,14 @@ def parser() -> argparse.ArgumentParser:
         "class numbers -> cross_entropy, anything else -> mse (regression).",
     )
     train_parser.add_argument("data", type=Path, help="the CSV file")
-    train_parser.add_argument("--target", required=True, help="the column to predict")
+    train_parser.add_argument(
+        "--target", required=True, default=argparse.SUPPRESS, help="the column to predict"
+    )
     train_parser.add_argument(
         "--hidden",
         type=_sizes,
-        default=[16, 16],
-        metavar="16,16",
+        default="16,16",  # argparse passes a string default through type=_sizes
+        metavar="SIZES",
         help="hidden layer sizes, comma-separated",
     )
     train_parser.add_argument("--epochs", type=_positive, default=100, help="training epochs")
