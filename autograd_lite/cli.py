@@ -15,7 +15,7 @@ from .engine import Value
 from .nn import MLP
 from .optim import Adam
 from .serialize import load_with_metadata, save
-from .train import History, evaluate, fit, predict
+from .train import OBJECTIVES, History, evaluate, fit, predict
 from .viz import GraphvizNotFoundError, draw_dot
 
 
@@ -123,6 +123,8 @@ def _sizes(text: str) -> list[int]:
 def train(args: argparse.Namespace) -> None:
     """Fit an MLP to a CSV file's columns and save it with what ``predict`` needs."""
     X, y, features = data.load_csv(args.data, target=args.target)
+    if not features:
+        raise ValueError(f"{args.data}: no feature columns besides the target {args.target!r}")
     loss = _infer_loss(y) if args.loss == "auto" else args.loss
     scaled, (means, stds) = data.standardize(X)
     targets, target_mean, target_std = y, 0.0, 1.0
@@ -175,15 +177,35 @@ def train(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def _check_metadata(meta: dict[str, Any], path: Path) -> None:
+    """What ``train`` saves beside the weights, checked before ``predict`` relies on it."""
+    features, means, stds = meta.get("features"), meta.get("means"), meta.get("stds")
+    numbers = [
+        *(means or []),
+        *(stds or []),
+        meta.get("target_mean", 0.0),
+        meta.get("target_std", 1.0),
+    ]
+    if not (
+        isinstance(features, list)
+        and all(isinstance(name, str) for name in features)
+        and isinstance(means, list)
+        and isinstance(stds, list)
+        and len(means) == len(stds) == len(features)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
+        and isinstance(meta.get("target"), str)
+        and meta.get("loss") in OBJECTIVES
+    ):
+        raise ValueError(
+            f"{path}: its metadata lacks the feature names, scaling, target or loss that "
+            "`autograd-lite train` saves; train the model with it to use it here"
+        )
+
+
 def predict_csv(args: argparse.Namespace) -> None:
     """Add a prediction column to a CSV file, with a model saved by ``train``."""
     model, meta = load_with_metadata(args.model)
-    needed = ("features", "target", "loss", "means", "stds")
-    if any(key not in meta for key in needed):
-        raise ValueError(
-            f"{args.model}: no {', '.join(needed)} in its metadata; save it with "
-            "`autograd-lite train` to use it here"
-        )
+    _check_metadata(meta, args.model)
     rows, _, header = data.load_csv(args.data)
     missing = [name for name in meta["features"] if name not in header]
     if missing:

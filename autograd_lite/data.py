@@ -176,7 +176,7 @@ def load_csv(path: str | Path, *, target: str | None = None) -> tuple[Rows, list
 
     ``target`` names the label column (``y`` is empty when it is None). Every other column
     is a feature. Raises ``ValueError`` naming the file, line and column for an empty file,
-    a missing target column, a ragged row or a cell that is not a number.
+    a missing target column, a ragged row or a cell that is not a finite number.
     """
     path = Path(path)
     with path.open(newline="") as file:
@@ -197,11 +197,14 @@ def load_csv(path: str | Path, *, target: str | None = None) -> tuple[Rows, list
             numbers = []
             for name, cell in zip(header, row, strict=True):
                 try:
-                    numbers.append(float(cell))
+                    number = float(cell)
                 except ValueError:
+                    number = math.nan
+                if not math.isfinite(number):  # "nan" and "inf" parse, but cannot be learnt from
                     raise ValueError(
-                        f"{path}:{line}: column {name!r} holds {cell!r}, not a number"
-                    ) from None
+                        f"{path}:{line}: column {name!r} holds {cell!r}, not a finite number"
+                    )
+                numbers.append(number)
             if label_at is not None:
                 y.append(numbers.pop(label_at))
             X.append(numbers)

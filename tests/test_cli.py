@@ -180,13 +180,15 @@ BAD_INPUT = {
     "no target": (["train", "{csv}"], "the following arguments are required: --target"),
     "missing column": (["train", "{csv}", "--target", "z"], "no column 'z'"),
     "missing file": (["train", "{dir}/nope.csv", "--target", "y"], "No such file"),
-    "text cell": (["train", "{dir}/text.csv", "--target", "y"], "holds 'abc', not a number"),
+    "text cell": (["train", "{dir}/text.csv", "--target", "y"], "holds 'abc', not a finite number"),
     "empty file": (["train", "{dir}/empty.csv", "--target", "y"], "the file is empty"),
     "bad hidden": (["train", "{csv}", "--target", "y", "--hidden", "a,b"], "sizes like 16,16"),
     "zero epochs": (["demo", "--epochs", "0"], "must be at least 1"),
     "bad rate": (["train", "{csv}", "--target", "y", "--lr", "-1"], "must be positive"),
     "bad model": (["predict", "{dir}/broken.json", "{csv}"], "not valid JSON"),
-    "plain model": (["predict", "{dir}/plain.json", "{csv}"], "save it with `autograd-lite train`"),
+    "plain model": (["predict", "{dir}/plain.json", "{csv}"], "train the model with it"),
+    "bad scaling": (["predict", "{dir}/scaling.json", "{csv}"], "lacks the feature names"),
+    "only a target": (["train", "{dir}/target.csv", "--target", "y"], "no feature columns"),
     "no such command": (["fly"], "invalid choice: 'fly'"),
 }
 
@@ -198,6 +200,9 @@ def bad_files(tmp_path: Path) -> Path:
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "broken.json").write_text('{"format": "autograd_lite.model", "vers')
     ag.save(ag.nn.MLP(1, [1]), tmp_path / "plain.json")
+    metadata = {"features": ["x"], "target": "y", "loss": "bce", "means": ["a"], "stds": [1.0]}
+    ag.save(ag.nn.MLP(1, [1]), tmp_path / "scaling.json", metadata=metadata)
+    (tmp_path / "target.csv").write_text("y\n1\n0\n")
     return tmp_path
 
 

@@ -58,6 +58,8 @@ def test_load_csv(tmp_path: Path) -> None:
         ("", "empty"),
         ("a,b\n", "no data rows"),
         ("a,b\n1,x\n", r"points.csv:2: column 'b' holds 'x'"),
+        ("a,b\n1,nan\n", r"points.csv:2: column 'b' holds 'nan', not a finite number"),
+        ("a,b\n1,2\n-inf,3\n", r"points.csv:3: column 'a' holds '-inf'"),
         ("a,b\n1\n", "1 cells"),
         ("a,c\n1,2\n", "no column 'b'"),
     ],
