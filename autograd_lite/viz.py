@@ -46,9 +46,13 @@ class GraphvizNotFoundError(RuntimeError):
     """Raised when rendering needs Graphviz's ``dot`` program and it is not on the PATH."""
 
 
-def _record_escape(text: str) -> str:
-    """Escape what a Graphviz record label treats as syntax: ``\\ { } | < >`` and newlines."""
-    for char in "\\{}|<>":
+def _escape(text: str, special: str = "\\") -> str:
+    """Backslash-escape ``special`` characters and write newlines as DOT's ``\\n``.
+
+    Records (``shape=record``) also treat ``{ } | < >`` as syntax; other labels only ``\\``.
+    Double quotes are escaped by the graphviz package itself.
+    """
+    for char in special:
         text = text.replace(char, "\\" + char)
     return text.replace("\n", "\\n")
 
@@ -140,7 +144,7 @@ def draw_dot(
 
     ids = {node: f"n{i}" for i, node in enumerate(nodes)}
     for node in nodes:
-        fields = [_record_escape(node.label)] if node.label else []
+        fields = [_escape(node.label, "\\{}|<>")] if node.label else []
         fields.append(f"data {node.data:.4f}")
         if show_grad:
             fields.append(f"grad {node.grad:.4f}")
@@ -155,7 +159,7 @@ def draw_dot(
         if node.op is None:
             continue
         op_id = ids[node] + "op"
-        dot.node(op_id, nohtml(node.op.name.replace("\\", "\\\\")), shape="ellipse")
+        dot.node(op_id, nohtml(_escape(node.op.name)), shape="ellipse")
         dot.edge(op_id, ids[node])
         for child, local in zip(node.inputs, node.local_grads):
             if edge_labels and child.requires_grad:

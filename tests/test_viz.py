@@ -13,6 +13,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import Value
+from autograd_lite.ops import Primitive
 from autograd_lite.viz import COLOURS, INSTALL_HINT, GraphvizNotFoundError
 
 graphviz = pytest.importorskip("graphviz")
@@ -89,6 +90,14 @@ def test_hostile_labels_are_escaped() -> None:
     x = Value(1.0, label=HOSTILE)
     source = ag.draw_dot(x + 1.0).source
     assert '"{ a\\{b\\}\\|c\\<d\\>\\\\e\\"f\\ng | data 1.0000 | grad 0.0000 }"' in source
+    # an op name is not a record: only backslashes, quotes and newlines are escaped
+    op_node = 'n1op [label="a{b}|c<d>\\\\e\\"f\\ng" shape=ellipse]'
+    assert op_node in ag.draw_dot(hostile_op(x)).source
+
+
+def hostile_op(x: Value) -> Value:
+    """A user's own primitive whose name is full of DOT syntax."""
+    return ag.apply(Primitive(HOSTILE, forward=lambda v: v, partials=(1.0,)), x)
 
 
 def test_ids_follow_topological_position_and_the_text_is_identical_across_runs() -> None:
@@ -180,8 +189,8 @@ def test_svg_renders_with_every_label() -> None:
 
 @needs_dot
 def test_a_hostile_label_renders() -> None:
-    svg = ag.draw_dot(Value(1.0, label=HOSTILE) * 2.0).pipe(format="svg", encoding="utf-8")
-    assert '>a{b}|c<d>\\e"f</text>' in html.unescape(
-        svg
-    )  # one field, every character drawn as text
-    assert ">g</text>" in svg
+    y = hostile_op(Value(1.0, label=HOSTILE) * 2.0)
+    svg = html.unescape(ag.draw_dot(y).pipe(format="svg", encoding="utf-8"))
+    # the label (one record field) and the op name: every character drawn as text
+    assert svg.count('>a{b}|c<d>\\e"f</text>') == 2
+    assert svg.count(">g</text>") == 2
