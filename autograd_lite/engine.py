@@ -19,6 +19,7 @@ themselves differentiable.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import operator
 import threading
@@ -167,6 +168,7 @@ class Value:
         "_da",
         "_db",
         "_op",
+        "_stamp",
         "data",
         "grad",
         "grad_value",
@@ -184,6 +186,7 @@ class Value:
     _da: float
     _b: Value | None  # second input (None for a leaf or a unary op) and ∂self/∂_b
     _db: float
+    _stamp: int  # creation order of interior nodes (inputs are always older); 0 for leaves
 
     def __init__(self, data: float, label: str = "", requires_grad: bool = True) -> None:
         self.data = _as_float(data)
@@ -193,6 +196,7 @@ class Value:
         self.label = str(label)
         self._op = self._a = self._b = None
         self._da = self._db = 0.0
+        self._stamp = 0
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -380,6 +384,7 @@ def _to_value(x: Value | float) -> Value:
 
 
 _allocate = object.__new__
+_clock = itertools.count(1)  # stamps interior nodes in creation order (atomic under the GIL)
 
 
 def _node(
@@ -406,6 +411,7 @@ def _node(
     node._da = da
     node._b = b
     node._db = db
+    node._stamp = next(_clock) if op is not None else 0
     return node
 
 
@@ -489,38 +495,31 @@ def apply(op: Primitive, *inputs: Value | float) -> Value:
 def _backward_order(root: Value) -> list[Value]:
     """The interior nodes ``root`` depends on, root first, every node before its inputs.
 
-    Kahn's algorithm run from the root: count how often each node is used, then hand
-    out a node once all its users are done. Loops only, no recursion, so any depth works
-    at the default recursion limit; a stack and operand order make it deterministic.
-    It keeps no per-node objects alive, so it gives the garbage collector nothing to do.
-    Leaves are left out (nothing to do there); interior nodes always require grad.
+    An input is always created before the node that uses it, so newest-first creation
+    order is a reverse topological order: one loop collects the nodes (no recursion, so
+    any depth works at the default recursion limit), one sort by creation stamp orders
+    them, deterministically. Leaves are left out: nothing to do there.
     """
     if root._a is None:
         return []
-    uses: dict[Value, int] = {root: 0}
-    stack = [root]
-    while stack:
+    found, order, stack = {root}, [root], [root]
+    while stack:  # written out for the two inputs: this loop is most of backward's time
         node = stack.pop()
-        for child in (node._a, node._b):
-            if child is not None and child._a is not None:
-                count = uses.get(child)
-                if count is None:
-                    uses[child] = 1
-                    stack.append(child)
-                else:
-                    uses[child] = count + 1
-    order: list[Value] = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for child in (node._a, node._b):
-            if child is not None and child._a is not None:
-                count = uses[child] - 1
-                uses[child] = count
-                if count == 0:
-                    ready.append(child)
+        a: Value = node._a  # type: ignore[assignment]  # nodes here are interior: a is set
+        b = node._b
+        if a._a is not None and a not in found:
+            found.add(a)
+            order.append(a)
+            stack.append(a)
+        if b is not None and b._a is not None and b not in found:
+            found.add(b)
+            order.append(b)
+            stack.append(b)
+    order.sort(key=_by_stamp, reverse=True)  # found depth-first: nearly sorted already
     return order
+
+
+_by_stamp = operator.attrgetter("_stamp")
 
 
 def _value_partials(node: Value) -> list[Value | float]:
