@@ -122,11 +122,14 @@ def load_with_metadata(
             f"{path}: format version {document.get('version')!r}, this autograd_lite reads "
             f"version {VERSION}"
         )
+    spec = document.get("architecture")
     parameters, metadata = document.get("parameters"), document.get("metadata", {})
-    if not isinstance(parameters, dict) or not isinstance(metadata, dict):
-        raise ModelFileError(f"{path}: 'parameters' and 'metadata' must be JSON objects")
+    if not (isinstance(spec, dict) and isinstance(parameters, dict) and isinstance(metadata, dict)):
+        raise ModelFileError(
+            f"{path}: 'architecture', 'parameters' and 'metadata' must be JSON objects"
+        )
     try:
-        fresh = build(document.get("architecture") or {})
+        fresh = build(spec)
         if model is not None and architecture(model) != architecture(fresh):
             raise ValueError(
                 f"the file holds {architecture(fresh)}, the model is {architecture(model)}"
