@@ -123,11 +123,12 @@ def _check_data(
     return targets
 
 
-def _accuracy(objective: Objective, outputs: list[Output], targets: list[float]) -> float | None:
+def _hits(objective: Objective, outputs: list[Output], targets: list[float]) -> int:
+    """How many outputs predict their target (0 for regression, which has no labels)."""
     if objective.decide is None:
-        return None
+        return 0
     decide = objective.decide
-    return sum(decide(o) == t for o, t in zip(outputs, targets, strict=True)) / len(targets)
+    return sum(decide(o) == t for o, t in zip(outputs, targets, strict=True))
 
 
 def evaluate(
@@ -145,7 +146,10 @@ def evaluate(
     targets = _check_data(X, y, objective, "evaluate")
     with no_grad():
         outputs = [model(row) for row in X]
-        return objective.loss(outputs, targets).data, _accuracy(objective, outputs, targets)
+        loss_value = objective.loss(outputs, targets).data
+    if objective.decide is None:
+        return loss_value, None
+    return loss_value, _hits(objective, outputs, targets) / len(targets)
 
 
 def predict(
@@ -226,7 +230,8 @@ def fit(
     X_val, y_val = validation or ([], [])
     if validation is not None:
         _check_data(X_val, y_val, objective, "validation")
-    optimizer = optimizer or Adam(model.parameters(), lr=0.01)
+    if optimizer is None:
+        optimizer = Adam(model.parameters(), lr=0.01)
     rng, order = random.Random(seed), list(range(len(X)))
     size = batch_size or len(X)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
@@ -235,7 +240,7 @@ def fit(
     try:
         for epoch in range(1, epochs + 1):
             rng.shuffle(order)
-            total, outputs, seen = 0.0, [], []
+            total, hits = 0.0, 0
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
                 batch_outputs = [model(X[i]) for i in batch]
@@ -245,12 +250,10 @@ def fit(
                 batch_loss.backward()
                 optimizer.step()
                 total += batch_loss.data * len(batch)
-                outputs += batch_outputs
-                seen += batch_targets
+                hits += _hits(objective, batch_outputs, batch_targets)  # keeps no graphs alive
             numbers = {"loss": total / len(X)}
-            accuracy = _accuracy(objective, outputs, seen)
-            if accuracy is not None:
-                numbers["accuracy"] = accuracy
+            if objective.decide is not None:
+                numbers["accuracy"] = hits / len(X)
             if validation is not None:
                 model.eval()
                 val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
