@@ -91,15 +91,17 @@ def _neuron_graph(model: MLP, x: list[float], out: Path) -> Path:
     graph = draw_dot(activation)
     model.zero_grad()
     try:
-        graph.render(outfile=out / "neuron.svg", cleanup=True)
-        return out / "neuron.svg"
+        svg = graph.pipe(format="svg")  # pipe, not render: no stray source file on failure
     except GraphvizNotFoundError:
         (out / "neuron.dot").write_text(graph.source, encoding="utf-8")
         print(
             "Graphviz's dot is missing, so the neuron graph is DOT text: install graphviz "
-            f"(apt-get/brew install graphviz), then: dot -Tsvg {out / 'neuron.dot'} -o neuron.svg"
+            f"(apt-get/brew install graphviz), then: dot -Tsvg {out / 'neuron.dot'} "
+            f"-o {out / 'neuron.svg'}"
         )
         return out / "neuron.dot"
+    (out / "neuron.svg").write_bytes(svg)
+    return out / "neuron.svg"
 
 
 def _infer_loss(y: list[float]) -> str:

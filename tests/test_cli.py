@@ -47,6 +47,8 @@ def test_demo_trains_and_writes_its_files(
     assert ag.evaluate(model, X, y, loss="bce")[1] >= 0.95  # type: ignore[operator]
     graph = folder / ("neuron.svg" if shutil.which("dot") else "neuron.dot")
     assert "relu" in graph.read_text()  # the neuron's activation is drawn
+    expected = ["decision_boundary.png", "loss_curve.png", "model.json", graph.name]
+    assert sorted(p.name for p in folder.iterdir()) == expected  # and nothing else
     assert str(graph) in out
 
 
@@ -59,7 +61,7 @@ def test_demo_without_dot_writes_the_dot_source_and_a_hint(
     code, out, _ = run(["demo", "--epochs", "1", "--out", str(tmp_path), "--quiet"], capsys)
     assert code == 0
     assert (tmp_path / "neuron.dot").read_text().startswith("digraph {")
-    assert not (tmp_path / "neuron.svg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "neuron.dot"]
     assert "install graphviz" in out
     assert "no plots: plots need matplotlib: pip install 'autograd_lite[demo]'" in out
     assert (tmp_path / "model.json").exists()
