@@ -87,19 +87,9 @@ def test_train_then_predict_a_classifier(
         tmp_path / "moons.csv", ["left", "label", "right"], [[a, t, b] for (a, b), t in zip(X, y)]
     )
     model_path = tmp_path / "model.json"
+    options = ["--target", "label", "--epochs", "40", "--quiet"]
     code, out, _ = run(
-        [
-            "train",
-            str(tmp_path / "moons.csv"),
-            "--target",
-            "label",
-            "--epochs",
-            "40",
-            "--out",
-            str(model_path),
-            "--quiet",
-        ],
-        capsys,
+        ["train", str(tmp_path / "moons.csv"), *options, "--out", str(model_path)], capsys
     )
     assert code == 0, out
     assert "with bce loss" in out
@@ -115,16 +105,8 @@ def test_train_then_predict_a_classifier(
     hits = sum(float(row["label"]) == float(row["predicted_label"]) for row in rows)
     assert hits / len(rows) >= 0.95
 
-    code, out, _ = run(
-        [
-            "predict",
-            str(model_path),
-            str(tmp_path / "moons.csv"),
-            "--out",
-            str(tmp_path / "predictions.csv"),
-        ],
-        capsys,
-    )
+    csv_in, csv_out = str(tmp_path / "moons.csv"), str(tmp_path / "predictions.csv")
+    code, out, _ = run(["predict", str(model_path), csv_in, "--out", csv_out], capsys)
     assert code == 0
     assert f"wrote 120 predictions to {tmp_path / 'predictions.csv'}" in out
     assert read_csv((tmp_path / "predictions.csv").read_text()) == rows
@@ -138,23 +120,9 @@ def test_train_then_predict_a_regression(
     ]
     write_csv(tmp_path / "plane.csv", ["a", "b", "z"], rows)
     model_path = tmp_path / "plane.json"
+    options = ["--target", "z", "--hidden=", "--epochs", "150", "--lr", "0.05", "--quiet"]
     code, out, _ = run(
-        [
-            "train",
-            str(tmp_path / "plane.csv"),
-            "--target",
-            "z",
-            "--hidden",
-            "",
-            "--epochs",
-            "150",
-            "--lr",
-            "0.05",
-            "--out",
-            str(model_path),
-            "--quiet",
-        ],
-        capsys,
+        ["train", str(tmp_path / "plane.csv"), *options, "--out", str(model_path)], capsys
     )
     assert code == 0, out
     assert "with mse loss" in out
