@@ -72,3 +72,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     match = re.search(r"^TEST_COMMAND='(.+)'$", ci, re.MULTILINE)
     assert match, ".ci/run defines TEST_COMMAND='...'"
     assert f"\n{match.group(1)}\n" in readme, "README.md shows the same test command"
+    # ... and runs it first, before anything installs torch: the command must pass without it.
+    run_verbatim = ci.index('bash -c "$TEST_COMMAND"')
+    assert "torch" not in ci[match.end() : run_verbatim].replace("without torch", "")
+    assert run_verbatim < ci.index('"torch==2.13.0"')
