@@ -11,7 +11,7 @@ per node instead of three. That halves the memory and is much of the speed, beca
 Python's garbage collector walks every container object a graph is made of.
 
 ``backward`` and :func:`gradients` share one reverse sweep: visit the nodes in reverse
-topological order (found iteratively, so depth is unlimited) and add
+:func:`topological_order` (found iteratively, so depth is unlimited) and add
 ``partial * grad(node)`` into each input's gradient. With ``create_graph=True`` the
 same sweep asks the op table for the partials as ``Value`` s, so the gradients are
 themselves differentiable.
@@ -19,12 +19,13 @@ themselves differentiable.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import numbers
 import operator
 import threading
-from collections.abc import Callable, Iterable
-from contextlib import ContextDecorator, nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ContextDecorator, contextmanager, nullcontext
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,6 +37,7 @@ from .ops import (
     EXP,
     FLOAT_MATH,
     LOG,
+    MATH,
     MUL,
     NEG,
     POW,
@@ -50,19 +52,16 @@ from .ops import (
 )  # fmt: skip
 
 __all__ = [
-    "Value",
-    "apply",
-    "enable_grad",
-    "gradients",
-    "is_grad_enabled",
-    "no_grad",
-]
+    "TraceError", "Value", "apply", "enable_grad", "gradients", "is_grad_enabled", "no_grad",
+    "topological_order", "tracing",
+]  # fmt: skip
 
 # --- grad mode -------------------------------------------------------------------
 
 
 class _GradMode(threading.local):
     enabled: bool = True  # a class default is each thread's starting value
+    tracing: str = ""  # what `ag.compile` is tracing in this thread, if anything
 
 
 _mode = _GradMode()
@@ -130,6 +129,31 @@ class enable_grad(no_grad):  # noqa: N801
     _enabled = True
 
 
+class TraceError(RuntimeError):
+    """A traced Value reached Python control flow, which compiled code cannot replay."""
+
+
+@contextmanager
+def tracing(what: str) -> Iterator[None]:
+    """While ``ag.compile`` traces ``what`` in this thread, Values refuse to become bools
+    or floats and to be compared: compiled code runs one fixed sequence of primitives."""
+    previous, _mode.tracing = _mode.tracing, what
+    try:
+        yield
+    finally:
+        _mode.tracing = previous
+
+
+def _refuse_while_tracing(operation: str) -> None:
+    if _mode.tracing:
+        raise TraceError(
+            f"{operation} on a traced Value while compiling {_mode.tracing}: its result "
+            "would depend on the data, which compiled code cannot follow. Call the "
+            "function without ag.compile (eagerly), or keep the branch inside a primitive "
+            "(relu, abs)"
+        )
+
+
 # --- Value -------------------------------------------------------------------------
 
 
@@ -163,18 +187,9 @@ class Value:
     """
 
     __slots__ = (
-        "_a",
-        "_b",
-        "_da",
-        "_db",
-        "_op",
-        "_stamp",
-        "data",
-        "grad",
-        "grad_value",
-        "label",
+        "_a", "_b", "_da", "_db", "_op", "_stamp", "data", "grad", "grad_value", "label",
         "requires_grad",
-    )
+    )  # fmt: skip
 
     data: float
     grad: float
@@ -302,7 +317,12 @@ class Value:
         return _compare(operator.ge, self, other)
 
     def __float__(self) -> float:
+        _refuse_while_tracing("float()")
         return self.data
+
+    def __bool__(self) -> bool:
+        _refuse_while_tracing("bool() (an `if`, `and`, `or` or `not`)")
+        return self.data != 0.0
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -315,12 +335,6 @@ class Value:
         False
         """
         return Value(self.data, self.label, requires_grad=False)
-
-    def draw(self, **options: Any) -> Any:
-        """This Value's graph as a ``graphviz.Digraph``: :func:`autograd_lite.viz.draw_dot`."""
-        from .viz import draw_dot  # viz imports the engine, so not at module level
-
-        return draw_dot(self, **options)
 
     def backward(self, gradient: Value | float = 1.0, *, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this one depends on with ∂self/∂node.
@@ -358,11 +372,11 @@ class Value:
                     )
             return
         # The float fast path: the running sums live on the nodes themselves.
-        order = _backward_order(self)
+        order = topological_order(self, leaves=False)
         for node in order:
             node.grad = 0.0  # interior gradients are recomputed from zero on every call
         self.grad = float(seed) if self._a is not None else self.grad + float(seed)
-        for node in order:
+        for node in reversed(order):
             g = node.grad
             a, b = node._a, node._b
             if a.requires_grad:  # type: ignore[union-attr]  # interior: a is set
@@ -372,6 +386,7 @@ class Value:
 
 
 def _compare(relation: Callable[[float, float], bool], a: Value, b: object) -> bool:
+    _refuse_while_tracing(f"a comparison ({relation.__name__})")
     if isinstance(b, Value):
         return relation(a.data, b.data)
     if isinstance(b, numbers.Real):
@@ -492,30 +507,39 @@ def apply(op: Primitive, *inputs: Value | float) -> Value:
 # --- reverse mode ------------------------------------------------------------------
 
 
-def _backward_order(root: Value) -> list[Value]:
-    """The interior nodes ``root`` depends on, root first, every node before its inputs.
+def topological_order(roots: Value | Iterable[Value], *, leaves: bool = True) -> list[Value]:
+    """Every node the roots depend on, the roots included, each after all its inputs.
 
-    An input is always created before the node that uses it, so newest-first creation
-    order is a reverse topological order: one loop collects the nodes (no recursion, so
-    any depth works at the default recursion limit), one sort by creation stamp orders
-    them, deterministically. Leaves are left out: nothing to do there.
+    The one graph order of the package: ``backward`` walks it in reverse, drawings
+    number their nodes by it, the compiler writes its lines in it. An input is always
+    created before the nodes that use it, so one depth-first loop collects the nodes
+    (no recursion: any depth works at the default recursion limit) and one sort by
+    creation stamp orders them, deterministically. Leaves come first, in the order
+    found; ``leaves=False`` leaves them out (backward has nothing to do there).
+
+    >>> x = Value(2.0, label="x")
+    >>> [v.label or v.op.name for v in topological_order((x * x).exp())]
+    ['x', '*', 'exp']
     """
-    if root._a is None:
-        return []
-    found, order, stack = {root}, [root], [root]
+    found: set[Value] = set()
+    order: list[Value] = []
+    for root in [roots] if isinstance(roots, Value) else roots:
+        if (leaves or root._a is not None) and root not in found:
+            found.add(root)
+            order.append(root)
+    stack = order.copy()
     while stack:  # written out for the two inputs: this loop is most of backward's time
         node = stack.pop()
-        a: Value = node._a  # type: ignore[assignment]  # nodes here are interior: a is set
-        b = node._b
-        if a._a is not None and a not in found:
+        a, b = node._a, node._b
+        if a is not None and (leaves or a._a is not None) and a not in found:
             found.add(a)
             order.append(a)
             stack.append(a)
-        if b is not None and b._a is not None and b not in found:
+        if b is not None and (leaves or b._a is not None) and b not in found:
             found.add(b)
             order.append(b)
             stack.append(b)
-    order.sort(key=_by_stamp, reverse=True)  # found depth-first: nearly sorted already
+    order.sort(key=_by_stamp)  # found depth-first from the roots: nearly sorted already
     return order
 
 
@@ -545,7 +569,7 @@ def _reverse_sweep(root: Value, seed: Value | float, create_graph: bool) -> dict
     """
     grads: dict[Value, Any] = {root: seed}
     with enable_grad() if create_graph else nullcontext():
-        for node in _backward_order(root):
+        for node in reversed(topological_order(root, leaves=False)):
             g = grads[node]
             local = _value_partials(node) if create_graph else (node._da, node._db)
             for child, partial in zip(node.inputs, local):
@@ -596,6 +620,7 @@ def gradients(
 
 
 VALUE_MATH = SimpleNamespace(
-    log=Value.log, sin=Value.sin, cos=Value.cos, sigmoid=Value.sigmoid, pow=Value.__pow__
+    **{name: functools.partial(apply, op) for name, op in MATH.items()}, where=FLOAT_MATH.where
 )
-"""The math namespace partial rules get on Values: differentiable versions of FLOAT_MATH."""
+"""The math namespace partial rules get on Values: each function of ``ops.MATH`` recorded
+as a node, so gradients can be differentiated again. ``where`` chooses by the data."""

@@ -6,17 +6,24 @@ rule per input* (the style of PyTorch's ``derivatives.yaml`` and HIPS autograd's
 
 - ``inputs`` and ``out`` are floats on the first-order fast path, or ``Value`` nodes
   when a differentiable gradient is wanted (``create_graph=True``);
-- ``m`` is a small math namespace matching them: :data:`FLOAT_MATH` here, or the
-  engine's differentiable ``Value`` functions.
+- ``m`` is a small math namespace matching them: :data:`FLOAT_MATH` here, the
+  engine's differentiable ``Value`` functions, or the compiler's code-writing one. It
+  offers the functions of :data:`MATH` and ``m.where(condition, if_true, if_false)``.
 
-So one formula serves every order of differentiation. Rules use ``out`` where it is
-cheaper (``exp' = out``, ``tanh' = 1 - out²``). Partials are only evaluated for inputs
-that need a gradient, so ``x ** 2`` never asks for ``log(x)``.
+So one formula serves every order of differentiation, and the compiler reads its code
+off the same rules. A rule therefore never branches in Python on its inputs: it builds
+conditions with ``<``, ``<=``, ``>``, ``>=``, ``&`` and ``|`` and chooses with ``m.where``.
+
+Rules use ``out`` where it is cheaper (``exp' = out``, ``tanh' = 1 - out²``). Partials
+are only evaluated for inputs that need a gradient, so ``x ** 2`` never asks for ``log(x)``.
 
 Forward rules raise ``ValueError``/``ZeroDivisionError`` outside their domain; the
 engine re-raises them as a ``ValueError`` naming the op. Overflow gives ``±inf`` as in
 IEEE arithmetic. Partial rules on floats never raise: at a point where the derivative
 is infinite (``sqrt`` at 0) they return ``inf``, like PyTorch.
+
+Each primitive also carries its *test domain*: where each input may lie for a
+finite-difference check to be meaningful (used by :mod:`autograd_lite.testing`).
 
 This module imports nothing from the package.
 """
@@ -24,20 +31,35 @@ This module imports nothing from the package.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["FLOAT_MATH", "PRIMITIVES", "FloatMath", "Primitive"]
+__all__ = ["FLOAT_MATH", "MATH", "PRIMITIVES", "Domain", "Primitive"]
+
+Domain = tuple[tuple[float, float], ...]
+"""A union of closed intervals ``((lo, hi), ...)``."""
+
+REAL: Domain = ((-10.0, 10.0),)
+POSITIVE: Domain = ((0.1, 10.0),)
+NONZERO: Domain = ((-10.0, -0.1), (0.1, 10.0))
+AWAY_FROM_KINK: Domain = ((-10.0, -0.01), (0.01, 10.0))
 
 
 @dataclass(frozen=True, eq=False)
 class Primitive:
-    """One differentiable operation: its symbol, forward rule and partial rules.
+    """One differentiable operation: its symbol, forward rule, partial rules and test domain.
+
+    A primitive takes one or two inputs. Each partial is a rule ``(*inputs, out, m)`` or,
+    when it is constant, a plain number; constants and rules may be mixed.
 
     >>> MUL.forward(3.0, 4.0), [d(3.0, 4.0, 12.0, FLOAT_MATH) for d in MUL.partials]
     (12.0, [4.0, 3.0])
+    >>> Primitive("cube", lambda x: x**3, (lambda x, out, m: 3.0 * x * x,)).arity
+    1
     """
 
     name: str
@@ -46,12 +68,43 @@ class Primitive:
     """Floats in, a float out."""
     partials: tuple[float | Callable[..., Any], ...]
     """``partials[i](*inputs, out, m)`` is ∂out/∂inputs[i]; a plain number if constant."""
+    domains: tuple[Domain, ...] = ()
+    """Where each input may lie for a finite-difference test (default: [-10, 10])."""
 
     constant: bool = field(init=False)
     """True when every partial is a number (``+``, ``-``): nothing to compute per node."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "constant", all(isinstance(p, float) for p in self.partials))
+        if not callable(self.forward):
+            raise TypeError(f"primitive {self.name!r}: forward must be a function of floats")
+        partials = tuple(self.partials)
+        if len(partials) not in (1, 2):
+            raise ValueError(
+                f"primitive {self.name!r} has {len(partials)} partial rules: a primitive "
+                "takes one or two inputs (one rule each); build wider ops from several"
+            )
+        for rule in partials:
+            if not (callable(rule) or isinstance(rule, numbers.Real)):
+                raise TypeError(
+                    f"primitive {self.name!r}: a partial is a rule (*inputs, out, m) or a "
+                    f"number, got {type(rule).__name__}"
+                )
+        constant = not any(callable(rule) for rule in partials)
+        if not constant:  # mixed: the constants become rules, so the engine sees one kind
+            partials = tuple(rule if callable(rule) else _constant(rule) for rule in partials)
+        else:
+            partials = tuple(float(rule) for rule in partials)  # type: ignore[arg-type]
+        domains = self.domains or (REAL,) * len(partials)
+        if len(domains) != len(partials) or not all(
+            domain and all(lo <= hi for lo, hi in domain) for domain in domains
+        ):
+            raise ValueError(
+                f"primitive {self.name!r}: give one domain per input, each a tuple of "
+                f"(lo, hi) intervals with lo <= hi, got {self.domains!r}"
+            )
+        object.__setattr__(self, "partials", partials)
+        object.__setattr__(self, "domains", domains)
+        object.__setattr__(self, "constant", constant)
 
     @property
     def arity(self) -> int:
@@ -59,6 +112,11 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
+
+
+def _constant(value: float) -> Callable[..., float]:
+    number = float(value)
+    return lambda *inputs_out_m: number
 
 
 # --- forward rules that need more than one operator -------------------------------
@@ -105,59 +163,48 @@ def _relu(x: float) -> float:
     return 0.0 if x <= 0 else x  # NaN is not <= 0, so it propagates
 
 
-class FloatMath:
-    """The math namespace that partial rules get on the float fast path.
-
-    Unlike :mod:`math` these follow IEEE 754 at singular points instead of raising,
-    because a derivative may be infinite where the function itself is finite.
-
-    >>> FloatMath.pow(0.0, -0.5), FloatMath.log(0.0)
-    (inf, -inf)
-    """
-
-    @staticmethod
-    def log(x: float) -> float:
-        if x > 0 or x != x:  # positive or NaN
-            return math.log(x)
-        return -math.inf if x == 0 else math.nan
-
-    @staticmethod
-    def pow(x: float, y: float) -> float:
-        try:
-            return math.pow(x, y)
-        except ValueError:  # 0 ** negative, or negative ** fraction
-            return math.inf if x == 0 else math.nan
-        except OverflowError:
-            return math.inf
-
-    sin = staticmethod(_sin)
-    cos = staticmethod(_cos)
-    sigmoid = staticmethod(_sigmoid)
+def _ieee_log(x: float) -> float:
+    """log as IEEE 754 has it: -inf at 0 and NaN below, instead of an error."""
+    if x > 0 or x != x:  # positive or NaN
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
 
 
-FLOAT_MATH = FloatMath()
+def _ieee_pow(x: float, y: float) -> float:
+    """x**y as IEEE 754 has it: inf for 0 ** negative, NaN for negative ** fraction."""
+    try:
+        return math.pow(x, y)
+    except ValueError:  # 0 ** negative, or negative ** fraction
+        return math.inf if x == 0 else math.nan
+    except OverflowError:
+        return math.inf
+
+
+def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
+    return if_true if condition else if_false
 
 
 # --- partial rules that need more than one expression ---------------------------
 
 
+def _is_zero(x: Any) -> Any:
+    return (x >= 0.0) & (x <= 0.0)  # not `x == 0`: on Values == means identity
+
+
 def _d_pow_d_base(x: Any, y: Any, out: Any, m: Any) -> Any:
     """∂(x**y)/∂x = y · x**(y-1); 0 at x = y = 0, where x**0 is flat (0 · inf otherwise)."""
-    if float(y) == 0.0 and float(x) == 0.0:
-        return 0.0
-    return y * m.pow(x, y - 1.0)
+    return m.where(_is_zero(x) & _is_zero(y), 0.0, y * m.pow(x, y - 1.0))
 
 
 def _d_pow_d_exponent(x: Any, y: Any, out: Any, m: Any) -> Any:
-    """∂(x**y)/∂y = x**y · log(x); at x = 0 the power is flat in y (0 as PyTorch)."""
-    if x > 0:
-        return out * m.log(x)
-    return 0.0 if float(x) == 0.0 else math.nan  # no real slope along y for x < 0
+    """∂(x**y)/∂y = x**y · log(x); at x = 0 the power is flat in y (0 as PyTorch), and
+    for x < 0 there is no real slope along y (NaN). log only ever sees a positive base."""
+    return m.where(x > 0.0, out * m.log(m.where(x > 0.0, x, 1.0)), m.where(x >= 0.0, 0.0, math.nan))
 
 
-def _sign(x: Any, out: Any, m: Any) -> float:
+def _sign(x: Any, out: Any, m: Any) -> Any:
     """∂|x|/∂x = sign(x), with sign(0) = 0 as PyTorch."""
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+    return m.where(x > 0.0, 1.0, m.where(x < 0.0, -1.0, 0.0))
 
 
 # --- the table --------------------------------------------------------------------
@@ -172,42 +219,47 @@ MUL = Primitive("*", operator.mul, (
 DIV = Primitive("/", operator.truediv, (
     lambda x, y, out, m: 1.0 / y,
     lambda x, y, out, m: -out / y,
-))  # fmt: skip
+), (REAL, NONZERO))  # fmt: skip
 POW = Primitive("**", _pow, (
     _d_pow_d_base,
     _d_pow_d_exponent,
-))  # fmt: skip
+), (((0.1, 5.0),), ((-3.0, 3.0),)))  # fmt: skip
 NEG = Primitive("neg", operator.neg, (-1.0,))
-ABS = Primitive("abs", abs, (_sign,))
+ABS = Primitive("abs", abs, (_sign,), (AWAY_FROM_KINK,))
 EXP = Primitive("exp", _exp, (lambda x, out, m: out,))
-LOG = Primitive("log", math.log, (lambda x, out, m: 1.0 / x,))
-SQRT = Primitive("sqrt", math.sqrt, (lambda x, out, m: 0.5 * m.pow(out, -1.0),))
+LOG = Primitive("log", math.log, (lambda x, out, m: 1.0 / x,), (POSITIVE,))
+SQRT = Primitive("sqrt", math.sqrt, (lambda x, out, m: 0.5 * m.pow(out, -1.0),), (POSITIVE,))
 SIN = Primitive("sin", _sin, (lambda x, out, m: m.cos(x),))
 COS = Primitive("cos", _cos, (lambda x, out, m: -m.sin(x),))
 TANH = Primitive("tanh", math.tanh, (lambda x, out, m: 1.0 - out * out,))
 SIGMOID = Primitive("sigmoid", _sigmoid, (lambda x, out, m: out * (1.0 - out),))
 SOFTPLUS = Primitive("softplus", _softplus, (lambda x, out, m: m.sigmoid(x),))
-RELU = Primitive("relu", _relu, (lambda x, out, m: 1.0 if out > 0 else 0.0,))
+RELU = Primitive(
+    "relu", _relu, (lambda x, out, m: m.where(out > 0.0, 1.0, 0.0),), (AWAY_FROM_KINK,)
+)
 
-PRIMITIVES: dict[str, Primitive] = {
-    op.name: op
-    for op in (
-        ADD,
-        SUB,
-        MUL,
-        DIV,
-        POW,
-        NEG,
-        ABS,
-        EXP,
-        LOG,
-        SQRT,
-        SIN,
-        COS,
-        TANH,
-        SIGMOID,
-        SOFTPLUS,
-        RELU,
-    )
-}
+PRIMITIVES: dict[str, Primitive] = {op.name: op for op in (
+    ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, SOFTPLUS, RELU,
+)}  # fmt: skip
 """Every primitive by name: what the table-driven tests loop over."""
+
+# --- the math namespace the partial rules call through `m` ------------------------
+# Derivatives may be infinite where the function is finite (sqrt' at 0), so the rules'
+# log and pow follow IEEE 754 instead of raising; their own partials are the table's.
+
+MATH: dict[str, Primitive] = {
+    "log": Primitive("log", _ieee_log, LOG.partials, LOG.domains),
+    "pow": Primitive("**", _ieee_pow, POW.partials, POW.domains),
+    "sin": SIN,
+    "cos": COS,
+    "sigmoid": SIGMOID,
+}
+"""The functions a partial rule may call as ``m.<name>``, as primitives: every namespace
+(floats, Values, generated code, arrays) is made from this one list, plus ``m.where``."""
+
+FLOAT_MATH = SimpleNamespace(**{name: op.forward for name, op in MATH.items()}, where=_where)
+"""The namespace partial rules get on the float fast path.
+
+>>> FLOAT_MATH.pow(0.0, -0.5), FLOAT_MATH.log(0.0), FLOAT_MATH.where(1.0 > 0, "yes", "no")
+(inf, -inf, 'yes')
+"""

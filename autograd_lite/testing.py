@@ -2,10 +2,9 @@
 
 Needs ``hypothesis`` (``pip install 'autograd_lite[test]'``).
 
-- :data:`DOMAINS` gives, for every primitive in the op table, where each input may lie
-  for a finite-difference check to be meaningful: inside the op's domain, away from
+- :func:`op_inputs` draws inputs for one primitive inside its test domain
+  (``Primitive.domains``): where a finite-difference check is meaningful, away from
   kinks and singularities by a margin, and small enough that nothing overflows.
-- :func:`op_inputs` draws inputs for one primitive.
 - :func:`expressions` draws random computation graphs built from the whole table, with
   shared sub-expressions; each is a callable ``f(*leaves) -> Value`` to hand to
   :func:`autograd_lite.gradcheck`.
@@ -25,50 +24,19 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from .engine import Value, apply
-from .ops import PRIMITIVES, Primitive
+from .ops import PRIMITIVES, Domain, Primitive
 
-__all__ = ["DOMAINS", "Expression", "expressions", "floats_in", "in_domain", "op_inputs"]
-
-Interval = tuple[float, float]
-Domain = tuple[Interval, ...]
-"""A union of closed intervals."""
-
-REAL: Domain = ((-10.0, 10.0),)
-POSITIVE: Domain = ((0.1, 10.0),)
-NONZERO: Domain = ((-10.0, -0.1), (0.1, 10.0))
-AWAY_FROM_KINK: Domain = ((-10.0, -0.01), (0.01, 10.0))
-BASE: Domain = ((0.1, 5.0),)
-EXPONENT: Domain = ((-3.0, 3.0),)
-
-DOMAINS: dict[str, tuple[Domain, ...]] = {
-    "+": (REAL, REAL),
-    "-": (REAL, REAL),
-    "*": (REAL, REAL),
-    "/": (REAL, NONZERO),
-    "**": (BASE, EXPONENT),
-    "neg": (REAL,),
-    "abs": (AWAY_FROM_KINK,),
-    "exp": (REAL,),
-    "log": (POSITIVE,),
-    "sqrt": (POSITIVE,),
-    "sin": (REAL,),
-    "cos": (REAL,),
-    "tanh": (REAL,),
-    "sigmoid": (REAL,),
-    "softplus": (REAL,),
-    "relu": (AWAY_FROM_KINK,),
-}
-"""Op name -> one domain per input: where finite differences can check the op."""
+__all__ = ["Expression", "expressions", "floats_in", "in_domain", "op_inputs"]
 
 
 def floats_in(domain: Domain) -> st.SearchStrategy[float]:
-    """Finite floats inside a union of intervals, e.g. ``floats_in(NONZERO)``."""
+    """Finite floats inside a union of intervals, e.g. ``floats_in(((-1.0, 1.0),))``."""
     return st.one_of(*(st.floats(lo, hi, allow_nan=False) for lo, hi in domain))
 
 
 def op_inputs(op: Primitive) -> st.SearchStrategy[tuple[float, ...]]:
     """One input tuple for ``op``, each input inside its domain."""
-    return st.tuples(*(floats_in(domain) for domain in DOMAINS[op.name]))
+    return st.tuples(*(floats_in(domain) for domain in op.domains))
 
 
 def in_domain(op: Primitive, args: Sequence[float]) -> bool:
@@ -78,8 +46,7 @@ def in_domain(op: Primitive, args: Sequence[float]) -> bool:
     (True, False)
     """
     return all(
-        any(lo <= x <= hi for lo, hi in domain)
-        for x, domain in zip(args, DOMAINS[op.name], strict=True)
+        any(lo <= x <= hi for lo, hi in domain) for x, domain in zip(args, op.domains, strict=True)
     )
 
 
@@ -117,7 +84,7 @@ def expressions(
     Every step stays inside its op's domain at the drawn leaves; when the drawn op does
     not fit its operands, ``tanh`` (defined everywhere, and squashing) takes its place.
     """
-    names = sorted(ops if ops is not None else DOMAINS)
+    names = sorted(ops if ops is not None else PRIMITIVES)
     leaves = draw(st.lists(floats_in(((-2.0, 2.0),)), min_size=1, max_size=max_leaves))
     values = list(leaves)
     steps = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .engine import Value
+from .engine import Value, topological_order
 
 __all__ = ["COLOURS", "RANKDIRS", "GraphvizNotFoundError", "draw_dot"]
 
@@ -55,24 +55,6 @@ def _escape(text: str, special: str = "\\") -> str:
     for char in special:
         text = text.replace(char, "\\" + char)
     return text.replace("\n", "\\n")
-
-
-def _graph_order(root: Value) -> list[Value]:
-    """Every Value that ``root`` depends on, inputs before the nodes that use them (iterative)."""
-    order: list[Value] = []
-    seen = {root}
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for child in reversed(node.inputs):
-            if child not in seen:
-                seen.add(child)
-                stack.append((child, False))
-    return order
 
 
 @functools.cache
@@ -132,7 +114,7 @@ def draw_dot(
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot draws a Value, got {type(root).__name__}")
-    nodes = _graph_order(root)
+    nodes = topological_order(root)
     if len(nodes) > max_nodes:
         raise ValueError(
             f"the graph has {len(nodes)} values, more than max_nodes={max_nodes}; draw a "

@@ -12,7 +12,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import Value
-from autograd_lite.engine import _backward_order
+from autograd_lite.engine import topological_order
 
 
 class Probe(Value):
@@ -77,22 +77,27 @@ def test_inputs_are_a_tuple_in_operand_order_and_traversal_is_deterministic() ->
         a, b = Value(1.0), Value(2.0)
         c = a * b
         out = (c + a).tanh() * (c - b)
-        return [node.op.name for node in _backward_order(out)]  # type: ignore[union-attr]
+        return [node.op.name for node in topological_order(out, leaves=False)]  # type: ignore[union-attr]
 
-    assert build() == build() == ["*", "-", "tanh", "+", "*"]
+    assert build() == build() == ["*", "+", "tanh", "-", "*"]
 
 
-def test_backward_order_puts_every_node_before_its_inputs() -> None:
+def test_topological_order_puts_every_node_after_its_inputs() -> None:
     a = Value(0.5)
     nodes = [a]
     for i in range(200):  # a DAG with long and short paths
         nodes.append(nodes[-1] * nodes[i // 2] + nodes[i // 3])
-    order = _backward_order(nodes[-1])
-    position = {node: k for k, node in enumerate(order)}
-    for node in order:
-        for child in node.inputs:
-            if child.inputs:
-                assert position[child] > position[node]
+    for leaves in (True, False):
+        order = topological_order(nodes[-1], leaves=leaves)
+        assert len(order) == len(set(order)) == (401 if leaves else 400)
+        position = {node: k for k, node in enumerate(order)}
+        for node in order:
+            for child in node.inputs:
+                if leaves or child.inputs:
+                    assert position[child] < position[node]
+    assert topological_order(a) == [a]
+    assert topological_order(a, leaves=False) == []
+    assert topological_order([nodes[3], nodes[5], nodes[3]]) == topological_order(nodes[5])
 
 
 def test_million_node_chain_at_default_recursion_limit() -> None:
@@ -270,3 +275,9 @@ def test_gradients_leaves_grad_untouched_and_gives_zero_for_unused_inputs() -> N
         ag.gradients(out, [1.0])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="gradient must be"):
         out.backward(gradient="1")  # type: ignore[arg-type]
+
+
+def test_truth_value_of_a_value_is_that_of_its_number() -> None:
+    assert bool(Value(2.0))
+    assert not bool(Value(0.0))
+    assert bool(Value(math.nan))

@@ -1,8 +1,7 @@
 """The op table, op by op: forward against `math`, partials against finite differences.
 
-Adding a primitive means one entry in `ops.PRIMITIVES`, one `Value` method, one domain in
-`autograd_lite.testing.DOMAINS` and one case below; the completeness test fails until all
-four exist.
+Adding a primitive means one entry in `ops.PRIMITIVES` (with its test domain), one `Value`
+method and one case below; the completeness test fails until all three exist.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 
 import autograd_lite as ag
 from autograd_lite import Value, ops
-from autograd_lite.testing import DOMAINS, op_inputs
+from autograd_lite.testing import op_inputs
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,6 @@ OPS = sorted(ops.PRIMITIVES.values(), key=lambda op: op.name)
 
 
 def test_every_primitive_has_a_domain_and_a_case() -> None:
-    assert set(DOMAINS) == set(ops.PRIMITIVES), "give every primitive a domain in testing.py"
     assert set(CASES) == set(ops.PRIMITIVES), "give every primitive an OpCase here"
 
 
@@ -148,3 +146,60 @@ def test_pow_with_value_exponent_at_zero_and_negative_base() -> None:
 def test_a_constant_exponent_never_evaluates_log_of_the_base() -> None:
     x = Value(-3.0)
     ag.gradients(ag.gradients(x**2, [x], create_graph=True)[0], [x])  # would raise on log(-3)
+
+
+def test_a_primitive_takes_one_or_two_inputs_and_says_so() -> None:
+    with pytest.raises(ValueError, match="one or two inputs"):
+        ops.Primitive("fma", lambda x, y, z: x * y + z, (1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="one or two inputs"):
+        ops.Primitive("nothing", lambda: 0.0, ())
+    with pytest.raises(TypeError, match="a rule"):
+        ops.Primitive("bad", abs, ("1",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="one domain per input"):
+        ops.Primitive("bad", abs, (1.0,), (ops.REAL, ops.REAL))
+
+
+def test_a_user_primitive_mixing_a_constant_and_a_rule_differentiates_to_any_order() -> None:
+    """x + y² as one primitive: ∂/∂x is the constant 1, ∂/∂y the rule 2y."""
+    shifted_square = ops.Primitive(
+        "x+y²", lambda x, y: x + y * y, (1.0, lambda x, y, out, m: 2.0 * y)
+    )
+    assert not shifted_square.constant
+    assert shifted_square.domains == (ops.REAL, ops.REAL)
+
+    def f(x: Value, y: Value) -> Value:
+        return ag.apply(shifted_square, x, y) * x
+
+    assert ag.gradcheck(f, [0.7, -1.3])
+    assert ag.gradgradcheck(f, [0.7, -1.3])
+    x, y = Value(2.0), Value(3.0)
+    ag.apply(shifted_square, x, y).backward()
+    assert (x.grad, y.grad) == (1.0, 6.0)
+
+
+def test_the_rules_never_branch_in_python() -> None:
+    """Partial rules choose with m.where, so symbolic and array namespaces can serve them:
+    called with a namespace whose `where` records its calls, every branching rule uses it."""
+    calls: list[str] = []
+
+    def where(condition: object, if_true: object, if_false: object) -> object:
+        calls.append("where")
+        return ops.FLOAT_MATH.where(condition, if_true, if_false)
+
+    recording = type(ops.FLOAT_MATH)(**{**vars(ops.FLOAT_MATH), "where": where})
+    for op, args in [(ops.RELU, (0.5,)), (ops.ABS, (-2.0,)), (ops.POW, (2.0, 3.0))]:
+        out = op.forward(*args)
+        for rule in op.partials:
+            calls.clear()
+            rule(*args, out, recording)  # type: ignore[operator]
+            assert calls, f"{op.name}'s rule chooses without m.where"
+
+
+@pytest.mark.parametrize("function", [Value.sqrt, lambda v: v**0.5])
+def test_higher_derivatives_at_a_singular_point_follow_ieee(
+    function: Callable[[Value], Value],
+) -> None:
+    """sqrt at 0: the slope is inf and the curvature -inf (as PyTorch), not an error."""
+    first = ag.grad(function)
+    assert first(0.0) == math.inf
+    assert ag.grad(first)(0.0) == -math.inf

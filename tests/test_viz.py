@@ -140,9 +140,9 @@ def test_max_nodes_says_how_many_and_what_to_do() -> None:
         ag.draw_dot(y, max_nodes=0)
 
 
-def test_value_draw_is_a_shortcut() -> None:
-    out = neuron()
-    assert out.draw(rankdir="TB").source == ag.draw_dot(out, rankdir="TB").source
+def test_the_engine_does_not_draw() -> None:
+    """Drawing is a consumer of the engine, never a part of it (the import graph stays a DAG)."""
+    assert not hasattr(Value, "draw")
 
 
 def test_a_missing_graphviz_package_says_how_to_install_it(
