@@ -12,10 +12,11 @@ from typing import Any
 
 from . import data
 from .engine import Value
+from .losses import OBJECTIVES, choose_loss
 from .nn import MLP
 from .optim import Adam
 from .serialize import load_with_metadata, save
-from .train import OBJECTIVES, History, evaluate, fit, predict
+from .train import History, evaluate, fit, predict
 from .viz import GraphvizNotFoundError, draw_dot
 
 
@@ -104,14 +105,6 @@ def _neuron_graph(model: MLP, x: list[float], out: Path) -> Path:
     return out / "neuron.svg"
 
 
-def _infer_loss(y: list[float]) -> str:
-    if set(y) <= {0.0, 1.0}:
-        return "bce"
-    if all(v >= 0 and v == int(v) for v in y) and len(set(y)) <= 20:
-        return "cross_entropy"
-    return "mse"
-
-
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -127,7 +120,7 @@ def train(args: argparse.Namespace) -> None:
     X, y, features = data.load_csv(args.data, target=args.target)
     if not features:
         raise ValueError(f"{args.data}: no feature columns besides the target {args.target!r}")
-    loss = _infer_loss(y) if args.loss == "auto" else args.loss
+    loss = choose_loss(y) if args.loss == "auto" else args.loss
     scaled, (means, stds) = data.standardize(X)
     targets, target_mean, target_std = y, 0.0, 1.0
     if loss == "mse":  # regression trains on standardized targets; predict scales back
@@ -300,7 +293,7 @@ def parser() -> argparse.ArgumentParser:
     train_parser.add_argument(
         "--loss",
         default="auto",
-        choices=["auto", "bce", "cross_entropy", "hinge", "mse"],
+        choices=["auto", *sorted(OBJECTIVES)],
         help="the loss (auto: chosen from the target column)",
     )
     train_parser.add_argument("--seed", type=int, default=0, help="seed for split and weights")

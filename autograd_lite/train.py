@@ -17,72 +17,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from . import losses
-from .engine import Value, no_grad
+from .engine import no_grad
+from .losses import OBJECTIVES, Objective, Output, one_score
 from .nn import Module
 from .optim import Adam, Optimizer
 
-__all__ = ["OBJECTIVES", "History", "Objective", "evaluate", "fit", "predict"]
-
-Output = Value | list[Value]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A named loss: how to score a batch of model outputs, and which label an output predicts.
-
-    ``decide`` is None for regression, where accuracy means nothing.
-    """
-
-    loss: Callable[[list[Output], list[float]], Value]
-    decide: Callable[[Output], float] | None
-    check_target: Callable[[float], bool]
-    targets: str  # what check_target accepts, for the error message
-
-
-def _one(output: Output) -> Value:
-    if isinstance(output, list):
-        raise ValueError(f"this loss wants one output per example, the model gives {len(output)}")
-    return output
-
-
-def _many(output: Output) -> list[Value]:
-    if not isinstance(output, list):
-        raise ValueError("cross_entropy wants a list of class scores per example (nouts[-1] > 1)")
-    return output
-
-
-def _cross_entropy(outputs: list[Output], targets: list[float]) -> Value:
-    terms = [losses.cross_entropy(_many(o), int(t)) for o, t in zip(outputs, targets, strict=True)]
-    return sum(terms[1:], terms[0]) * (1.0 / len(terms))
-
-
-def _argmax(output: Output) -> float:
-    scores = _many(output)
-    return float(max(range(len(scores)), key=lambda i: scores[i].data))
-
-
-OBJECTIVES: dict[str, Objective] = {
-    "mse": Objective(
-        lambda o, t: losses.mse_loss([_one(v) for v in o], t), None, math.isfinite, "numbers"
-    ),
-    "hinge": Objective(
-        lambda o, t: losses.hinge_loss([_one(v) for v in o], t),
-        lambda o: 1.0 if _one(o).data > 0 else -1.0,
-        lambda t: t in (-1.0, 1.0),
-        "labels -1 and 1",
-    ),
-    "bce": Objective(
-        lambda o, t: losses.binary_cross_entropy_with_logits([_one(v) for v in o], t),
-        lambda o: 1.0 if _one(o).data > 0 else 0.0,
-        lambda t: t in (0.0, 1.0),
-        "labels 0 and 1",
-    ),
-    "cross_entropy": Objective(
-        _cross_entropy, _argmax, lambda t: t >= 0 and t == int(t), "class indices 0, 1, 2, …"
-    ),
-}
-"""The losses ``fit`` knows by name: the model's outputs are scores (logits), not probabilities."""
+__all__ = ["History", "evaluate", "fit", "predict"]
 
 
 @dataclass
@@ -163,7 +103,7 @@ def predict(
     with no_grad():
         outputs = [model(row) for row in X]
     if objective.decide is None:
-        return [_one(o).data for o in outputs]
+        return [one_score(o).data for o in outputs]
     return [objective.decide(o) for o in outputs]
 
 

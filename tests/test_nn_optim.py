@@ -99,6 +99,36 @@ def test_losses_on_simple_values() -> None:
         losses.cross_entropy([1.0, 2.0], 2)
 
 
+def test_cross_entropy_takes_a_batch_of_score_lists() -> None:
+    batch = [[Value(0.3), Value(-2.0), Value(1.5)], [Value(1.0), Value(1.0), Value(-1.0)]]
+    mean = losses.cross_entropy(batch, [2, 0])
+    one_by_one = [losses.cross_entropy(scores, t).data for scores, t in zip(batch, [2, 0])]
+    assert mean.data == pytest.approx(sum(one_by_one) / 2, rel=1e-15)
+    assert losses.cross_entropy(batch, [2.0, 0.0]).data == mean.data  # fit's float labels
+    with pytest.raises(ValueError, match="2 predictions but 1 targets"):
+        losses.cross_entropy(batch, [2])
+    with pytest.raises(ValueError, match="class index"):
+        losses.cross_entropy(batch, [2, 0.5])
+    with pytest.raises(ValueError, match="at least one"):
+        losses.cross_entropy([], [])
+
+
+def test_the_loss_registry_and_the_rule_that_picks_a_loss() -> None:
+    assert sorted(losses.OBJECTIVES) == ["bce", "cross_entropy", "hinge", "mse"]
+    for name, objective in losses.OBJECTIVES.items():
+        assert isinstance(objective, losses.Objective), name
+        assert (objective.decide is None) == (name == "mse")  # only regression has no accuracy
+    assert losses.OBJECTIVES["cross_entropy"].outputs([0.0, 2.0, 1.0]) == 3
+    assert losses.OBJECTIVES["bce"].outputs([0.0, 1.0]) == 1
+    assert losses.choose_loss([0.0, 1.0, 1.0]) == "bce"
+    assert losses.choose_loss([0.0, 1.0, 2.0]) == "cross_entropy"
+    assert losses.choose_loss([float(k) for k in range(losses.MAX_CLASSES)]) == "cross_entropy"
+    assert losses.choose_loss([float(k) for k in range(losses.MAX_CLASSES + 1)]) == "mse"
+    assert losses.choose_loss([0.0, 1.5]) == "mse"
+    assert losses.choose_loss([-1.0, 1.0]) == "mse"
+    assert losses.choose_loss([0.0, math.inf]) == "mse"
+
+
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
@@ -142,6 +172,21 @@ def test_cross_entropy_and_softmax_match_pytorch(logits: list[float]) -> None:
     assert [x.grad for x in xs] == pytest.approx(z.grad.tolist(), rel=1e-12, abs=1e-15)
     probabilities = [p.data for p in losses.softmax(logits)]
     assert probabilities == pytest.approx(F.softmax(z.detach(), 0).tolist(), rel=1e-12)
+
+
+def test_cross_entropy_on_a_batch_matches_pytorch() -> None:
+    rows = [[0.3, -2.0, 1.5], [1000.0, -1000.0, 999.0], [0.0, 0.0, 0.0]]
+    targets = [2, 0, 1]
+    xs = [[Value(v) for v in row] for row in rows]
+    loss = losses.cross_entropy(xs, targets)
+    loss.backward()
+    z = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    expected = F.cross_entropy(z, torch.tensor(targets))
+    expected.backward()
+    assert loss.data == pytest.approx(expected.item(), rel=1e-12)
+    grads = [[x.grad for x in row] for row in xs]
+    for ours, theirs in zip(grads, z.grad.tolist(), strict=True):
+        assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-15)
 
 
 OPTIMIZERS = [

@@ -9,8 +9,9 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import data, optim
+from autograd_lite.losses import OBJECTIVES
 from autograd_lite.nn import MLP
-from autograd_lite.train import OBJECTIVES, predict
+from autograd_lite.train import predict
 
 X_XOR, Y_XOR = data.make_xor(40, seed=0)
 
