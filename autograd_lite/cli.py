@@ -150,12 +150,7 @@ def train(args: argparse.Namespace) -> None:
         validation=validation,
         progress=not args.quiet,
     )
-    summary = {
-        key: getattr(history, key)[-1]
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy")
-        if getattr(history, key)
-    }
-    print("final: " + ", ".join(f"{key} {value:.4f}" for key, value in summary.items()))
+    print("final: " + ", ".join(f"{key} {value:.4f}" for key, value in history.last().items()))
     save(
         model,
         args.out,

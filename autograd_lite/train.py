@@ -40,6 +40,38 @@ class History:
     def epochs(self) -> int:
         return len(self.loss)
 
+    def record(
+        self,
+        loss: float,
+        accuracy: float | None = None,
+        val_loss: float | None = None,
+        val_accuracy: float | None = None,
+    ) -> None:
+        """Add one epoch's numbers; None (no labels, no validation) records nothing there."""
+        self.loss.append(loss)
+        if accuracy is not None:
+            self.accuracy.append(accuracy)
+        if val_loss is not None:
+            self.val_loss.append(val_loss)
+        if val_accuracy is not None:
+            self.val_accuracy.append(val_accuracy)
+
+    def last(self) -> dict[str, float]:
+        """The latest number of each recorded series, by field name, for printing.
+
+        >>> history = History()
+        >>> history.record(0.5, accuracy=0.75)
+        >>> history.last()
+        {'loss': 0.5, 'accuracy': 0.75}
+        """
+        series = {
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+        return {name: values[-1] for name, values in series.items() if values}
+
 
 def _objective(loss: str | Objective) -> Objective:
     if isinstance(loss, Objective):
@@ -191,20 +223,15 @@ def fit(
                 optimizer.step()
                 total += batch_loss.data * len(batch)
                 hits += _hits(objective, batch_outputs, batch_targets)  # keeps no graphs alive
-            numbers = {"loss": total / len(X)}
-            if objective.decide is not None:
-                numbers["accuracy"] = hits / len(X)
+            accuracy = hits / len(X) if objective.decide is not None else None
+            val_loss, val_accuracy = None, None
             if validation is not None:
                 model.eval()
                 val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
                 model.train()
-                numbers["val_loss"] = val_loss
-                if val_accuracy is not None:
-                    numbers["val_accuracy"] = val_accuracy
-            for key, value in numbers.items():
-                getattr(history, key).append(value)
-            bar.update(epoch, numbers)
-            watched = numbers.get("val_loss", numbers["loss"])
+            history.record(total / len(X), accuracy, val_loss, val_accuracy)
+            bar.update(epoch, history.last())
+            watched = total / len(X) if val_loss is None else val_loss
             if watched < best_loss:
                 best_loss, best_state, history.best_epoch = watched, model.state_dict(), epoch
             elif early_stopping is not None and epoch - history.best_epoch >= early_stopping:
