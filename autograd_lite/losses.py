@@ -21,6 +21,7 @@ __all__ = [
     "choose_loss",
     "class_scores",
     "cross_entropy",
+    "get_objective",
     "hinge_loss",
     "log_softmax",
     "mse_loss",
@@ -194,6 +195,20 @@ OBJECTIVES: dict[str, Objective] = {
 """The losses known by name (``fit(loss=...)``, ``autograd-lite train --loss``). The model's
 outputs are scores (logits), not probabilities. Add an :class:`Objective` here to name a new one.
 """
+
+
+def get_objective(loss: str | Objective) -> Objective:
+    """The :class:`Objective` named ``loss`` (an Objective passes through); ``ValueError`` if none.
+
+    >>> get_objective("bce").targets
+    'labels 0 and 1'
+    """
+    if isinstance(loss, Objective):
+        return loss
+    if loss not in OBJECTIVES:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(OBJECTIVES)}")
+    return OBJECTIVES[loss]
+
 
 MAX_CLASSES = 20
 """:func:`choose_loss` reads integer targets with more distinct values than this as numbers."""

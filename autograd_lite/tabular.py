@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data
-from .losses import OBJECTIVES, Objective, choose_loss
+from .losses import OBJECTIVES, Objective, choose_loss, get_objective
 from .nn import MLP, Module
 from .optim import Adam
 from .serialize import ModelFileError, load_with_metadata, save
@@ -73,7 +73,7 @@ class TabularMetadata:
             raise ValueError(
                 f"target must be a column name apart from the features, got {self.target!r}"
             )
-        if self.loss not in OBJECTIVES:
+        if not isinstance(self.loss, str) or self.loss not in OBJECTIVES:
             raise ValueError(f"loss must be one of {sorted(OBJECTIVES)}, got {self.loss!r}")
         for name, column in (("means", self.means), ("stds", self.stds)):
             if not (isinstance(column, list) and all(_number(v) for v in column)):
@@ -172,15 +172,14 @@ def prepare(
     if not features:
         raise ValueError(f"{path}: no feature columns besides the target {target!r}")
     name = choose_loss(y) if loss == "auto" else loss
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown loss {name!r}; choose from {sorted(OBJECTIVES)}")
+    objective = get_objective(name)
     scaled, (means, stds) = data.standardize(X)
     targets, target_mean, target_std = y, 0.0, 1.0
-    if OBJECTIVES[name].decide is None:  # regression trains on standardized targets
+    if objective.decide is None:  # regression trains on standardized targets
         column, ([target_mean], [target_std]) = data.standardize([[v] for v in y])
         targets = [row[0] for row in column]
     metadata = TabularMetadata(features, target, name, means, stds, target_mean, target_std)
-    model = MLP(len(features), [*hidden, OBJECTIVES[name].outputs(y)], seed=seed)
+    model = MLP(len(features), [*hidden, objective.outputs(y)], seed=seed)
     validation = None
     if len(X) >= MIN_ROWS_TO_HOLD_OUT:
         scaled, X_val, targets, y_val = data.train_test_split(

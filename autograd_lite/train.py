@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .engine import no_grad
-from .losses import OBJECTIVES, Objective, Output, one_score
+from .losses import Objective, Output, get_objective, one_score
 from .nn import Module
 from .optim import Adam, Optimizer
 
@@ -73,14 +73,6 @@ class History:
         return {name: values[-1] for name, values in series.items() if values}
 
 
-def _objective(loss: str | Objective) -> Objective:
-    if isinstance(loss, Objective):
-        return loss
-    if loss not in OBJECTIVES:
-        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(OBJECTIVES)}")
-    return OBJECTIVES[loss]
-
-
 def _check_data(
     X: Sequence[Sequence[float]], y: Sequence[float], objective: Objective, name: str
 ) -> list[float]:
@@ -114,7 +106,7 @@ def evaluate(
 
     Accuracy is None for regression losses.
     """
-    objective = _objective(loss)
+    objective = get_objective(loss)
     targets = _check_data(X, y, objective, "evaluate")
     with no_grad():
         outputs = [model(row) for row in X]
@@ -131,7 +123,7 @@ def predict(
     loss: str | Objective = "mse",
 ) -> list[float]:
     """The label each row gets (the raw output for regression), without building a graph."""
-    objective = _objective(loss)
+    objective = get_objective(loss)
     with no_grad():
         outputs = [model(row) for row in X]
     if objective.decide is None:
@@ -191,7 +183,7 @@ def fit(
     not improved for N epochs, and puts back the weights of the best epoch. ``progress`` shows
     a tqdm bar (a line per tenth of the run without tqdm); ``progress=False`` prints nothing.
     """
-    objective = _objective(loss)
+    objective = get_objective(loss)
     targets = _check_data(X, y, objective, "fit")
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")

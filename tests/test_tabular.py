@@ -62,6 +62,7 @@ BAD_METADATA = {
     "unnamed feature": (changed(features=["a", ""]), "distinct and non-empty"),
     "target among the features": (changed(target="a"), "apart from the features"),
     "unknown loss": (changed(loss="l1"), "loss must be one of"),
+    "loss a list": (changed(loss=["mse"]), "loss must be one of"),
     "text mean": (changed(means=["a", 1.0]), "means must be a list of finite numbers"),
     "bool std": (changed(stds=[True, 1.0]), "stds must be a list of finite numbers"),
     "nan mean": (changed(means=[float("nan"), 1.0]), "finite numbers"),
