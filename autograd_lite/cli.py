@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import data
+from . import data, tabular
 from .engine import Value
+from .losses import OBJECTIVES
 from .nn import MLP
 from .optim import Adam
-from .serialize import load_with_metadata, save
-from .train import OBJECTIVES, History, evaluate, fit, predict
+from .train import History, evaluate, fit
 from .viz import GraphvizNotFoundError, draw_dot
 
 
@@ -45,17 +43,9 @@ def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
     print(f"final: train accuracy {train_accuracy:.2f}, validation accuracy {val_accuracy:.2f}")
 
     out.mkdir(parents=True, exist_ok=True)
-    save(
-        model,
-        out / "model.json",
-        metadata={
-            "features": ["x1", "x2"],
-            "target": "moon",
-            "loss": "bce",
-            "means": [0.0, 0.0],
-            "stds": [1.0, 1.0],
-        },
-    )
+    # The moons are used unscaled, so `autograd-lite predict` takes the model as it is.
+    metadata = tabular.TabularMetadata(["x1", "x2"], "moon", "bce", [0.0, 0.0], [1.0, 1.0])
+    tabular.save_bundle(model, metadata, out / "model.json")
     written = [out / "model.json"]
     try:
         written += _plots(model, history, X, y, out)
@@ -104,14 +94,6 @@ def _neuron_graph(model: MLP, x: list[float], out: Path) -> Path:
     return out / "neuron.svg"
 
 
-def _infer_loss(y: list[float]) -> str:
-    if set(y) <= {0.0, 1.0}:
-        return "bce"
-    if all(v >= 0 and v == int(v) for v in y) and len(set(y)) <= 20:
-        return "cross_entropy"
-    return "mse"
-
-
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -124,110 +106,34 @@ def _sizes(text: str) -> list[int]:
 
 def train(args: argparse.Namespace) -> None:
     """Fit an MLP to a CSV file's columns and save it with what ``predict`` needs."""
-    X, y, features = data.load_csv(args.data, target=args.target)
-    if not features:
-        raise ValueError(f"{args.data}: no feature columns besides the target {args.target!r}")
-    loss = _infer_loss(y) if args.loss == "auto" else args.loss
-    scaled, (means, stds) = data.standardize(X)
-    targets, target_mean, target_std = y, 0.0, 1.0
-    if loss == "mse":  # regression trains on standardized targets; predict scales back
-        column, (target_means, target_stds) = data.standardize([[v] for v in y])
-        targets, target_mean, target_std = [r[0] for r in column], target_means[0], target_stds[0]
-    nout = int(max(y)) + 1 if loss == "cross_entropy" else 1
-    model = MLP(len(features), [*args.hidden, nout], seed=args.seed)
-    validation = None
-    if len(X) >= 10:
-        scaled, X_val, targets, y_val = data.train_test_split(
-            scaled, targets, test_size=0.2, seed=args.seed
-        )
-        validation = (X_val, y_val)
-    print(
-        f"Training {model} with {loss} loss on {len(scaled)} rows of {args.data}"
-        f" ({len(validation[0]) if validation else 'no'} held out for validation)"
+    run = tabular.prepare(
+        args.data, args.target, hidden=args.hidden, loss=args.loss, seed=args.seed
     )
-    history = fit(
-        model,
-        scaled,
-        targets,
-        loss=loss,
+    held_out = len(run.validation[0]) if run.validation else "no"
+    print(
+        f"Training {run.model} with {run.metadata.loss} loss on {len(run.X)} rows of "
+        f"{args.data} ({held_out} held out for validation)"
+    )
+    history = run.fit(
         epochs=args.epochs,
-        seed=args.seed,
         batch_size=args.batch_size,
-        optimizer=Adam(model.parameters(), lr=args.lr),
-        validation=validation,
+        lr=args.lr,
+        seed=args.seed,
         progress=not args.quiet,
     )
-    summary = {
-        key: getattr(history, key)[-1]
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy")
-        if getattr(history, key)
-    }
-    print("final: " + ", ".join(f"{key} {value:.4f}" for key, value in summary.items()))
-    save(
-        model,
-        args.out,
-        metadata={
-            "features": features,
-            "target": args.target,
-            "loss": loss,
-            "means": means,
-            "stds": stds,
-            "target_mean": target_mean,
-            "target_std": target_std,
-        },
-    )
+    print("final: " + ", ".join(f"{key} {value:.4f}" for key, value in history.last().items()))
+    run.save(args.out)
     print(f"wrote {args.out}")
-
-
-def _check_metadata(meta: dict[str, Any], path: Path) -> None:
-    """What ``train`` saves beside the weights, checked before ``predict`` relies on it."""
-    features, means, stds = meta.get("features"), meta.get("means"), meta.get("stds")
-    numbers = [
-        *(means or []),
-        *(stds or []),
-        meta.get("target_mean", 0.0),
-        meta.get("target_std", 1.0),
-    ]
-    if not (
-        isinstance(features, list)
-        and all(isinstance(name, str) for name in features)
-        and isinstance(means, list)
-        and isinstance(stds, list)
-        and len(means) == len(stds) == len(features)
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers)
-        and isinstance(meta.get("target"), str)
-        and meta.get("loss") in OBJECTIVES
-    ):
-        raise ValueError(
-            f"{path}: its metadata lacks the feature names, scaling, target or loss that "
-            "`autograd-lite train` saves; train the model with it to use it here"
-        )
 
 
 def predict_csv(args: argparse.Namespace) -> None:
     """Add a prediction column to a CSV file, with a model saved by ``train``."""
-    model, meta = load_with_metadata(args.model)
-    _check_metadata(meta, args.model)
-    rows, _, header = data.load_csv(args.data)
-    missing = [name for name in meta["features"] if name not in header]
-    if missing:
-        raise ValueError(f"{args.data}: the model needs the columns {missing}; found {header}")
-    X = [[row[header.index(name)] for name in meta["features"]] for row in rows]
-    scaled, _ = data.standardize(X, (meta["means"], meta["stds"]))
-    loss: str = meta["loss"]
-    outputs = predict(model, scaled, loss=loss)
-    if loss == "mse":
-        outputs = [v * meta.get("target_std", 1.0) + meta.get("target_mean", 0.0) for v in outputs]
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow([*header, f"predicted_{meta['target']}"])
-    for row, value in zip(rows, outputs, strict=True):
-        writer.writerow([*(repr(v) for v in row), repr(value) if loss == "mse" else f"{value:g}"])
+    text, count = tabular.predict_csv(args.model, args.data)
     if args.out is None:
-        sys.stdout.write(text.getvalue())
+        sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text.getvalue(), encoding="utf-8")
-        print(f"wrote {len(rows)} predictions to {args.out}")
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {count} predictions to {args.out}")
 
 
 def _positive(text: str) -> int:
@@ -300,7 +206,7 @@ def parser() -> argparse.ArgumentParser:
     train_parser.add_argument(
         "--loss",
         default="auto",
-        choices=["auto", "bce", "cross_entropy", "hinge", "mse"],
+        choices=["auto", *sorted(OBJECTIVES)],
         help="the loss (auto: chosen from the target column)",
     )
     train_parser.add_argument("--seed", type=int, default=0, help="seed for split and weights")

@@ -176,7 +176,8 @@ def load_csv(path: str | Path, *, target: str | None = None) -> tuple[Rows, list
 
     ``target`` names the label column (``y`` is empty when it is None). Every other column
     is a feature. Raises ``ValueError`` naming the file, line and column for an empty file,
-    a missing target column, a ragged row or a cell that is not a finite number.
+    a header with an empty or repeated name, a missing target column, a ragged row or a cell
+    that is not a finite number.
     """
     path = Path(path)
     with path.open(newline="") as file:
@@ -185,6 +186,11 @@ def load_csv(path: str | Path, *, target: str | None = None) -> tuple[Rows, list
         if not header or not any(h.strip() for h in header):
             raise ValueError(f"{path}: the file is empty (a header row is needed)")
         header = [h.strip() for h in header]
+        if "" in header:
+            raise ValueError(f"{path}:1: column {header.index('') + 1} has no name in the header")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:  # a repeated name would make a column impossible to tell apart by name
+            raise ValueError(f"{path}:1: the header names {repeated} more than once")
         if target is not None and target not in header:
             raise ValueError(f"{path}: no column {target!r}; the columns are {header}")
         label_at = header.index(target) if target is not None else None

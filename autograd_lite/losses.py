@@ -1,26 +1,37 @@
 """Loss functions on Values, each numerically stable, each checked against PyTorch.
 
-Predictions and targets may be single values or equal-length lists; losses are averaged
-over the list.
+Every loss takes a batch: predictions and targets are equal-length lists (a single example
+may be passed bare), and the loss is averaged over the batch. ``OBJECTIVES`` names the losses
+``fit`` and the command line know, and :func:`choose_loss` picks one from a target column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .engine import Value
 
 __all__ = [
+    "MAX_CLASSES",
+    "OBJECTIVES",
+    "Objective",
     "binary_cross_entropy_with_logits",
+    "choose_loss",
+    "class_scores",
     "cross_entropy",
+    "get_objective",
     "hinge_loss",
     "log_softmax",
     "mse_loss",
+    "one_score",
     "softmax",
 ]
 
 Scalar = Value | float
 Batch = Scalar | Sequence[Scalar]
+Output = Value | list[Value]  # what a model returns for one example: a score or a list of them
 
 
 def _pairs(prediction: Batch, target: Batch) -> list[tuple[Scalar, Scalar]]:
@@ -91,12 +102,128 @@ def softmax(logits: Sequence[Scalar]) -> list[Value]:
     return [v.exp() for v in log_softmax(logits)]
 
 
-def cross_entropy(logits: Sequence[Scalar], target: int) -> Value:
-    """-log softmax(logits)[target] for one example with an integer class target.
+def cross_entropy(
+    logits: Sequence[Sequence[Scalar]] | Sequence[Scalar],
+    target: Sequence[float] | float,
+) -> Value:
+    """Cross-entropy of class scores zₙ and class indices tₙ: -1/N Σₙ log softmax(zₙ)[tₙ].
 
-    >>> round(cross_entropy([0.0, 0.0], 1).data, 6)    # log 2
+    ``logits`` is a batch of score lists, one per example, and ``target`` their class
+    indices; one example may also be passed bare, as its score list and one index.
+
+    >>> round(cross_entropy([[0.0, 0.0], [0.0, 0.0]], [1, 0]).data, 6)    # log 2
+    0.693147
+    >>> round(cross_entropy([0.0, 0.0], 1).data, 6)                       # one example
     0.693147
     """
-    if not isinstance(target, int) or not 0 <= target < len(logits):
-        raise ValueError(f"target must be a class index in [0, {len(logits)}), got {target!r}")
-    return -log_softmax(logits)[target]
+    if not logits:
+        raise ValueError("a loss needs at least one prediction")
+    rows = list(logits) if isinstance(logits[0], Sequence) else [logits]
+    terms = []
+    for scores, index in _pairs(rows, target):  # type: ignore[arg-type]
+        scores = list(scores)  # type: ignore[call-overload]
+        if not (isinstance(index, (int, float)) and float(index).is_integer()):
+            raise ValueError(f"target must be a class index, got {index!r}")
+        if not 0 <= index < len(scores):
+            raise ValueError(f"target must be a class index in [0, {len(scores)}), got {index!r}")
+        terms.append(-log_softmax(scores)[int(index)])
+    return _mean(terms)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A named loss: how to score a batch of model outputs, and which label an output predicts.
+
+    ``decide`` is None for regression, where accuracy means nothing. ``outputs`` is how many
+    scores per example a model needs for these targets (the width of its last layer).
+    """
+
+    loss: Callable[[list[Output], list[float]], Value]
+    decide: Callable[[Output], float] | None
+    check_target: Callable[[float], bool]
+    targets: str  # what check_target accepts, for the error message
+    outputs: Callable[[Sequence[float]], int] = lambda targets: 1
+
+
+def one_score(output: Output) -> Value:
+    """The output of a model with one score per example (a clear error for a list of them)."""
+    if isinstance(output, list):
+        raise ValueError(f"this loss wants one output per example, the model gives {len(output)}")
+    return output
+
+
+def class_scores(output: Output) -> list[Value]:
+    """The output of a model with a list of class scores per example (a clear error otherwise)."""
+    if not isinstance(output, list):
+        raise ValueError("cross_entropy wants a list of class scores per example (nouts[-1] > 1)")
+    return output
+
+
+def _argmax(output: Output) -> float:
+    scores = class_scores(output)
+    return float(max(range(len(scores)), key=lambda i: scores[i].data))
+
+
+def _is_class(target: float) -> bool:
+    return target >= 0 and float(target).is_integer()  # is_integer: False for inf and nan
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "mse": Objective(
+        lambda o, t: mse_loss([one_score(v) for v in o], t), None, math.isfinite, "numbers"
+    ),
+    "hinge": Objective(
+        lambda o, t: hinge_loss([one_score(v) for v in o], t),
+        lambda o: 1.0 if one_score(o).data > 0 else -1.0,
+        lambda t: t in (-1.0, 1.0),
+        "labels -1 and 1",
+    ),
+    "bce": Objective(
+        lambda o, t: binary_cross_entropy_with_logits([one_score(v) for v in o], t),
+        lambda o: 1.0 if one_score(o).data > 0 else 0.0,
+        lambda t: t in (0.0, 1.0),
+        "labels 0 and 1",
+    ),
+    "cross_entropy": Objective(
+        lambda o, t: cross_entropy([class_scores(v) for v in o], t),
+        _argmax,
+        _is_class,
+        "class indices 0, 1, 2, …",
+        lambda targets: int(max(targets)) + 1,
+    ),
+}
+"""The losses known by name (``fit(loss=...)``, ``autograd-lite train --loss``). The model's
+outputs are scores (logits), not probabilities. Add an :class:`Objective` here to name a new one.
+"""
+
+
+def get_objective(loss: str | Objective) -> Objective:
+    """The :class:`Objective` named ``loss`` (an Objective passes through); ``ValueError`` if none.
+
+    >>> get_objective("bce").targets
+    'labels 0 and 1'
+    """
+    if isinstance(loss, Objective):
+        return loss
+    if loss not in OBJECTIVES:
+        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(OBJECTIVES)}")
+    return OBJECTIVES[loss]
+
+
+MAX_CLASSES = 20
+""":func:`choose_loss` reads integer targets with more distinct values than this as numbers."""
+
+
+def choose_loss(targets: Sequence[float]) -> str:
+    """The loss a target column asks for: 0/1 → ``"bce"``, a few class indices (up to
+    ``MAX_CLASSES``) → ``"cross_entropy"``, anything else → ``"mse"`` (regression).
+
+    >>> choose_loss([0.0, 1.0, 1.0]), choose_loss([0.0, 2.0, 1.0]), choose_loss([0.5, 2.0])
+    ('bce', 'cross_entropy', 'mse')
+    """
+    if all(OBJECTIVES["bce"].check_target(t) for t in targets):
+        return "bce"
+    classes = OBJECTIVES["cross_entropy"]
+    if len(set(targets)) <= MAX_CLASSES and all(classes.check_target(t) for t in targets):
+        return "cross_entropy"
+    return "mse"

@@ -1,5 +1,8 @@
 """Neural-network building blocks on Values: Module, Neuron, Layer, MLP.
 
+Each module describes itself: ``config()`` gives the constructor arguments that rebuild it,
+and every subclass is registered by name in ``MODULES``, which is how ``load`` finds it again.
+
 >>> from autograd_lite.nn import MLP
 >>> model = MLP(2, [4, 1], seed=0)
 >>> len(model.parameters())      # (2·4 + 4) + (4·1 + 1)
@@ -13,10 +16,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from .engine import Value
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+__all__ = ["ACTIVATIONS", "MLP", "MODULES", "Layer", "Module", "Neuron"]
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -27,12 +31,56 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 """The activations a Neuron accepts, by name."""
 
 Inputs = Sequence[Value | float]
+M = TypeVar("M", bound="Module")
+
+MODULES: dict[str, type[Module]] = {}
+"""Every Module subclass by its registered name (the class name unless it passes ``name=``)."""
 
 
 class Module:
-    """Base class: parameters found by walking attributes (Values, Modules, lists of them)."""
+    """Base class: parameters found by walking attributes (Values, Modules, lists of them).
+
+    A subclass registers itself in ``MODULES`` when it is defined; to be saved with
+    ``ag.save`` it returns its constructor arguments from :meth:`config`:
+
+    >>> class Scale(Module, name="doctest.Scale"):
+    ...     def __init__(self, factor: float) -> None:
+    ...         self.factor = Value(factor)
+    ...     def __call__(self, x): return [self.factor * v for v in x]
+    ...     def config(self): return {"factor": self.factor.data}
+    >>> MODULES["doctest.Scale"].from_config({"factor": 2.0})([3.0])[0].data
+    6.0
+    """
 
     training: bool = True
+    registry_name: ClassVar[str] = "Module"  # the key in MODULES, written to saved files
+
+    def __init_subclass__(cls, *, name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        key = name or cls.__name__
+        known = MODULES.get(key)
+        # Redefining the same class (a re-run notebook cell) replaces it; a different class
+        # under a taken name would make files load as the wrong type.
+        if known is not None and _where(known) != _where(cls):
+            raise TypeError(
+                f"a Module named {key!r} is already registered ({_where(known)}); "
+                f"register yours under another: class {cls.__name__}(Module, name='...')"
+            )
+        MODULES[key] = cls
+        cls.registry_name = key
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments (JSON values) that rebuild this module, weights aside."""
+        raise TypeError(
+            f"{type(self).__name__} cannot be saved: give it a config() method returning its "
+            "constructor arguments (as MLP, Layer and Neuron do), or save its state_dict() "
+            "and rebuild it with load_state_dict()"
+        )
+
+    @classmethod
+    def from_config(cls: type[M], config: Mapping[str, Any]) -> M:
+        """A new module (fresh weights) from :meth:`config`'s arguments."""
+        return cls(**config)
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         raise NotImplementedError(f"{type(self).__name__} must define __call__")
@@ -101,6 +149,10 @@ class Module:
         return missing, unexpected
 
 
+def _where(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def _named(attribute: object, name: str) -> Iterator[tuple[str, Value]]:
     if isinstance(attribute, Value):
         if attribute.requires_grad:
@@ -133,6 +185,9 @@ class Neuron(Module):
         self.b = Value(rng.uniform(-bound, bound))
         self.activation = activation
 
+    def config(self) -> dict[str, Any]:
+        return {"nin": len(self.w), "activation": self.activation}
+
     def __call__(self, x: Inputs) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"expected {len(self.w)} inputs, got {len(x)}")
@@ -160,6 +215,10 @@ class Layer(Module):
         rng = _rng(seed)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
 
+    def config(self) -> dict[str, Any]:
+        first = self.neurons[0]
+        return {"nin": len(first.w), "nout": len(self.neurons), "activation": first.activation}
+
     def __call__(self, x: Inputs) -> list[Value]:
         return [neuron(x) for neuron in self.neurons]
 
@@ -177,8 +236,8 @@ class MLP(Module):
     def __init__(
         self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: int | None = None
     ) -> None:
-        if not nouts:
-            raise ValueError("nouts must list at least one layer size")
+        if isinstance(nouts, str) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
         rng = _rng(seed)
         sizes = [nin, *nouts]
         self.activation = activation
@@ -190,6 +249,9 @@ class MLP(Module):
     @property
     def sizes(self) -> list[int]:
         return [len(self.layers[0].neurons[0].w)] + [len(layer.neurons) for layer in self.layers]
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": self.sizes[0], "nouts": self.sizes[1:], "activation": self.activation}
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         out: Inputs = x

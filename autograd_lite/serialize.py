@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .nn import MLP, Layer, Module, Neuron
+from .nn import MODULES, Module
 
 __all__ = ["FORMAT", "VERSION", "ModelFileError", "load", "load_with_metadata", "save"]
 
@@ -37,35 +37,20 @@ class ModelFileError(ValueError):
 
 
 def architecture(model: Module) -> dict[str, Any]:
-    """The constructor arguments that rebuild ``model`` (MLP, Layer or Neuron)."""
-    if isinstance(model, MLP):
-        return {"type": "MLP", "nin": model.sizes[0], "nouts": model.sizes[1:],
-                "activation": model.activation}  # fmt: skip
-    if isinstance(model, Layer):
-        first = model.neurons[0]
-        return {"type": "Layer", "nin": len(first.w), "nout": len(model.neurons),
-                "activation": first.activation}  # fmt: skip
-    if isinstance(model, Neuron):
-        return {"type": "Neuron", "nin": len(model.w), "activation": model.activation}
-    raise TypeError(
-        f"save() knows MLP, Layer and Neuron, not {type(model).__name__}; for a Module of "
-        "your own, save its state_dict() and rebuild it with load_state_dict()"
-    )
+    """What rebuilds ``model``: its registered name as ``type``, then its :meth:`Module.config`."""
+    config = model.config()
+    if "type" in config:
+        raise ValueError(f"{type(model).__name__}.config() may not use the key 'type'")
+    return {"type": type(model).registry_name, **config}
 
 
 def build(spec: Mapping[str, Any]) -> Module:
     """A fresh model from an :func:`architecture` dict (raises ``ValueError``/``TypeError``)."""
     kind = spec.get("type")
-    fields = {key: value for key, value in spec.items() if key != "type"}
-    if kind == "MLP" and fields.keys() == {"nin", "nouts", "activation"}:
-        if not isinstance(fields["nouts"], list):
-            raise ValueError(f"nouts must be a list, got {fields['nouts']!r}")
-        return MLP(**fields)
-    if kind == "Layer" and fields.keys() == {"nin", "nout", "activation"}:
-        return Layer(**fields)
-    if kind == "Neuron" and fields.keys() == {"nin", "activation"}:
-        return Neuron(**fields)
-    raise ValueError(f"unknown architecture {dict(spec)!r}")
+    cls = MODULES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown architecture {dict(spec)!r}")
+    return cls.from_config({key: value for key, value in spec.items() if key != "type"})
 
 
 def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None = None) -> None:

@@ -17,72 +17,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from . import losses
-from .engine import Value, no_grad
+from .engine import no_grad
+from .losses import Objective, Output, get_objective, one_score
 from .nn import Module
 from .optim import Adam, Optimizer
 
-__all__ = ["OBJECTIVES", "History", "Objective", "evaluate", "fit", "predict"]
-
-Output = Value | list[Value]
-
-
-@dataclass(frozen=True)
-class Objective:
-    """A named loss: how to score a batch of model outputs, and which label an output predicts.
-
-    ``decide`` is None for regression, where accuracy means nothing.
-    """
-
-    loss: Callable[[list[Output], list[float]], Value]
-    decide: Callable[[Output], float] | None
-    check_target: Callable[[float], bool]
-    targets: str  # what check_target accepts, for the error message
-
-
-def _one(output: Output) -> Value:
-    if isinstance(output, list):
-        raise ValueError(f"this loss wants one output per example, the model gives {len(output)}")
-    return output
-
-
-def _many(output: Output) -> list[Value]:
-    if not isinstance(output, list):
-        raise ValueError("cross_entropy wants a list of class scores per example (nouts[-1] > 1)")
-    return output
-
-
-def _cross_entropy(outputs: list[Output], targets: list[float]) -> Value:
-    terms = [losses.cross_entropy(_many(o), int(t)) for o, t in zip(outputs, targets, strict=True)]
-    return sum(terms[1:], terms[0]) * (1.0 / len(terms))
-
-
-def _argmax(output: Output) -> float:
-    scores = _many(output)
-    return float(max(range(len(scores)), key=lambda i: scores[i].data))
-
-
-OBJECTIVES: dict[str, Objective] = {
-    "mse": Objective(
-        lambda o, t: losses.mse_loss([_one(v) for v in o], t), None, math.isfinite, "numbers"
-    ),
-    "hinge": Objective(
-        lambda o, t: losses.hinge_loss([_one(v) for v in o], t),
-        lambda o: 1.0 if _one(o).data > 0 else -1.0,
-        lambda t: t in (-1.0, 1.0),
-        "labels -1 and 1",
-    ),
-    "bce": Objective(
-        lambda o, t: losses.binary_cross_entropy_with_logits([_one(v) for v in o], t),
-        lambda o: 1.0 if _one(o).data > 0 else 0.0,
-        lambda t: t in (0.0, 1.0),
-        "labels 0 and 1",
-    ),
-    "cross_entropy": Objective(
-        _cross_entropy, _argmax, lambda t: t >= 0 and t == int(t), "class indices 0, 1, 2, …"
-    ),
-}
-"""The losses ``fit`` knows by name: the model's outputs are scores (logits), not probabilities."""
+__all__ = ["History", "evaluate", "fit", "predict"]
 
 
 @dataclass
@@ -100,13 +40,37 @@ class History:
     def epochs(self) -> int:
         return len(self.loss)
 
+    def record(
+        self,
+        loss: float,
+        accuracy: float | None = None,
+        val_loss: float | None = None,
+        val_accuracy: float | None = None,
+    ) -> None:
+        """Add one epoch's numbers; None (no labels, no validation) records nothing there."""
+        self.loss.append(loss)
+        if accuracy is not None:
+            self.accuracy.append(accuracy)
+        if val_loss is not None:
+            self.val_loss.append(val_loss)
+        if val_accuracy is not None:
+            self.val_accuracy.append(val_accuracy)
 
-def _objective(loss: str | Objective) -> Objective:
-    if isinstance(loss, Objective):
-        return loss
-    if loss not in OBJECTIVES:
-        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(OBJECTIVES)}")
-    return OBJECTIVES[loss]
+    def last(self) -> dict[str, float]:
+        """The latest number of each recorded series, by field name, for printing.
+
+        >>> history = History()
+        >>> history.record(0.5, accuracy=0.75)
+        >>> history.last()
+        {'loss': 0.5, 'accuracy': 0.75}
+        """
+        series = {
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+        return {name: values[-1] for name, values in series.items() if values}
 
 
 def _check_data(
@@ -142,7 +106,7 @@ def evaluate(
 
     Accuracy is None for regression losses.
     """
-    objective = _objective(loss)
+    objective = get_objective(loss)
     targets = _check_data(X, y, objective, "evaluate")
     with no_grad():
         outputs = [model(row) for row in X]
@@ -159,11 +123,11 @@ def predict(
     loss: str | Objective = "mse",
 ) -> list[float]:
     """The label each row gets (the raw output for regression), without building a graph."""
-    objective = _objective(loss)
+    objective = get_objective(loss)
     with no_grad():
         outputs = [model(row) for row in X]
     if objective.decide is None:
-        return [_one(o).data for o in outputs]
+        return [one_score(o).data for o in outputs]
     return [objective.decide(o) for o in outputs]
 
 
@@ -219,7 +183,7 @@ def fit(
     not improved for N epochs, and puts back the weights of the best epoch. ``progress`` shows
     a tqdm bar (a line per tenth of the run without tqdm); ``progress=False`` prints nothing.
     """
-    objective = _objective(loss)
+    objective = get_objective(loss)
     targets = _check_data(X, y, objective, "fit")
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
@@ -251,20 +215,15 @@ def fit(
                 optimizer.step()
                 total += batch_loss.data * len(batch)
                 hits += _hits(objective, batch_outputs, batch_targets)  # keeps no graphs alive
-            numbers = {"loss": total / len(X)}
-            if objective.decide is not None:
-                numbers["accuracy"] = hits / len(X)
+            accuracy = hits / len(X) if objective.decide is not None else None
+            val_loss, val_accuracy = None, None
             if validation is not None:
                 model.eval()
                 val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
                 model.train()
-                numbers["val_loss"] = val_loss
-                if val_accuracy is not None:
-                    numbers["val_accuracy"] = val_accuracy
-            for key, value in numbers.items():
-                getattr(history, key).append(value)
-            bar.update(epoch, numbers)
-            watched = numbers.get("val_loss", numbers["loss"])
+            history.record(total / len(X), accuracy, val_loss, val_accuracy)
+            bar.update(epoch, history.last())
+            watched = total / len(X) if val_loss is None else val_loss
             if watched < best_loss:
                 best_loss, best_state, history.best_epoch = watched, model.state_dict(), epoch
             elif early_stopping is not None and epoch - history.best_epoch >= early_stopping:

@@ -160,6 +160,18 @@ BAD_INPUT = {
     "bad scaling": (["predict", "{dir}/scaling.json", "{csv}"], "lacks the feature names"),
     "only a target": (["train", "{dir}/target.csv", "--target", "y"], "no feature columns"),
     "no such command": (["fly"], "invalid choice: 'fly'"),
+    "repeated column": (
+        ["train", "{dir}/twice.csv", "--target", "y"],
+        "names ['x'] more than once",
+    ),
+    "unnamed column": (["train", "{dir}/unnamed.csv", "--target", "y"], "column 2 has no name"),
+    # predict would otherwise read the first 'x' for the model's 'x', right or not
+    "predict repeated column": (
+        ["predict", "{dir}/good.json", "{dir}/twice.csv"],
+        "more than once",
+    ),
+    "predict unnamed column": (["predict", "{dir}/good.json", "{dir}/unnamed.csv"], "no name"),
+    "unknown loss": (["train", "{csv}", "--target", "y", "--loss", "l1"], "invalid choice: 'l1'"),
 }
 
 
@@ -173,6 +185,10 @@ def bad_files(tmp_path: Path) -> Path:
     metadata = {"features": ["x"], "target": "y", "loss": "bce", "means": ["a"], "stds": [1.0]}
     ag.save(ag.nn.MLP(1, [1]), tmp_path / "scaling.json", metadata=metadata)
     (tmp_path / "target.csv").write_text("y\n1\n0\n")
+    (tmp_path / "twice.csv").write_text("x,y,x\n1,0,5\n2,1,6\n")
+    (tmp_path / "unnamed.csv").write_text("x,,y\n1,0,5\n2,1,6\n")
+    good = {"features": ["x"], "target": "y", "loss": "bce", "means": [0.0], "stds": [1.0]}
+    ag.save(ag.nn.MLP(1, [1]), tmp_path / "good.json", metadata=good)
     return tmp_path
 
 

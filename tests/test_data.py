@@ -62,6 +62,10 @@ def test_load_csv(tmp_path: Path) -> None:
         ("a,b\n1,2\n-inf,3\n", r"points.csv:3: column 'a' holds '-inf'"),
         ("a,b\n1\n", "1 cells"),
         ("a,c\n1,2\n", "no column 'b'"),
+        ("a,b,a\n1,2,3\n", r"points.csv:1: the header names \['a'\] more than once"),
+        ("a, b ,b\n1,2,3\n", r"names \['b'\] more than once"),
+        ("a,,b\n1,2,3\n", "points.csv:1: column 2 has no name"),
+        ("a,b,\n1,2,3\n", "column 3 has no name"),
     ],
 )
 def test_load_csv_errors(tmp_path: Path, text: str, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Gradient semantics (design.md §5), one test each, and the Value API."""
+"""Gradient semantics (README.md, "Gradient semantics"), one test each, and the Value API."""
 
 from __future__ import annotations
 

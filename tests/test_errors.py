@@ -1,4 +1,4 @@
-"""Bad input (design.md §6): the right exception, a message naming the op and the value."""
+"""Bad input (README.md, "Errors"): the right exception, a message naming the op and the value."""
 
 from __future__ import annotations
 

@@ -97,6 +97,36 @@ def test_losses_on_simple_values() -> None:
         losses.cross_entropy([1.0, 2.0], 2)
 
 
+def test_cross_entropy_takes_a_batch_of_score_lists() -> None:
+    batch = [[Value(0.3), Value(-2.0), Value(1.5)], [Value(1.0), Value(1.0), Value(-1.0)]]
+    mean = losses.cross_entropy(batch, [2, 0])
+    one_by_one = [losses.cross_entropy(scores, t).data for scores, t in zip(batch, [2, 0])]
+    assert mean.data == pytest.approx(sum(one_by_one) / 2, rel=1e-15)
+    assert losses.cross_entropy(batch, [2.0, 0.0]).data == mean.data  # fit's float labels
+    with pytest.raises(ValueError, match="2 predictions but 1 targets"):
+        losses.cross_entropy(batch, [2])
+    with pytest.raises(ValueError, match="class index"):
+        losses.cross_entropy(batch, [2, 0.5])
+    with pytest.raises(ValueError, match="at least one"):
+        losses.cross_entropy([], [])
+
+
+def test_the_loss_registry_and_the_rule_that_picks_a_loss() -> None:
+    assert sorted(losses.OBJECTIVES) == ["bce", "cross_entropy", "hinge", "mse"]
+    for name, objective in losses.OBJECTIVES.items():
+        assert isinstance(objective, losses.Objective), name
+        assert (objective.decide is None) == (name == "mse")  # only regression has no accuracy
+    assert losses.OBJECTIVES["cross_entropy"].outputs([0.0, 2.0, 1.0]) == 3
+    assert losses.OBJECTIVES["bce"].outputs([0.0, 1.0]) == 1
+    assert losses.choose_loss([0.0, 1.0, 1.0]) == "bce"
+    assert losses.choose_loss([0.0, 1.0, 2.0]) == "cross_entropy"
+    assert losses.choose_loss([float(k) for k in range(losses.MAX_CLASSES)]) == "cross_entropy"
+    assert losses.choose_loss([float(k) for k in range(losses.MAX_CLASSES + 1)]) == "mse"
+    assert losses.choose_loss([0.0, 1.5]) == "mse"
+    assert losses.choose_loss([-1.0, 1.0]) == "mse"
+    assert losses.choose_loss([0.0, math.inf]) == "mse"
+
+
 def test_optimizer_state_round_trip_continues_identically() -> None:
     def run(restore: bool) -> list[float]:
         params = [Value(0.5), Value(-0.5)]

@@ -54,6 +54,21 @@ def test_cross_entropy_and_softmax_match_pytorch(logits: list[float]) -> None:
     assert probabilities == pytest.approx(F.softmax(z.detach(), 0).tolist(), rel=1e-12)
 
 
+def test_cross_entropy_on_a_batch_matches_pytorch() -> None:
+    rows = [[0.3, -2.0, 1.5], [1000.0, -1000.0, 999.0], [0.0, 0.0, 0.0]]
+    targets = [2, 0, 1]
+    xs = [[Value(v) for v in row] for row in rows]
+    loss = losses.cross_entropy(xs, targets)
+    loss.backward()
+    z = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    expected = F.cross_entropy(z, torch.tensor(targets))
+    expected.backward()
+    assert loss.data == pytest.approx(expected.item(), rel=1e-12)
+    grads = [[x.grad for x in row] for row in xs]
+    for ours, theirs in zip(grads, z.grad.tolist(), strict=True):
+        assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+
+
 OPTIMIZERS = [
     (optim.SGD, torch.optim.SGD, {"lr": 0.1}),
     (optim.SGD, torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),

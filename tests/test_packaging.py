@@ -37,6 +37,17 @@ def test_package_is_typed() -> None:
     assert (ROOT / "autograd_lite" / "py.typed").exists()
 
 
+def test_tests_cite_only_files_in_the_repository() -> None:
+    """A test that points readers to a document points to one they have."""
+    folders = ["autograd_lite", "tests", "notebooks", "benchmarks", ".ci"]  # not a venv's files
+    present = {path.name for path in ROOT.iterdir()}
+    present |= {path.name for folder in folders for path in (ROOT / folder).rglob("*")}
+    for test in sorted((ROOT / "tests").glob("*.py")):
+        cited = re.findall(r"[\w./-]+\.(?:md|py|toml|ipynb|ya?ml|cfg|txt)\b", test.read_text())
+        missing = {Path(name).name for name in cited} - present
+        assert not missing, f"{test.name} cites {sorted(missing)}, which are not in the repository"
+
+
 def code_lines(path: Path) -> int:
     """Lines of code: not blank, not a comment, not part of a docstring or an import."""
     tree = ast.parse(path.read_text())

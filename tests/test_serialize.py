@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import serialize
-from autograd_lite.nn import MLP, Layer, Module, Neuron
+from autograd_lite import Value, serialize
+from autograd_lite.nn import MLP, MODULES, Layer, Module, Neuron
 
 ROWS = [[0.5, -1.0], [2.0, 0.25], [-3.0, 1.5]]
 
@@ -45,6 +45,61 @@ def test_round_trip_gives_identical_predictions(model: Module, tmp_path: Path) -
     assert outputs(loaded) == outputs(model)
     assert metadata == {"features": ["a", "b"]}
     assert outputs(ag.load(path)) == outputs(model)
+
+
+class Affine(Module):
+    """a·x + b for each input: a module serialize.py has never heard of."""
+
+    def __init__(self, n: int, scale: float = 1.0) -> None:
+        self.scale = scale
+        self.a = [Value(scale) for _ in range(n)]
+        self.b = Value(0.0)
+
+    def __call__(self, x: Any) -> list[Value]:
+        return [ai * xi + self.b for ai, xi in zip(self.a, x, strict=True)]
+
+    def config(self) -> dict[str, Any]:
+        return {"n": len(self.a), "scale": self.scale}
+
+
+def test_a_new_module_type_saves_and_loads_through_the_registry(tmp_path: Path) -> None:
+    assert MODULES["Affine"] is Affine
+    model = Affine(2, scale=0.5)
+    model.a[1].data, model.b.data = -3.0, 0.25
+    path = tmp_path / "affine.json"
+    ag.save(model, path)
+    architecture = json.loads(path.read_text())["architecture"]
+    assert architecture == {"type": "Affine", "n": 2, "scale": 0.5}
+    loaded = ag.load(path)
+    assert type(loaded) is Affine
+    assert outputs(loaded) == outputs(model)
+    fresh = Affine(2)
+    with pytest.raises(ag.ModelFileError, match="the model is"):  # scale differs
+        ag.load(path, fresh)
+    assert ag.load(path, Affine(2, scale=0.5)).state_dict() == model.state_dict()
+
+
+@pytest.mark.parametrize(
+    "model", [MLP(2, [3, 2], activation="tanh"), Layer(3, 2, "sigmoid"), Neuron(4, "linear")]
+)
+def test_built_in_modules_describe_themselves(model: Module) -> None:
+    config = model.config()
+    assert MODULES[type(model).__name__] is type(model)
+    assert type(model).from_config(config).config() == config
+    assert serialize.architecture(model) == {"type": type(model).__name__, **config}
+
+
+def test_module_names_are_unique_unless_given_one() -> None:
+    class Named(Module, name="tests.Named"):
+        pass
+
+    assert MODULES["tests.Named"] is Named
+    with pytest.raises(TypeError, match="'MLP' is already registered"):
+
+        class MLP(Module):  # another class under a taken name would load as the wrong type
+            pass
+
+    assert MODULES["MLP"] is ag.nn.MLP
 
 
 def test_the_file_is_versioned_json_and_loads_into_an_existing_model(tmp_path: Path) -> None:

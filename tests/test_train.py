@@ -9,8 +9,9 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import data, optim
+from autograd_lite.losses import OBJECTIVES
 from autograd_lite.nn import MLP
-from autograd_lite.train import OBJECTIVES, predict
+from autograd_lite.train import predict
 
 X_XOR, Y_XOR = data.make_xor(40, seed=0)
 
@@ -196,3 +197,17 @@ def test_bad_data_raises() -> None:
         ag.fit(small_model(nout=2), X_XOR, [0.5] * 40, loss="cross_entropy", progress=False)
     with pytest.raises(ValueError, match="numbers, got nan"):
         ag.fit(small_model(), [[0.0, 0.0]], [math.nan], loss="mse", progress=False)
+
+
+def test_history_is_typed_and_records_by_attribute() -> None:
+    history = ag.History()
+    history.record(0.5, accuracy=0.75, val_loss=0.6, val_accuracy=0.7)
+    history.record(0.25, accuracy=1.0, val_loss=0.4, val_accuracy=0.8)
+    assert history.loss == [0.5, 0.25]
+    assert history.val_accuracy == [0.7, 0.8]
+    assert history.epochs == 2
+    assert history.last() == {"loss": 0.25, "accuracy": 1.0, "val_loss": 0.4, "val_accuracy": 0.8}
+    regression = ag.History()
+    regression.record(2.0)
+    assert regression.last() == {"loss": 2.0}
+    assert regression.accuracy == regression.val_loss == []

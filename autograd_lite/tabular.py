@@ -1,0 +1,233 @@
+"""The CSV pipeline behind ``autograd-lite train`` and ``predict``.
+
+A table's features are standardized, the loss is chosen from the target column (or named),
+a fifth of the rows is held out when there are enough, and the trained model is saved with a
+:class:`TabularMetadata`: everything ``predict`` needs to use it on new rows.
+
+>>> meta = TabularMetadata(["x"], "y", "mse", means=[2.0], stds=[0.5], target_mean=10.0)
+>>> meta.scale([[3.0]]), meta.unscale([1.5])
+([[2.0]], [11.5])
+>>> TabularMetadata.from_dict(meta.to_dict()) == meta
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from . import data
+from .losses import OBJECTIVES, Objective, choose_loss, get_objective
+from .nn import MLP, Module
+from .optim import Adam
+from .serialize import ModelFileError, load_with_metadata, save
+from .train import History, fit, predict
+
+__all__ = [
+    "TabularMetadata",
+    "TrainingRun",
+    "load_bundle",
+    "predict_csv",
+    "prepare",
+    "save_bundle",
+]
+
+HOLD_OUT = 0.2  # the share of rows kept for validation...
+MIN_ROWS_TO_HOLD_OUT = 10  # ...once there are enough rows to spare some
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class TabularMetadata:
+    """What a model trained on a table needs beside its weights; saved in its file.
+
+    Feature j enters the model as (xⱼ - meansⱼ) / stdsⱼ. A regression model (a loss without
+    a decision rule, ``mse``) learns the target scaled the same way, so its prediction is
+    output · target_std + target_mean; for classifiers those two stay 0 and 1.
+    Every instance is valid: the constructor raises ``ValueError`` saying what is wrong.
+    """
+
+    features: list[str]
+    target: str
+    loss: str
+    means: list[float]
+    stds: list[float]
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    def __post_init__(self) -> None:
+        names = self.features
+        if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+            raise ValueError(f"features must be a non-empty list of names, got {names!r}")
+        if "" in names or len(set(names)) != len(names):
+            raise ValueError(f"feature names must be distinct and non-empty, got {names}")
+        if not isinstance(self.target, str) or not self.target or self.target in names:
+            raise ValueError(
+                f"target must be a column name apart from the features, got {self.target!r}"
+            )
+        if not isinstance(self.loss, str) or self.loss not in OBJECTIVES:
+            raise ValueError(f"loss must be one of {sorted(OBJECTIVES)}, got {self.loss!r}")
+        for name, column in (("means", self.means), ("stds", self.stds)):
+            if not (isinstance(column, list) and all(_number(v) for v in column)):
+                raise ValueError(f"{name} must be a list of finite numbers, got {column!r}")
+            if len(column) != len(names):
+                raise ValueError(f"{len(column)} {name} for {len(names)} features")
+        if not (_number(self.target_mean) and _number(self.target_std)):
+            raise ValueError("target_mean and target_std must be finite numbers")
+        if any(s <= 0 for s in self.stds) or self.target_std <= 0:
+            raise ValueError("standard deviations must be positive")
+
+    @property
+    def objective(self) -> Objective:
+        return OBJECTIVES[self.loss]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object saved as the model file's ``metadata``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, metadata: Mapping[str, Any]) -> TabularMetadata:
+        """Read what :meth:`to_dict` wrote; raises ``ValueError`` naming what is missing or wrong.
+
+        ``target_mean``/``target_std`` may be absent only for a classifier, which does not use
+        them (older demo files lack them).
+        """
+        known = {field.name for field in fields(cls)}
+        required = known - ({"target_mean", "target_std"} if _classifies(metadata) else set())
+        missing, unknown = sorted(required - metadata.keys()), sorted(metadata.keys() - known)
+        if missing or unknown:
+            raise ValueError(f"missing {missing}, unknown {unknown}")
+        return cls(**metadata)
+
+    def scale(self, rows: Sequence[Sequence[float]]) -> data.Rows:
+        """Feature rows as the model saw them in training."""
+        return data.standardize(rows, (self.means, self.stds))[0]
+
+    def unscale(self, outputs: Sequence[float]) -> list[float]:
+        """Predictions in the target's own units (unchanged for a classifier's labels)."""
+        return [v * self.target_std + self.target_mean for v in outputs]
+
+
+def _classifies(metadata: Mapping[str, Any]) -> bool:
+    loss = metadata.get("loss")
+    return isinstance(loss, str) and loss in OBJECTIVES and OBJECTIVES[loss].decide is not None
+
+
+@dataclass
+class TrainingRun:
+    """A table made ready to train on: the model, its scaled rows, the held-out rows, the
+    metadata to save with it."""
+
+    model: MLP
+    X: data.Rows
+    y: list[float]
+    validation: tuple[data.Rows, list[float]] | None
+    metadata: TabularMetadata
+
+    def fit(
+        self, *, epochs: int, batch_size: int | None, lr: float, seed: int, progress: bool
+    ) -> History:
+        """Train the model with Adam(lr) on the rows, validating on the held-out ones."""
+        return fit(
+            self.model,
+            self.X,
+            self.y,
+            loss=self.metadata.loss,
+            epochs=epochs,
+            seed=seed,
+            batch_size=batch_size,
+            optimizer=Adam(self.model.parameters(), lr=lr),
+            validation=self.validation,
+            progress=progress,
+        )
+
+    def save(self, path: str | Path) -> None:
+        save_bundle(self.model, self.metadata, path)
+
+
+def prepare(
+    path: str | Path,
+    target: str,
+    *,
+    hidden: Sequence[int] = (16, 16),
+    loss: str = "auto",
+    seed: int = 0,
+) -> TrainingRun:
+    """Read a numeric CSV file and set up an MLP to predict its ``target`` column.
+
+    Every other column is a feature, standardized. ``loss="auto"`` picks the loss from the
+    target with :func:`~autograd_lite.losses.choose_loss`; regression targets are standardized
+    too. With ``MIN_ROWS_TO_HOLD_OUT`` rows or more, ``HOLD_OUT`` of them are kept for
+    validation. Raises ``ValueError`` (naming the file) for a table it cannot use.
+    """
+    X, y, features = data.load_csv(path, target=target)
+    if not features:
+        raise ValueError(f"{path}: no feature columns besides the target {target!r}")
+    name = choose_loss(y) if loss == "auto" else loss
+    objective = get_objective(name)
+    scaled, (means, stds) = data.standardize(X)
+    targets, target_mean, target_std = y, 0.0, 1.0
+    if objective.decide is None:  # regression trains on standardized targets
+        column, ([target_mean], [target_std]) = data.standardize([[v] for v in y])
+        targets = [row[0] for row in column]
+    metadata = TabularMetadata(features, target, name, means, stds, target_mean, target_std)
+    model = MLP(len(features), [*hidden, objective.outputs(y)], seed=seed)
+    validation = None
+    if len(X) >= MIN_ROWS_TO_HOLD_OUT:
+        scaled, X_val, targets, y_val = data.train_test_split(
+            scaled, targets, test_size=HOLD_OUT, seed=seed
+        )
+        validation = (X_val, y_val)
+    return TrainingRun(model, scaled, targets, validation, metadata)
+
+
+def save_bundle(model: Module, metadata: TabularMetadata, path: str | Path) -> None:
+    """Save ``model`` with its table metadata (``ag.save``'s file, atomically)."""
+    save(model, path, metadata=metadata.to_dict())
+
+
+def load_bundle(path: str | Path) -> tuple[Module, TabularMetadata]:
+    """A model saved by :func:`save_bundle` and its metadata, both checked.
+
+    Raises :class:`~autograd_lite.serialize.ModelFileError` for a bad file, or for a model
+    saved without (valid) table metadata.
+    """
+    model, metadata = load_with_metadata(path)
+    try:
+        return model, TabularMetadata.from_dict(metadata)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(
+            f"{path}: its metadata lacks the feature names, scaling, target or loss that "
+            f"`autograd-lite train` saves ({error}); train the model with it to use it here"
+        ) from error
+
+
+def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int]:
+    """The CSV file at ``data_path`` with a ``predicted_<target>`` column, and its row count.
+
+    The file needs the model's feature columns (in any order; other columns are kept).
+    """
+    model, metadata = load_bundle(model_path)
+    rows, _, header = data.load_csv(data_path)
+    missing = [name for name in metadata.features if name not in header]
+    if missing:
+        raise ValueError(f"{data_path}: the model needs the columns {missing}; found {header}")
+    X = [[row[header.index(name)] for name in metadata.features] for row in rows]
+    regression = metadata.objective.decide is None
+    outputs = predict(model, metadata.scale(X), loss=metadata.loss)
+    if regression:
+        outputs = metadata.unscale(outputs)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow([*header, f"predicted_{metadata.target}"])
+    for row, value in zip(rows, outputs, strict=True):
+        writer.writerow([*(repr(v) for v in row), repr(value) if regression else f"{value:g}"])
+    return text.getvalue(), len(rows)
