@@ -9,7 +9,16 @@
 """
 
 from . import data, losses, nn, optim
-from .engine import Value, apply, enable_grad, gradients, is_grad_enabled, no_grad
+from .compiler import Compiled, TraceError, compile
+from .engine import (
+    Value,
+    apply,
+    enable_grad,
+    gradients,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialize import ModelFileError, load, save
@@ -19,12 +28,15 @@ from .viz import draw_dot
 __version__ = "0.1.0"
 
 __all__ = [
+    "Compiled",
     "GradcheckError",
     "History",
     "ModelFileError",
+    "TraceError",
     "Value",
     "__version__",
     "apply",
+    "compile",
     "data",
     "draw_dot",
     "enable_grad",
@@ -42,5 +54,6 @@ __all__ = [
     "no_grad",
     "optim",
     "save",
+    "topological_order",
     "value_and_grad",
 ]

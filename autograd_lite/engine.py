@@ -439,7 +439,8 @@ def _constant(x: object) -> Value | None:
     return None
 
 
-def _undefined(op: Primitive, args: tuple[float, ...], error: Exception) -> ValueError:
+def domain_error(op: Primitive, args: tuple[float, ...], error: Exception) -> ValueError:
+    """The error for ``op`` outside its domain, naming the op and the values (eager or compiled)."""
     shown = f"{args[0]!r} {op.name} {args[1]!r}" if len(args) == 2 else f"{op.name}({args[0]!r})"
     return ValueError(f"{shown} is undefined ({error})")
 
@@ -449,7 +450,7 @@ def _unary(op: Primitive, a: Value) -> Value:
     try:
         data = op.forward(x)
     except (ValueError, ArithmeticError) as error:
-        raise _undefined(op, (x,), error) from error
+        raise domain_error(op, (x,), error) from error
     if not a.requires_grad or (_threads_without_grad and not _mode.enabled):
         return _node(data)
     rule = op.partials[0]
@@ -470,7 +471,7 @@ def _binary(op: Primitive, a: Value | float, b: Value | float) -> Value:
     try:
         data = op.forward(x, y)
     except (ValueError, ArithmeticError) as error:
-        raise _undefined(op, (x, y), error) from error
+        raise domain_error(op, (x, y), error) from error
     a_needs, b_needs = a.requires_grad, b.requires_grad  # type: ignore[union-attr]
     if not (a_needs or b_needs) or (_threads_without_grad and not _mode.enabled):
         return _node(data)

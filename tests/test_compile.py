@@ -1,0 +1,251 @@
+"""Compiled mode: generated code gives what the eager engine gives, on every primitive."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autograd_lite as ag
+from autograd_lite import Value, ops
+from autograd_lite.testing import Expression, expressions
+
+
+def close(ours: Any, eager: Any, rel: float = 1e-12) -> bool:
+    """Same structure, and every number equal to 1e-12 relative (NaN equals NaN)."""
+    if isinstance(eager, (tuple, list)):
+        return (
+            type(ours) is type(eager)
+            and len(ours) == len(eager)
+            and all(close(a, b, rel) for a, b in zip(ours, eager, strict=True))
+        )
+    if isinstance(eager, float) and math.isnan(eager):
+        return isinstance(ours, float) and math.isnan(ours)
+    return isinstance(ours, float) and ours == pytest.approx(eager, rel=rel, abs=1e-300)
+
+
+def all_leaves(expr: Expression) -> tuple[int, ...]:
+    return tuple(range(len(expr.leaves)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(expressions(max_leaves=3, max_steps=10))
+def test_compiled_value_and_gradient_equal_eager_on_random_graphs(expr: Expression) -> None:
+    transform = ag.value_and_grad(expr, argnums=all_leaves(expr))
+    compiled = ag.compile(transform)
+    assert close(compiled(*expr.leaves), transform(*expr.leaves))
+    shifted = [x * 0.9 + 0.01 for x in expr.leaves]  # a second point, same code
+    try:
+        eager = transform(*shifted)
+    except ValueError:
+        with pytest.raises(ValueError, match="is undefined"):
+            compiled(*shifted)
+    else:
+        assert close(compiled(*shifted), eager)
+
+
+def test_the_random_graphs_cover_every_primitive() -> None:
+    seen: set[str] = set()
+
+    @settings(max_examples=300, deadline=None)
+    @given(expressions(max_leaves=3, max_steps=10))
+    def collect(expr: Expression) -> None:
+        seen.update(name for name, _ in expr.steps)
+
+    collect()
+    assert seen == set(ops.PRIMITIVES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(max_leaves=3, max_steps=8), st.integers(0, 1))
+def test_compiled_gradient_with_list_arguments_equals_eager(
+    expr: Expression, scale_index: int
+) -> None:
+    def f(xs: list[Value], scale: Value) -> Value:
+        return expr(*xs) * scale
+
+    for argnums in (0, (0, 1)):
+        transform = ag.value_and_grad(f, argnums=argnums)
+        args = (list(expr.leaves), 1.5 + scale_index)
+        assert close(ag.compile(transform)(*args), transform(*args))
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(max_leaves=3, max_steps=6))
+def test_compiled_hessian_equals_eager(expr: Expression) -> None:
+    hessian = ag.hessian(expr)
+    assert close(ag.compile(hessian)(*expr.leaves), hessian(*expr.leaves), rel=1e-10)
+
+
+def test_shared_nodes_and_repeated_uses_collect_every_contribution() -> None:
+    def f(x: Value, y: Value) -> Value:
+        shared = x * y
+        return shared * shared + shared.tanh() * x + x * x
+
+    transform = ag.value_and_grad(f, argnums=(0, 1))
+    assert close(ag.compile(transform)(0.7, -1.3), transform(0.7, -1.3))
+
+
+def test_compile_returns_the_structure_f_returns() -> None:
+    def f(x: Value, ys: list[Value]) -> Any:
+        return x * 2, [y.exp() for y in ys], ((x + 1).relu(), 3)
+
+    compiled = ag.compile(f)
+    assert compiled(1.5, [0.0, 1.0]) == (3.0, [1.0, math.e], (2.5, 3.0))
+    assert ag.compile(lambda x: 7)(1.0) == 7.0  # a constant function
+
+
+def test_grad_and_nested_grad_compile() -> None:
+    cube = lambda x: x * x * x
+    assert ag.compile(ag.grad(cube))(2.0) == 12.0
+    assert ag.compile(ag.grad(ag.grad(cube)))(2.0) == 12.0
+    assert ag.compile(ag.grad(ag.grad(ag.grad(cube))))(2.0) == 6.0
+
+
+def test_branches_inside_primitives_follow_the_data() -> None:
+    compiled = ag.compile(ag.value_and_grad(lambda x: x.relu() + abs(x) * 2))
+    assert compiled(3.0) == (9.0, 3.0)
+    assert compiled(-3.0) == (6.0, -2.0)
+    assert compiled(0.0) == (0.0, 0.0)  # relu'(0) = abs'(0) = 0, as eager
+
+
+@pytest.mark.parametrize(
+    ("f", "operation"),
+    [
+        (lambda x: x * 2 if x > 0 else x, "comparison"),
+        (lambda x: x if x <= 1.0 else -x, "comparison"),
+        (lambda x: x * float(x), "float()"),
+        (lambda x: x if x else x + 1, "bool()"),
+        (lambda x: (x and x) * 2, "bool()"),
+        (lambda x: max(x, Value(0.0)), "comparison"),
+    ],
+)
+def test_data_dependent_control_flow_is_a_trace_error(f: Any, operation: str) -> None:
+    compiled = ag.compile(f)
+    with pytest.raises(ag.TraceError, match=operation) as info:
+        compiled(1.0)
+    assert isinstance(info.value, RuntimeError)
+    assert "without ag.compile" in str(info.value)  # the way out: run it eagerly
+    assert f(Value(1.0)) is not None  # the same function runs eagerly
+
+
+def test_after_a_trace_error_values_compare_again() -> None:
+    with pytest.raises(ag.TraceError):
+        ag.compile(lambda x: x if x > 0 else -x)(1.0)
+    assert Value(2.0) > 1.0
+    assert float(Value(2.0)) == 2.0
+
+
+def test_a_rule_that_branches_in_python_is_refused_with_advice() -> None:
+    step = ops.Primitive("step", lambda x: max(x, 0.0), (lambda x, out, m: 1.0 if x > 0 else 0.0,))
+    compiled = ag.compile(ag.grad(lambda x: ag.apply(step, x)))
+    with pytest.raises(ag.TraceError, match=r"m\.where"):
+        compiled(1.0)
+
+
+def test_a_new_structure_traces_again_and_the_cache_is_bounded() -> None:
+    traced: list[int] = []
+
+    def total(xs: list[Value]) -> Value:
+        traced.append(len(xs))
+        return sum(xs[1:], xs[0])
+
+    compiled = ag.compile(total, cache_size=2)
+    assert compiled([1.0, 2.0]) == 3.0
+    assert compiled([4.0, 5.0]) == 9.0  # same structure: no new trace
+    assert traced == [2]
+    assert compiled([1.0, 2.0, 3.0]) == 6.0
+    assert compiled([1.0]) == 1.0
+    assert traced == [2, 3, 1]
+    assert compiled.cache_info == {"structures": 2, "max": 2}
+    compiled([1.0, 1.0])  # evicted (least recently used): traced again
+    assert traced == [2, 3, 1, 2]
+
+
+def test_bad_arguments_are_type_errors() -> None:
+    compiled = ag.compile(lambda x: x * 2)
+    with pytest.raises(TypeError, match=r"pass v\.data"):
+        compiled(Value(1.0))
+    with pytest.raises(TypeError, match="numbers"):
+        compiled("1.0")
+    with pytest.raises(TypeError, match="function"):
+        ag.compile(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cache_size"):
+        ag.compile(abs, cache_size=0)
+    with pytest.raises(RuntimeError, match="first call"):
+        _ = compiled.source
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "message"),
+    [
+        (lambda x: x.log(), -1.0, "log(-1.0) is undefined"),
+        (lambda x: x.sqrt() * 2, -4.0, "sqrt(-4.0) is undefined"),
+        (lambda x: 1.0 / x, 0.0, "1.0 / 0.0 is undefined"),
+        (lambda x: (x - 1.0) ** 0.5, 0.0, "-1.0 ** 0.5 is undefined"),
+    ],
+)
+def test_domain_errors_read_as_eager_ones(f: Any, x: float, message: str) -> None:
+    compiled = ag.compile(ag.value_and_grad(f))
+    compiled(4.0)  # traced where it is defined
+    with pytest.raises(ValueError, match=re.escape(message)):
+        compiled(x)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ag.value_and_grad(f)(x)
+
+
+def test_nan_and_inf_propagate_as_in_eager() -> None:
+    f = ag.value_and_grad(lambda x: (x * 2.0).exp() + x.tanh())
+    compiled = ag.compile(f)
+    compiled(0.5)
+    for x in (math.inf, -math.inf, math.nan, 400.0):
+        assert close(compiled(x), f(x))
+
+
+def test_source_reads_as_the_chain_rule_of_a_neuron() -> None:
+    def neuron(w: list[Value], x: list[Value], b: Value) -> Value:
+        return (w[0] * x[0] + w[1] * x[1] + b).tanh()
+
+    compiled = ag.compile(ag.value_and_grad(neuron, argnums=(0, 2)))
+    compiled([0.5, -1.0], [2.0, 3.0], 0.1)
+    source = compiled.source
+    assert source.startswith("def value_and_grad_neuron(w, x, b):\n")
+    lines = source.splitlines()
+    assert "    v4 = tanh(v3)  # tanh" in lines
+    assert "    d_v3 = 1.0 - v4 * v4  # tanh edge v4 → v3: ∂v4/∂v3 · 1.0" in lines
+    assert "    d_w_0 = x_0 * d_v3  # * edge v0 → w_0: ∂v0/∂w_0 · d_v3" in lines
+    assert not any(line.lstrip().startswith("d_x") for line in lines)  # nobody asked for it
+    assert all("  # " in line for line in lines[3:-1])  # every computing line says what it is
+    compile(source, "<test>", "exec")  # valid Python
+
+
+def test_constants_are_folded_and_closures_are_frozen() -> None:
+    scale = Value(3.0)
+    compiled = ag.compile(ag.value_and_grad(lambda x: x * (scale * 2.0) + 1.0 * x))
+    assert compiled(2.0) == (14.0, 7.0)
+    assert "6.0" in compiled.source
+    assert "1.0 *" not in compiled.source
+    scale.data = 100.0  # frozen at trace time, as documented
+    assert compiled(2.0) == (14.0, 7.0)
+
+
+def test_source_is_deterministic_across_processes() -> None:
+    code = (
+        "import autograd_lite as ag\n"
+        "f = ag.compile(ag.hessian(lambda x, y: (x * y).tanh() + x.relu() * y.sigmoid()))\n"
+        "f(0.3, 0.7)\n"
+        "print(f.source)\n"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1
