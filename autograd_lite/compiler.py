@@ -50,9 +50,29 @@ from typing import Any
 
 from .engine import TraceError, Value, domain_error, topological_order, tracing
 from .functional import Transform, positions
-from .ops import ADD, DIV, FLOAT_MATH, MATH, MUL, NEG, POW, SUB, Primitive
+from .ops import (
+    ABS,
+    ADD,
+    COS,
+    DIV,
+    EXP,
+    FLOAT_MATH,
+    LOG,
+    MATH,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    SIGMOID,
+    SIN,
+    SOFTPLUS,
+    SQRT,
+    SUB,
+    TANH,
+    Primitive,
+)
 
-__all__ = ["Compiled", "Term", "TraceError", "compile"]
+__all__ = ["Compiled", "Generated", "Term", "TraceError", "compile", "trace", "trace_gradient"]
 
 Constant = float | bool
 Operand = "Term | float | bool"
@@ -253,8 +273,17 @@ def _single(f: Callable[..., Any], out: Structure) -> Term | float:
     raise TypeError(f"f must return a single Value or number, got {type(out).__name__}")
 
 
-def _trace(f: Callable[..., Any], args: Sequence[Term | list[Term]]) -> Structure:
-    placeholders: dict[Value, Term] = {}
+def _trace(
+    f: Callable[..., Any],
+    args: Sequence[Term | list[Term]],
+    bound: dict[Value, Term] | None = None,
+) -> Structure:
+    """Run ``f`` on placeholder Values for ``args`` and read its graph back as terms.
+
+    ``bound`` maps Values that ``f`` closes over (a model's parameters) to input terms;
+    every other Value it closes over is a constant.
+    """
+    placeholders: dict[Value, Term] = dict(bound or {})
 
     def placeholder(term: Term) -> Value:
         value = Value(term.value, label=term.name)
@@ -562,9 +591,32 @@ class Generated:
             "nan": math.nan,
             "__builtins__": {},
         }
+        self.name = name
+        self.code = builtins_compile(self.source, self.filename, "exec")
         namespace: dict[str, Any] = {}
-        exec(builtins_compile(self.source, self.filename, "exec"), self.globals, namespace)  # noqa: S102
+        exec(self.code, self.globals, namespace)  # noqa: S102
         self.function: Callable[..., Any] = namespace[name]
+
+    def run(self, *args: Any) -> Any:
+        """Call the generated function; a domain error reads as the eager engine's."""
+        try:
+            return self.function(*args)
+        except (ValueError, ArithmeticError) as error:
+            raise self.explain(error) from error
+
+    def array_function(self) -> Callable[..., Any] | None:
+        """The same code over NumPy arrays (one row per element), or None without NumPy
+        or when a primitive of the program has no array form."""
+        if not hasattr(self, "_array_function"):
+            twins = _array_twins()
+            function = None
+            if twins is not None and all(f in twins for f in self.globals.values() if callable(f)):
+                arrays = {k: twins[v] if callable(v) else v for k, v in self.globals.items()}
+                namespace: dict[str, Any] = {}
+                exec(self.code, arrays, namespace)  # noqa: S102
+                function = namespace[self.name]
+            self._array_function = function
+        return self._array_function
 
     @staticmethod
     def _comment(term: Term, note: Any, writer: _Writer) -> str:
@@ -592,6 +644,47 @@ class Generated:
 
 
 builtins_compile = compile  # the built-in, before this module's `compile` shadows it
+
+
+@functools.cache
+def _array_twins() -> dict[Callable[..., Any], Callable[..., Any]] | None:
+    """Each forward rule the generated code calls, as a NumPy function of whole columns.
+
+    The same formulas as the float rules of :mod:`autograd_lite.ops`, branch for branch
+    (``sigmoid`` keeps its two stable branches), so the results agree to rounding.
+    """
+    try:
+        import numpy as np
+    except ImportError:
+        return None
+
+    def sigmoid(x: Any) -> Any:
+        z = np.exp(-np.abs(x))
+        return np.where(x >= 0.0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+    def softplus(x: Any) -> Any:
+        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+    def relu(x: Any) -> Any:
+        return np.where(x <= 0.0, 0.0, x)
+
+    twins: dict[Callable[..., Any], Callable[..., Any]] = {
+        EXP.forward: np.exp,
+        LOG.forward: np.log,
+        SQRT.forward: np.sqrt,
+        SIN.forward: np.sin,
+        COS.forward: np.cos,
+        TANH.forward: np.tanh,
+        SIGMOID.forward: sigmoid,
+        SOFTPLUS.forward: softplus,
+        RELU.forward: relu,
+        ABS.forward: np.abs,
+        POW.forward: np.power,
+        MATH["log"].forward: np.log,
+        MATH["pow"].forward: np.power,
+        FLOAT_MATH.where: np.where,
+    }
+    return twins
 
 
 def _flatten(structure: Structure) -> list[Any]:
@@ -723,6 +816,35 @@ def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
             inputs.append(_input(arg, name))
     output = program(f, inputs)
     return Generated(_function_name(f), list(zip(names, inputs, strict=True)), output, {})
+
+
+def trace_gradient(
+    f: Callable[..., Any], args: Sequence[Any], variables: Sequence[Value], name: str = "step"
+) -> Generated:
+    """Trace ``f`` and the gradient of its first output with respect to ``variables``.
+
+    ``variables`` are Values that ``f`` closes over, such as a model's parameters: the
+    generated function takes their numbers as its first argument, a list, and returns
+    ``(f's output, [∂first output/∂v for v in variables])``. This is how ``fit`` compiles
+    a model's per-example loss.
+
+    >>> w = Value(3.0)
+    >>> step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
+    >>> step.function([3.0], 2.0)   # (w x)², and its slope in w: 2 w x²
+    (36.0, [24.0])
+    """
+    names = _parameter_names(f, len(args))
+    inputs = [
+        [_input(x, f"{n}_{i}") for i, x in enumerate(a)]
+        if isinstance(a, (list, tuple))
+        else _input(a, n)
+        for n, a in zip(names, args, strict=True)
+    ]
+    weights = [_input(v.data, f"p_{i}") for i, v in enumerate(variables)]
+    out = _trace(f, inputs, dict(zip(variables, weights, strict=True)))
+    first = _single(f, out[0] if isinstance(out, tuple) else out)
+    output = (out, gradients(first, weights))
+    return Generated(name, [("params", weights), *zip(names, inputs, strict=True)], output, {})
 
 
 def _input(value: float, name: str) -> Term:

@@ -12,12 +12,16 @@
 from __future__ import annotations
 
 import math
+import operator
 import random
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from .engine import no_grad
+from .compiler import Generated, TraceError, trace_gradient
+from .engine import Value, no_grad
 from .losses import Objective, Output, get_objective, one_score
 from .nn import Module
 from .optim import Adam, Optimizer
@@ -132,24 +136,42 @@ def predict(
 
 
 class _Progress:
-    """A tqdm bar when tqdm is installed, else a plain line to stderr every tenth of the run."""
+    """A tqdm bar when tqdm is installed, else a plain line to stderr every tenth of the run.
 
-    def __init__(self, epochs: int, enabled: bool) -> None:
+    The bar counts epochs; when an epoch is long (``LONG_EPOCH`` examples or more) it
+    counts examples instead, so it moves, with an ETA, within the first epoch too.
+    """
+
+    LONG_EPOCH = 10_000
+
+    def __init__(self, epochs: int, examples: int, enabled: bool) -> None:
         self.epochs, self.enabled, self.bar = epochs, enabled, None
+        self.per_example = examples >= self.LONG_EPOCH
         if enabled:
             try:
                 from tqdm import tqdm  # the text bar: works in terminals and notebooks alike
             except ImportError:
                 return
-            self.bar = tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
+            if self.per_example:
+                self.bar = tqdm(
+                    total=epochs * examples, unit="ex", unit_scale=True, desc="fit", leave=True
+                )
+            else:
+                self.bar = tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
+
+    def advance(self, examples: int) -> None:
+        """``examples`` more were trained on (moves the bar of a long epoch)."""
+        if self.bar is not None and self.per_example:
+            self.bar.update(examples)
 
     def update(self, epoch: int, numbers: dict[str, float]) -> None:
         if not self.enabled:
             return
         shown = {k: f"{v:.4f}" for k, v in numbers.items()}
         if self.bar is not None:
-            self.bar.set_postfix(shown, refresh=False)
-            self.bar.update(1)
+            self.bar.set_postfix(shown, refresh=self.per_example)
+            if not self.per_example:
+                self.bar.update(1)
         elif epoch == 1 or epoch % max(1, self.epochs // 10) == 0 or epoch == self.epochs:
             text = "  ".join(f"{k} {v}" for k, v in shown.items())
             print(f"epoch {epoch}/{self.epochs}  {text}", file=sys.stderr)
@@ -157,6 +179,120 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+ARRAY_MIN_ROWS = 64
+"""With NumPy installed, compiled training runs a batch of at least this many rows as
+columns (one call of the generated code per ``ARRAY_CHUNK`` rows) instead of row by row."""
+ARRAY_CHUNK = 4096
+
+
+class _CompiledLoss:
+    """The per-example loss of a model and its gradient in the parameters, as generated code.
+
+    One program is traced per target value for classification (the label is a constant
+    there: cross-entropy picks a score by it) and one for regression (the target is an
+    input). A batch runs example by example on floats, or over NumPy columns.
+    """
+
+    def __init__(self, model: Module, objective: Objective) -> None:
+        self.model, self.objective = model, objective
+        self.params = model.parameters()
+        self.programs: dict[float | None, Generated] = {}
+
+    def program(self, row: Sequence[float], target: float) -> Generated:
+        key = None if self.objective.decide is None else target
+        program = self.programs.get(key)
+        if program is None:
+            loss = self.objective.loss
+
+            def example(x: list[Value], t: Value) -> tuple[Value, Output]:
+                out = self.model(x)
+                target_: list[Any] = [t if key is None else key]  # a Value works as a number
+                return loss([out], target_), out
+
+            program = trace_gradient(example, [list(row), target], self.params, "example")
+            self.programs[key] = program
+        return program
+
+    def batch(self, rows: Sequence[Sequence[float]], targets: Sequence[float]) -> tuple[float, int]:
+        """Train-mode forward and backward of a batch: sets each ``p.grad`` to the batch
+        mean gradient, returns (sum of the example losses, number of hits)."""
+        weights = [p.data for p in self.params]
+        total = [0.0] * len(weights)
+        loss_sum, hits = 0.0, 0
+        decide = self.objective.decide
+        arrays = _numpy() if len(rows) >= ARRAY_MIN_ROWS else None
+        groups: dict[float | None, list[int]] = {}
+        for i, t in enumerate(targets):
+            groups.setdefault(None if decide is None else t, []).append(i)
+        for indices in groups.values():
+            program = self.program(rows[indices[0]], targets[indices[0]])
+            if arrays is not None and program.array_function() is not None:
+                for start in range(0, len(indices), ARRAY_CHUNK):
+                    chunk = indices[start : start + ARRAY_CHUNK]
+                    loss, hit, grads = self._columns(program, weights, rows, targets, chunk)
+                    loss_sum, hits = loss_sum + loss, hits + hit
+                    total = list(map(operator.add, total, grads))
+                continue
+            for i in indices:
+                (loss, out), grads = program.run(weights, rows[i], targets[i])
+                loss_sum += loss
+                total = list(map(operator.add, total, grads))
+                if decide is not None:
+                    hits += decide(_as_output(out)) == targets[i]
+        scale = 1.0 / len(rows)
+        for p, g in zip(self.params, total, strict=True):
+            p.grad = g * scale
+        return loss_sum, hits
+
+    def _columns(
+        self,
+        program: Generated,
+        weights: list[float],
+        rows: Sequence[Sequence[float]],
+        targets: Sequence[float],
+        chunk: list[int],
+    ) -> tuple[float, int, list[float]]:
+        """One call of the generated code over columns; rows whose numbers are not all
+        finite are run again one by one, so they fail (or give NaN) exactly as eagerly."""
+        np = _numpy()
+        table = np.asarray([rows[i] for i in chunk], dtype=float)
+        column = np.asarray([targets[i] for i in chunk], dtype=float)
+        function = program.array_function()
+        with np.errstate(all="ignore"):
+            (loss, out), grads = function(weights, list(table.T), column)  # type: ignore[misc]
+        sums = [float(np.sum(g)) if np.ndim(g) else g * len(chunk) for g in grads]
+        finite = np.isfinite(loss) & np.isfinite(sum(np.sum(g) for g in grads))
+        if not np.all(finite):  # the float program decides: a domain error, or NaN
+            for i in chunk:
+                program.run(weights, rows[i], targets[i])
+        hits = 0
+        if self.objective.decide is not None:
+            outs = (
+                [np.broadcast_to(o, loss.shape) for o in out]
+                if isinstance(out, list)
+                else (np.broadcast_to(out, loss.shape))
+            )
+            for k, i in enumerate(chunk):
+                scores = [float(o[k]) for o in outs] if isinstance(outs, list) else float(outs[k])
+                hits += self.objective.decide(_as_output(scores)) == targets[i]
+        return float(np.sum(loss)), hits, sums
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _as_output(out: float | list[float]) -> Output:
+    """A compiled output as the Values an objective's ``decide`` reads."""
+    if isinstance(out, list):
+        return [Value(x, requires_grad=False) for x in out]
+    return Value(out, requires_grad=False)
 
 
 def fit(
@@ -172,6 +308,7 @@ def fit(
     early_stopping: int | None = None,
     progress: bool = True,
     seed: int | None = 0,
+    compile: bool | str = "auto",  # shadows the built-in on purpose: the name users know
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
@@ -182,6 +319,13 @@ def fit(
     ``early_stopping=N`` stops once the validation loss (training loss without validation) has
     not improved for N epochs, and puts back the weights of the best epoch. ``progress`` shows
     a tqdm bar (a line per tenth of the run without tqdm); ``progress=False`` prints nothing.
+
+    ``compile=True`` traces the per-example loss and its gradient once
+    (:func:`autograd_lite.compile`) and runs every batch as generated code, over NumPy
+    columns when NumPy is installed and a batch has ``ARRAY_MIN_ROWS`` rows or more;
+    no graph is kept, so memory does not grow with the batch. ``"auto"`` (the default)
+    does so when the model can be traced and trains eagerly otherwise, saying why once;
+    ``False`` always trains eagerly. Both give the same history (to rounding).
     """
     objective = get_objective(loss)
     targets = _check_data(X, y, objective, "fit")
@@ -194,27 +338,36 @@ def fit(
     X_val, y_val = validation or ([], [])
     if validation is not None:
         _check_data(X_val, y_val, objective, "validation")
+    if compile not in (True, False, "auto"):
+        raise ValueError(f'compile must be True, False or "auto", got {compile!r}')
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=0.01)
     rng, order = random.Random(seed), list(range(len(X)))
     size = batch_size or len(X)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
-    bar = _Progress(epochs, progress)
     model.train()
+    compiled = _compiled(model, objective, X[0], targets[0], compile)
+    bar = _Progress(epochs, len(X), progress)
     try:
         for epoch in range(1, epochs + 1):
             rng.shuffle(order)
             total, hits = 0.0, 0
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
-                batch_outputs = [model(X[i]) for i in batch]
                 batch_targets = [targets[i] for i in batch]
-                batch_loss = objective.loss(batch_outputs, batch_targets)
                 optimizer.zero_grad()
-                batch_loss.backward()
+                if compiled is not None:
+                    loss_sum, batch_hits = compiled.batch([X[i] for i in batch], batch_targets)
+                else:
+                    batch_outputs = [model(X[i]) for i in batch]
+                    batch_loss = objective.loss(batch_outputs, batch_targets)
+                    batch_loss.backward()
+                    loss_sum = batch_loss.data * len(batch)
+                    batch_hits = _hits(objective, batch_outputs, batch_targets)  # no graph kept
                 optimizer.step()
-                total += batch_loss.data * len(batch)
-                hits += _hits(objective, batch_outputs, batch_targets)  # keeps no graphs alive
+                total += loss_sum
+                hits += batch_hits
+                bar.advance(len(batch))
             accuracy = hits / len(X) if objective.decide is not None else None
             val_loss, val_accuracy = None, None
             if validation is not None:
@@ -236,3 +389,21 @@ def fit(
     else:
         history.best_epoch = history.epochs
     return history
+
+
+def _compiled(
+    model: Module, objective: Objective, row: Sequence[float], target: float, mode: bool | str
+) -> _CompiledLoss | None:
+    """The compiled per-example loss, or None to train eagerly (``compile=False``, or a
+    model that cannot be traced under ``"auto"``, which says why once)."""
+    if mode is False:
+        return None
+    compiled = _CompiledLoss(model, objective)
+    try:
+        compiled.program(row, target)
+    except TraceError as error:
+        if mode is True:
+            raise
+        warnings.warn(f"fit trains eagerly: the model cannot be compiled ({error})", stacklevel=3)
+        return None
+    return compiled

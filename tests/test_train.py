@@ -211,3 +211,110 @@ def test_history_is_typed_and_records_by_attribute() -> None:
     regression.record(2.0)
     assert regression.last() == {"loss": 2.0}
     assert regression.accuracy == regression.val_loss == []
+
+
+# --- compiled training ------------------------------------------------------------------
+
+REGRESSION_X, REGRESSION_Y = data.make_blobs(60, centers=3, seed=1)
+CASES = {
+    "bce": (X_XOR, Y_XOR, 1),
+    "hinge": (X_XOR, [2.0 * t - 1.0 for t in Y_XOR], 1),
+    "mse": (X_XOR, [x0 * x1 for x0, x1 in X_XOR], 1),
+    "cross_entropy": (REGRESSION_X, REGRESSION_Y, 3),
+}
+
+
+def train(loss: str, compile: bool | str, **options: object) -> tuple[ag.History, list[float]]:
+    X, y, nout = CASES[loss]
+    model = MLP(2, [6, nout], seed=3)
+    settings: dict[str, object] = {"epochs": 6, "batch_size": 16, "progress": False, **options}
+    history = ag.fit(model, X, y, loss=loss, compile=compile, **settings)  # type: ignore[arg-type]
+    return history, [p.data for p in model.parameters()]
+
+
+def assert_same_run(a: tuple[ag.History, list[float]], b: tuple[ag.History, list[float]]) -> None:
+    (history_a, weights_a), (history_b, weights_b) = a, b
+    for series in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert getattr(history_a, series) == pytest.approx(getattr(history_b, series), rel=1e-9)
+    assert history_a.best_epoch == history_b.best_epoch
+    assert weights_a == pytest.approx(weights_b, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("loss", sorted(CASES))
+def test_compiled_and_eager_training_agree(loss: str) -> None:
+    X, y, _ = CASES[loss]
+    validation = (X[:10], y[:10])
+    for options in ({}, {"validation": validation, "early_stopping": 2}, {"batch_size": None}):
+        assert_same_run(train(loss, True, **options), train(loss, False, **options))
+
+
+@pytest.mark.parametrize("loss", sorted(CASES))
+def test_numpy_columns_agree_with_pure_python(loss: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("numpy")
+    from autograd_lite import train as training
+
+    monkeypatch.setattr(training, "ARRAY_MIN_ROWS", 1)  # every batch as columns
+    monkeypatch.setattr(training, "ARRAY_CHUNK", 7)  # and several chunks per batch
+    columns = train(loss, True, batch_size=20)
+    monkeypatch.setattr(training, "ARRAY_MIN_ROWS", 10**9)  # every row on its own
+    assert_same_run(columns, train(loss, True, batch_size=20))
+
+
+def test_compiled_training_builds_no_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograd_lite import engine
+
+    nodes = 0
+    allocate = engine._allocate
+
+    def counting(cls: type) -> object:
+        nonlocal nodes
+        nodes += 1
+        return allocate(cls)
+
+    model = small_model()
+    ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)  # traced here
+    monkeypatch.setattr(engine, "_allocate", counting)
+    ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=3, compile=False, progress=False)
+    eager = nodes
+    nodes = 0
+    ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=3, compile=True, progress=False)
+    assert eager > 3 * 40 * 30  # eagerly, every example builds its graph, every epoch
+    assert nodes < eager / 20  # compiled: one trace, then plain floats
+
+
+class Folded(ag.nn.Module):
+    """|w·x0| written with an `if`: eager Python, but not traceable."""
+
+    def __init__(self) -> None:
+        self.w = ag.Value(0.5)
+
+    def __call__(self, x: object) -> ag.Value:
+        score = self.w * x[0]  # type: ignore[index]
+        return score if score > 0 else -score
+
+
+def test_auto_falls_back_to_eager_once_and_says_why() -> None:
+    X, y = [[1.0], [-2.0], [3.0]], [1.0, 2.0, 3.0]
+    with pytest.warns(UserWarning, match="trains eagerly.*comparison") as caught:
+        auto = ag.fit(Folded(), X, y, epochs=3, progress=False)
+    assert len(caught) == 1
+    assert auto.loss == ag.fit(Folded(), X, y, epochs=3, progress=False, compile=False).loss
+    with pytest.raises(ag.TraceError, match="comparison"):
+        ag.fit(Folded(), X, y, epochs=3, progress=False, compile=True)
+    with pytest.raises(ValueError, match="compile must be"):
+        ag.fit(Folded(), X, y, progress=False, compile="yes")
+
+
+def test_a_long_epoch_moves_the_bar_per_example(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("tqdm")
+    from autograd_lite import train as training
+
+    X = [[i / 50.0 - 1.0, 0.5] for i in range(100)]
+    y = [float(x0 > 0) for x0, _ in X]
+    monkeypatch.setattr(training._Progress, "LONG_EPOCH", 50)
+    ag.fit(small_model(), X, y, loss="bce", epochs=2, batch_size=25)
+    err = capsys.readouterr().err
+    assert "200/200" in err  # examples, not epochs
+    assert "ex/s" in err
