@@ -516,18 +516,17 @@ class Generated:
 
         lines: list[str] = []
         unpacking: list[str] = []
+        signature = []
         for parameter, value in parameters:
-            if isinstance(value, list):
-                for t in value:
-                    t.name = ""
-                unpacked = [writer.unique(f"{parameter}_{i}") for i in range(len(value))]
-                for t, element in zip(value, unpacked, strict=True):
-                    t.name = element
-                unpacking.append(
-                    f"    {', '.join(unpacked)}{',' if len(value) == 1 else ''} = {parameter}"
-                )
-            else:
+            parameter = writer.unique(parameter)  # never a name the code calls or assigns
+            signature.append(parameter)
+            if not isinstance(value, list):
                 value.name = parameter
+            elif value:
+                for i, t in enumerate(value):
+                    t.name = writer.unique(f"{parameter}_{i}")
+                names = ", ".join(t.name for t in value)
+                unpacking.append(f"    {names}{',' if len(value) == 1 else ''} = {parameter}")
         self.forward_lines: dict[int, Term] = {}  # line number -> the traced node it computes
         body_start = 2 + len(unpacking)
         for term in terms:
@@ -572,10 +571,15 @@ class Generated:
             if term.kind == "forward":
                 self.forward_lines[body_start + len(lines)] = term
             lines.append(f"    {text}  # {comment}")
-        signature = ", ".join(p for p, _ in parameters)
         returned = _render_output(output, writer)
         self.source = "\n".join(
-            [f"def {name}({signature}):", *unpacking, *lines, f"    return {returned}", ""]
+            [
+                f"def {name}({', '.join(signature)}):",
+                *unpacking,
+                *lines,
+                f"    return {returned}",
+                "",
+            ]
         )
         self.filename = f"<autograd_lite.compile {name} #{next(_clock)}>"
         linecache.cache[self.filename] = (
@@ -819,14 +823,19 @@ def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
 
 
 def trace_gradient(
-    f: Callable[..., Any], args: Sequence[Any], variables: Sequence[Value], name: str = "step"
+    f: Callable[..., Any],
+    args: Sequence[Any],
+    variables: Sequence[Value],
+    name: str = "step",
+    *,
+    gradient: bool = True,
 ) -> Generated:
     """Trace ``f`` and the gradient of its first output with respect to ``variables``.
 
     ``variables`` are Values that ``f`` closes over, such as a model's parameters: the
     generated function takes their numbers as its first argument, a list, and returns
-    ``(f's output, [∂first output/∂v for v in variables])``. This is how ``fit`` compiles
-    a model's per-example loss.
+    ``(f's output, [∂first output/∂v for v in variables])`` (an empty list with
+    ``gradient=False``). This is how ``fit`` compiles a model's per-example loss.
 
     >>> w = Value(3.0)
     >>> step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
@@ -843,7 +852,7 @@ def trace_gradient(
     weights = [_input(v.data, f"p_{i}") for i, v in enumerate(variables)]
     out = _trace(f, inputs, dict(zip(variables, weights, strict=True)))
     first = _single(f, out[0] if isinstance(out, tuple) else out)
-    output = (out, gradients(first, weights))
+    output = (out, gradients(first, weights) if gradient else [])
     return Generated(name, [("params", weights), *zip(names, inputs, strict=True)], output, {})
 
 

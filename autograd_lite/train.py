@@ -188,21 +188,22 @@ ARRAY_CHUNK = 4096
 
 
 class _CompiledLoss:
-    """The per-example loss of a model and its gradient in the parameters, as generated code.
+    """The per-example loss of a model (and its gradient in the parameters) as generated code.
 
     One program is traced per target value for classification (the label is a constant
     there: cross-entropy picks a score by it) and one for regression (the target is an
-    input). A batch runs example by example on floats, or over NumPy columns.
+    input); and one with the gradient for training, one without for scoring. Rows run one
+    by one on floats, or ``ARRAY_CHUNK`` at a time over NumPy columns.
     """
 
     def __init__(self, model: Module, objective: Objective) -> None:
         self.model, self.objective = model, objective
         self.params = model.parameters()
-        self.programs: dict[float | None, Generated] = {}
+        self.programs: dict[tuple[float | None, bool], Generated] = {}
 
-    def program(self, row: Sequence[float], target: float) -> Generated:
+    def program(self, row: Sequence[float], target: float, gradient: bool = True) -> Generated:
         key = None if self.objective.decide is None else target
-        program = self.programs.get(key)
+        program = self.programs.get((key, gradient))
         if program is None:
             loss = self.objective.loss
 
@@ -211,40 +212,76 @@ class _CompiledLoss:
                 target_: list[Any] = [t if key is None else key]  # a Value works as a number
                 return loss([out], target_), out
 
-            program = trace_gradient(example, [list(row), target], self.params, "example")
-            self.programs[key] = program
+            program = trace_gradient(
+                example, [list(row), target], self.params, "example", gradient=gradient
+            )
+            self.programs[key, gradient] = program
         return program
 
     def batch(self, rows: Sequence[Sequence[float]], targets: Sequence[float]) -> tuple[float, int]:
-        """Train-mode forward and backward of a batch: sets each ``p.grad`` to the batch
-        mean gradient, returns (sum of the example losses, number of hits)."""
+        """Forward and backward of a batch: sets each ``p.grad`` to the batch's mean
+        gradient; returns (the batch's mean loss times its size, the number of hits)."""
+        mean, hits, total = self._run(rows, targets, gradient=True)
+        scale = 1.0 / len(rows)
+        for p, g in zip(self.params, total, strict=True):
+            p.grad = g * scale
+        return mean * len(rows), hits
+
+    def evaluate(
+        self, rows: Sequence[Sequence[float]], targets: Sequence[float]
+    ) -> tuple[float, float | None]:
+        """``(mean loss, accuracy)`` as :func:`evaluate` gives them, from generated code."""
+        mean, hits, _ = self._run(rows, targets, gradient=False)
+        accuracy = hits / len(rows) if self.objective.decide is not None else None
+        return mean, accuracy
+
+    def _run(
+        self, rows: Sequence[Sequence[float]], targets: Sequence[float], gradient: bool
+    ) -> tuple[float, int, list[float]]:
+        """(mean loss, hits, summed gradient) of the rows; the mean is taken as the losses
+        take it (in row order, times 1/n), so it equals the eager number."""
         weights = [p.data for p in self.params]
-        total = [0.0] * len(weights)
-        loss_sum, hits = 0.0, 0
+        losses = [0.0] * len(rows)
+        total = [0.0] * len(weights) if gradient else []
+        hits = 0
         decide = self.objective.decide
-        arrays = _numpy() if len(rows) >= ARRAY_MIN_ROWS else None
+        columns = _numpy() is not None and len(rows) >= ARRAY_MIN_ROWS
         groups: dict[float | None, list[int]] = {}
         for i, t in enumerate(targets):
             groups.setdefault(None if decide is None else t, []).append(i)
         for indices in groups.values():
-            program = self.program(rows[indices[0]], targets[indices[0]])
-            if arrays is not None and program.array_function() is not None:
-                for start in range(0, len(indices), ARRAY_CHUNK):
-                    chunk = indices[start : start + ARRAY_CHUNK]
-                    loss, hit, grads = self._columns(program, weights, rows, targets, chunk)
-                    loss_sum, hits = loss_sum + loss, hits + hit
+            program = self.program(rows[indices[0]], targets[indices[0]], gradient)
+            array_mode = columns and program.array_function() is not None
+            step = ARRAY_CHUNK if array_mode else len(indices)
+            for start in range(0, len(indices), step):
+                chunk = indices[start : start + step]
+                run = self._columns if array_mode else self._rows
+                hit, grads = run(program, weights, rows, targets, chunk, losses)
+                hits += hit
+                if gradient:
                     total = list(map(operator.add, total, grads))
-                continue
-            for i in indices:
-                (loss, out), grads = program.run(weights, rows[i], targets[i])
-                loss_sum += loss
-                total = list(map(operator.add, total, grads))
-                if decide is not None:
-                    hits += decide(_as_output(out)) == targets[i]
-        scale = 1.0 / len(rows)
-        for p, g in zip(self.params, total, strict=True):
-            p.grad = g * scale
-        return loss_sum, hits
+        return sum(losses[1:], losses[0]) * (1.0 / len(rows)), hits, total
+
+    def _rows(
+        self,
+        program: Generated,
+        weights: list[float],
+        rows: Sequence[Sequence[float]],
+        targets: Sequence[float],
+        chunk: list[int],
+        losses: list[float],
+    ) -> tuple[int, list[float]]:
+        """The rows at ``chunk`` one by one, on floats: (hits, summed gradient); each
+        row's loss goes into ``losses``."""
+        total: list[float] = []
+        hits = 0
+        decide = self.objective.decide
+        for i in chunk:
+            (losses[i], out), grads = program.run(weights, rows[i], targets[i])
+            total = list(map(operator.add, total, grads)) if total else grads
+            if decide is not None:
+                hits += decide(_as_output(out)) == targets[i]
+        return hits, total
 
     def _columns(
         self,
@@ -253,31 +290,32 @@ class _CompiledLoss:
         rows: Sequence[Sequence[float]],
         targets: Sequence[float],
         chunk: list[int],
-    ) -> tuple[float, int, list[float]]:
-        """One call of the generated code over columns; rows whose numbers are not all
-        finite are run again one by one, so they fail (or give NaN) exactly as eagerly."""
+        losses: list[float],
+    ) -> tuple[int, list[float]]:
+        """The same, in one call of the generated code over NumPy columns. If a number
+        comes out NaN or infinite, the rows run again one by one on floats, so a domain
+        error is raised (or a NaN kept) exactly as the eager engine does it."""
         np = _numpy()
+        n = len(chunk)
         table = np.asarray([rows[i] for i in chunk], dtype=float)
         column = np.asarray([targets[i] for i in chunk], dtype=float)
-        function = program.array_function()
+        function: Callable[..., Any] = program.array_function()  # type: ignore[assignment]
         with np.errstate(all="ignore"):
-            (loss, out), grads = function(weights, list(table.T), column)  # type: ignore[misc]
-        sums = [float(np.sum(g)) if np.ndim(g) else g * len(chunk) for g in grads]
-        finite = np.isfinite(loss) & np.isfinite(sum(np.sum(g) for g in grads))
-        if not np.all(finite):  # the float program decides: a domain error, or NaN
-            for i in chunk:
-                program.run(weights, rows[i], targets[i])
+            (loss, out), grads = function(weights, list(table.T), column)
+        row_losses = np.broadcast_to(loss, (n,))
+        sums = [float(np.sum(g)) if np.ndim(g) else g * n for g in grads]
+        if not (np.all(np.isfinite(row_losses)) and all(math.isfinite(g) for g in sums)):
+            return self._rows(program, weights, rows, targets, chunk, losses)
+        for i, value in zip(chunk, row_losses.tolist(), strict=True):
+            losses[i] = value
         hits = 0
         if self.objective.decide is not None:
-            outs = (
-                [np.broadcast_to(o, loss.shape) for o in out]
-                if isinstance(out, list)
-                else (np.broadcast_to(out, loss.shape))
-            )
+            scores = [np.broadcast_to(o, (n,)) for o in (out if isinstance(out, list) else [out])]
             for k, i in enumerate(chunk):
-                scores = [float(o[k]) for o in outs] if isinstance(outs, list) else float(outs[k])
-                hits += self.objective.decide(_as_output(scores)) == targets[i]
-        return float(np.sum(loss)), hits, sums
+                row_scores = [float(o[k]) for o in scores]
+                output = row_scores if isinstance(out, list) else row_scores[0]
+                hits += self.objective.decide(_as_output(output)) == targets[i]
+        return hits, sums
 
 
 def _numpy() -> Any:
@@ -372,7 +410,10 @@ def fit(
             val_loss, val_accuracy = None, None
             if validation is not None:
                 model.eval()
-                val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
+                if compiled is not None:
+                    val_loss, val_accuracy = compiled.evaluate(X_val, [float(t) for t in y_val])
+                else:
+                    val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
                 model.train()
             history.record(total / len(X), accuracy, val_loss, val_accuracy)
             bar.update(epoch, history.last())
