@@ -87,3 +87,43 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     run_verbatim = ci.index('bash -c "$TEST_COMMAND"')
     assert "torch" not in ci[match.end() : run_verbatim].replace("without torch", "")
     assert run_verbatim < ci.index('"torch==2.13.0"')
+
+
+LAYERS = [
+    {"ops", "data"},  # stdlib only
+    {"engine"},
+    {"functional", "gradcheck", "losses", "nn", "optim", "testing"},
+    {"compiler"},
+    {"train", "serialize"},
+    {"tabular"},
+    {"viz", "plots"},  # presentation
+    {"cli"},
+    {"__main__"},
+]
+
+
+def package_imports(path: Path) -> set[str]:
+    """The package's modules that ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        else:
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(name.startswith("autograd_lite") for name in names):
+                found.add("<the package root>")  # absolute imports of the package: not allowed
+    return found
+
+
+def test_every_import_points_down_the_layers() -> None:
+    """The import graph is a DAG in layers: a module imports only from layers below it."""
+    layer = {name: k for k, names in enumerate(LAYERS) for name in names}
+    modules = {p.stem for p in (ROOT / "autograd_lite").glob("*.py")} - {"__init__"}
+    assert modules == set(layer), "place every module in a layer"
+    for name in modules:
+        for imported in package_imports(ROOT / "autograd_lite" / f"{name}.py"):
+            assert layer.get(imported, len(LAYERS)) < layer[name], f"{name} imports {imported}"
