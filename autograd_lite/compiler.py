@@ -427,10 +427,10 @@ def _literal(x: float | bool) -> str:
 class _Writer:
     """Names the terms of a program and writes its Python source."""
 
-    def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
-        self.functions = functions  # the generated code's globals: name -> function
+    def __init__(self) -> None:
+        self.functions: dict[str, Callable[..., Any]] = {}  # the code's globals, by name
         self.by_function: dict[Callable[..., Any], str] = {}
-        self.taken: set[str] = set(functions) | {"where", "inf", "nan"} | set(keyword.kwlist)
+        self.taken: set[str] = {"where", "inf", "nan", *keyword.kwlist}
         self.counters: dict[str, int] = {}
 
     def unique(self, base: str) -> str:
@@ -501,9 +501,8 @@ class Generated:
         name: str,
         parameters: list[tuple[str, Term | list[Term]]],
         output: Structure,
-        functions: dict[str, Callable[..., Any]],
     ) -> None:
-        writer = _Writer(dict(functions))
+        writer = _Writer()
         terms = _dependencies(_flatten(output))
         uses: dict[Term, int] = dict.fromkeys(terms, 0)
         for term in terms:
@@ -556,17 +555,8 @@ class Generated:
                     term.name = writer.numbered("t")
                 right, _ = writer.operation(term)
                 text = f"{term.name} = {right}"
-                note = (
-                    term.note
-                    if term.note is not None
-                    else (
-                        term.args[1].note
-                        if term.grad_of is not None
-                        and isinstance(term.args[-1], Term)
-                        and term.op is ADD
-                        else None
-                    )
-                )
+                added = term.args[1] if term.op is ADD and term.grad_of is not None else term
+                note = added.note if isinstance(added, Term) else None
             comment = self._comment(term, note, writer)
             if term.kind == "forward":
                 self.forward_lines[body_start + len(lines)] = term
@@ -819,7 +809,7 @@ def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
         else:
             inputs.append(_input(arg, name))
     output = program(f, inputs)
-    return Generated(_function_name(f), list(zip(names, inputs, strict=True)), output, {})
+    return Generated(_function_name(f), list(zip(names, inputs, strict=True)), output)
 
 
 def trace_gradient(
@@ -853,7 +843,7 @@ def trace_gradient(
     out = _trace(f, inputs, dict(zip(variables, weights, strict=True)))
     first = _single(f, out[0] if isinstance(out, tuple) else out)
     output = (out, gradients(first, weights) if gradient else [])
-    return Generated(name, [("params", weights), *zip(names, inputs, strict=True)], output, {})
+    return Generated(name, [("params", weights), *zip(names, inputs, strict=True)], output)
 
 
 def _input(value: float, name: str) -> Term:
