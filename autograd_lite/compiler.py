@@ -401,12 +401,8 @@ def _contribution(node: Term, i: int, upstream: Any) -> Any:
 
 # --- writing the code -------------------------------------------------------------------
 
-_INFIX: dict[Callable[..., Any], str] = {
-    operator.add: "+",
-    operator.sub: "-",
-    operator.mul: "*",
-    operator.truediv: "/",
-}
+_INFIX: dict[Callable[..., Any], str] = {operator.add: "+", operator.sub: "-", operator.mul: "*"}
+# Division is a call (`div(x, y)`), not `/`: it keeps IEEE results for NaN and inf inputs.
 _PRECEDENCE = {"|": 4, "&": 6, "+": 8, "-": 8, "*": 9, "/": 9}
 _COMPARISON, _UNARY, _ATOM = 3, 10, 12
 
@@ -664,6 +660,7 @@ def _array_twins() -> dict[Callable[..., Any], Callable[..., Any]] | None:
 
     twins: dict[Callable[..., Any], Callable[..., Any]] = {
         EXP.forward: np.exp,
+        DIV.forward: np.divide,
         LOG.forward: np.log,
         SQRT.forward: np.sqrt,
         SIN.forward: np.sin,

@@ -163,7 +163,13 @@ def _as_float(data: object) -> float:
     if isinstance(data, Value):
         raise TypeError("Value() takes a number, not a Value; use v.detach() for a copy")
     if isinstance(data, numbers.Real):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:  # an int past 1.8e308: say so, not just "int too large"
+            raise ValueError(
+                f"Value() takes a number that fits in a float (|x| < 1.8e308), got a "
+                f"{type(data).__name__} that does not"
+            ) from None
     raise TypeError(
         f"Value() takes a real number (int, float or bool), got {type(data).__name__}: {data!r}"
     )
@@ -176,7 +182,7 @@ class Value:
         data: the number (always a float).
         grad: ∂root/∂self after ``root.backward()``; leaves accumulate, call after call.
         grad_value: for leaves after ``backward(create_graph=True)``, the same gradient
-            as a differentiable ``Value`` (``None`` otherwise).
+            as a differentiable ``Value`` (``None`` otherwise); always equal to ``grad``.
         requires_grad: whether gradients flow to this node.
         label: a name for drawings and ``repr``.
 
@@ -187,13 +193,12 @@ class Value:
     """
 
     __slots__ = (
-        "_a", "_b", "_da", "_db", "_op", "_stamp", "data", "grad", "grad_value", "label",
+        "_a", "_b", "_da", "_db", "_grad_value", "_op", "_stamp", "data", "grad", "label",
         "requires_grad",
     )  # fmt: skip
 
     data: float
     grad: float
-    grad_value: Value | None
     requires_grad: bool
     label: str
     _op: Primitive | None  # the primitive that made this node; None for a leaf
@@ -202,16 +207,46 @@ class Value:
     _b: Value | None  # second input (None for a leaf or a unary op) and ∂self/∂_b
     _db: float
     _stamp: int  # creation order of interior nodes (inputs are always older); 0 for leaves
+    _grad_value: tuple[Value, float] | None  # (differentiable gradient, .grad when it was set)
 
     def __init__(self, data: float, label: str = "", requires_grad: bool = True) -> None:
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
         self.data = _as_float(data)
         self.grad = 0.0
-        self.grad_value = None
-        self.requires_grad = bool(requires_grad)
+        self._grad_value = None
+        self.requires_grad = requires_grad
         self.label = str(label)
         self._op = self._a = self._b = None
         self._da = self._db = 0.0
         self._stamp = 0
+
+    @property
+    def grad_value(self) -> Value | None:
+        """The gradient as a differentiable Value, left by ``backward(create_graph=True)``.
+
+        Its ``data`` always equals ``grad``: what later float-only ``backward()`` calls
+        added has no history, so it joins as a constant.
+        """
+        if self._grad_value is None:
+            return None
+        value, grad_then = self._grad_value
+        return value if self.grad == grad_then else value + (self.grad - grad_then)
+
+    @grad_value.setter
+    def grad_value(self, value: Value | None) -> None:
+        self._grad_value = None if value is None else (value, value.data)
+
+    def __reduce_ex__(self, protocol: object) -> tuple[Any, ...]:
+        """Copying and pickling (``copy``, ``deepcopy``, ``pickle``) take a leaf's number,
+        gradient, label and flag; a Value with history refuses, as PyTorch's non-leaf
+        tensors do: copying a graph node by node is neither cheap nor safe at depth."""
+        if self._a is not None:
+            raise TypeError(
+                f"cannot copy or pickle a Value computed by {self._op.name!r}: only leaves "  # type: ignore[union-attr]
+                "can be. Copy v.detach(), or save a model with ag.save"
+            )
+        return _leaf, (self.data, self.grad, self.label, self.requires_grad)
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -263,6 +298,9 @@ class Value:
 
     def __neg__(self) -> Value:
         return _unary(NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
 
     def __abs__(self) -> Value:
         return _unary(ABS, self)
@@ -362,15 +400,18 @@ class Value:
                 "constants only, or under no_grad()"
             )
         seed = _seed(gradient, create_graph)
-        if create_graph:
-            for node, g in _reverse_sweep(self, seed, create_graph=True).items():
-                interior = node._a is not None
-                node.grad = (0.0 if interior else node.grad) + float(g)
-                if not interior:
-                    node.grad_value = _to_value(
-                        g if node.grad_value is None else node.grad_value + g
-                    )
-            return
+        with _backward_lock:  # threads may share nodes: one sweep at a time uses .grad
+            if create_graph:
+                for node, g in _reverse_sweep(self, seed, create_graph=True).items():
+                    interior = node._a is not None
+                    previous = node.grad_value
+                    node.grad = (0.0 if interior else node.grad) + _to_value(g).data
+                    if not interior:
+                        node.grad_value = _to_value(g if previous is None else previous + g)
+            else:
+                self._float_sweep(seed)  # type: ignore[arg-type]
+
+    def _float_sweep(self, seed: float) -> None:
         # The float fast path: the running sums live on the nodes themselves.
         order = topological_order(self, leaves=False)
         for node in order:
@@ -398,6 +439,7 @@ def _to_value(x: Value | float) -> Value:
     return x if isinstance(x, Value) else _node(x)
 
 
+_backward_lock = threading.Lock()
 _allocate = object.__new__
 _clock = itertools.count(1)  # stamps interior nodes in creation order (atomic under the GIL)
 
@@ -418,7 +460,7 @@ def _node(
     node = _allocate(Value)
     node.data = data
     node.grad = 0.0
-    node.grad_value = None
+    node._grad_value = None
     node.requires_grad = op is not None
     node.label = ""
     node._op = op
@@ -427,6 +469,13 @@ def _node(
     node._b = b
     node._db = db
     node._stamp = next(_clock) if op is not None else 0
+    return node
+
+
+def _leaf(data: float, grad: float, label: str, requires_grad: bool) -> Value:
+    """A leaf rebuilt from what ``__reduce_ex__`` kept: how copies and unpickling make one."""
+    node = Value(data, label, requires_grad)
+    node.grad = grad
     return node
 
 

@@ -17,10 +17,12 @@ conditions with ``<``, ``<=``, ``>``, ``>=``, ``&`` and ``|`` and chooses with `
 Rules use ``out`` where it is cheaper (``exp' = out``, ``tanh' = 1 - out²``). Partials
 are only evaluated for inputs that need a gradient, so ``x ** 2`` never asks for ``log(x)``.
 
-Forward rules raise ``ValueError``/``ZeroDivisionError`` outside their domain; the
-engine re-raises them as a ``ValueError`` naming the op. Overflow gives ``±inf`` as in
-IEEE arithmetic. Partial rules on floats never raise: at a point where the derivative
-is infinite (``sqrt`` at 0) they return ``inf``, like PyTorch.
+Forward rules raise ``ValueError``/``ZeroDivisionError`` where finite inputs have no
+real result (``log(0)``, ``1/0``, ``sqrt(-1)``); the engine re-raises them as a
+``ValueError`` naming the op. A NaN or infinite input propagates as IEEE 754 says
+(``nan/0`` is NaN, ``inf/0`` is inf, ``log(-inf)`` is NaN), and overflow gives ``±inf``.
+Partial rules on floats never raise: at a point where the derivative is infinite
+(``sqrt`` at 0) they return ``inf``, like PyTorch.
 
 Each primitive also carries its *test domain*: where each input may lie for a
 finite-difference check to be meaningful (used by :mod:`autograd_lite.testing`).
@@ -138,6 +140,23 @@ def _pow(x: float, y: float) -> float:
         return -math.inf if x < 0 and odd_integer else math.inf
 
 
+def _div(x: float, y: float) -> float:
+    try:
+        return x / y
+    except ZeroDivisionError:
+        if math.isfinite(x):
+            raise  # 1/0 has no value
+        return x * math.copysign(1.0, y)  # IEEE: ±inf/±0 is ±inf, nan/0 is nan
+
+
+def _log(x: float) -> float:
+    return math.nan if x == -math.inf else math.log(x)  # IEEE: log(-inf) is NaN
+
+
+def _sqrt(x: float) -> float:
+    return math.nan if x == -math.inf else math.sqrt(x)
+
+
 def _sin(x: float) -> float:
     return math.sin(x) if math.isfinite(x) else math.nan  # IEEE: sin(inf) is NaN
 
@@ -216,9 +235,9 @@ MUL = Primitive("*", operator.mul, (
     lambda x, y, out, m: y,
     lambda x, y, out, m: x,
 ))  # fmt: skip
-DIV = Primitive("/", operator.truediv, (
-    lambda x, y, out, m: 1.0 / y,
-    lambda x, y, out, m: -out / y,
+DIV = Primitive("/", _div, (
+    lambda x, y, out, m: m.pow(y, -1.0),  # not 1/y: at y = 0 (nan/0, inf/0) it is inf, no error
+    lambda x, y, out, m: -out * m.pow(y, -1.0),
 ), (REAL, NONZERO))  # fmt: skip
 POW = Primitive("**", _pow, (
     _d_pow_d_base,
@@ -227,8 +246,8 @@ POW = Primitive("**", _pow, (
 NEG = Primitive("neg", operator.neg, (-1.0,))
 ABS = Primitive("abs", abs, (_sign,), (AWAY_FROM_KINK,))
 EXP = Primitive("exp", _exp, (lambda x, out, m: out,))
-LOG = Primitive("log", math.log, (lambda x, out, m: 1.0 / x,), (POSITIVE,))
-SQRT = Primitive("sqrt", math.sqrt, (lambda x, out, m: 0.5 * m.pow(out, -1.0),), (POSITIVE,))
+LOG = Primitive("log", _log, (lambda x, out, m: 1.0 / x,), (POSITIVE,))
+SQRT = Primitive("sqrt", _sqrt, (lambda x, out, m: 0.5 * m.pow(out, -1.0),), (POSITIVE,))
 SIN = Primitive("sin", _sin, (lambda x, out, m: m.cos(x),))
 COS = Primitive("cos", _cos, (lambda x, out, m: -m.sin(x),))
 TANH = Primitive("tanh", math.tanh, (lambda x, out, m: 1.0 - out * out,))
