@@ -49,7 +49,7 @@ from types import SimpleNamespace, TracebackType
 from typing import Any
 
 from .engine import TraceError, Value, domain_error, topological_order, tracing
-from .functional import Transform, positions
+from .functional import Transform, inside_transform, positions
 from .ops import (
     ABS,
     ADD,
@@ -192,8 +192,8 @@ def make(op: Primitive | str, *operands: Any) -> Any:
     """The term for ``op`` applied to ``operands``, or a constant when it folds.
 
     Folds what is exact in floating point: an op on constants is computed, ``x * 1``,
-    ``x / 1``, ``x + 0``, ``x - 0`` are ``x``, ``-1 * x`` is ``-x``, and ``where`` with a
-    known condition is its branch.
+    ``x / 1`` and ``x - 0`` are ``x``, ``-1 * x`` is ``-x``, and a known condition decides
+    a ``where`` (and an ``&`` or ``|``).
 
     >>> x = Term("input")
     >>> make(MUL, 1.0, x) is x, make(ADD, 2.0, 3.0)
@@ -214,12 +214,14 @@ def make(op: Primitive | str, *operands: Any) -> Any:
             return y
         if (op is MUL or op is DIV) and y == 1.0 and not isinstance(y, Term):
             return x
-        if op is ADD and x == 0.0 and not isinstance(x, Term):
-            return y
-        if (op is ADD or op is SUB) and y == 0.0 and not isinstance(y, Term):
-            return x
+        if op is SUB and y == 0.0 and not isinstance(y, Term):
+            return x  # not x + 0: that turns -0.0 into 0.0
         if op is MUL and x == -1.0 and not isinstance(x, Term):
             return make(NEG, y)
+        if op in ("&", "|"):  # a known condition decides or drops out
+            known, other = (x, y) if isinstance(y, Term) else (y, x)
+            if not isinstance(known, Term):
+                return other if bool(known) == (op == "&") else known
     return Term(op, args)
 
 
@@ -245,21 +247,27 @@ def _innermost(f: Callable[..., Any]) -> Callable[..., Any]:
     return _innermost(f.f) if isinstance(f, Transform) else f
 
 
-def program(f: Callable[..., Any], args: Sequence[Term | list[Term]]) -> Structure:
+def program(
+    f: Callable[..., Any], args: Sequence[Term | list[Term]], traced: list[Term]
+) -> Structure:
     """What ``f`` computes from the input terms ``args``, as terms.
 
     A plain function is traced (run once on placeholder Values); a transform traces the
-    function it wraps and differentiates the result as a program.
+    function it wraps and differentiates the result as a program. Every term the trace
+    records is added to ``traced``: the code computes them all, as eager code does, so
+    a domain error is raised even where only a gradient is returned.
     """
     if not isinstance(f, Transform):
-        return _trace(f, args)
+        return _trace(f, args, traced)
     if f.kind == "hessian":
         if any(isinstance(a, list) for a in args):
             raise TypeError("hessian takes numbers, not lists")
-        out = _single(f.f, program(f.f, args))
+        out = _single(f.f, program(f.f, args, traced))
         return [gradients(g, args) for g in gradients(out, args)]  # type: ignore[arg-type]
     chosen = positions(f.argnums, len(args))
-    out = _single(f.f, program(f.f, args))
+    if any(args[i] == [] for i in chosen):
+        raise ValueError("an argument to differentiate is an empty list")
+    out = _single(f.f, program(f.f, args, traced))
     wanted = [args[i] for i in chosen]
     found = iter(gradients(out, [t for w in wanted for t in (w if isinstance(w, list) else [w])]))
     slopes = [[next(found) for _ in w] if isinstance(w, list) else next(found) for w in wanted]
@@ -276,12 +284,14 @@ def _single(f: Callable[..., Any], out: Structure) -> Term | float:
 def _trace(
     f: Callable[..., Any],
     args: Sequence[Term | list[Term]],
+    traced: list[Term],
     bound: dict[Value, Term] | None = None,
 ) -> Structure:
     """Run ``f`` on placeholder Values for ``args`` and read its graph back as terms.
 
     ``bound`` maps Values that ``f`` closes over (a model's parameters) to input terms;
-    every other Value it closes over is a constant.
+    every other Value it closes over is a constant. Transforms called inside ``f`` give
+    Values (as when nested), so what they compute is traced too.
     """
     placeholders: dict[Value, Term] = dict(bound or {})
 
@@ -293,7 +303,7 @@ def _trace(
     call_args = [
         [placeholder(t) for t in a] if isinstance(a, list) else placeholder(a) for a in args
     ]
-    with tracing(_describe(f)):
+    with tracing(_describe(f)), inside_transform():
         out = f(*call_args)
     graph = topological_order(list(_values_in(out)))
     terms: dict[Value, Any] = {}
@@ -307,6 +317,7 @@ def _trace(
             term = make(node.op, *(terms[x] for x in node.inputs))
             if isinstance(term, Term) and term.index > mark:
                 term.kind = "forward"
+                traced.append(term)
             terms[node] = term
     return _restructure(out, terms)
 
@@ -348,12 +359,21 @@ def _dependencies(outputs: Iterable[Any]) -> list[Term]:
     return sorted(found, key=operator.attrgetter("index"))
 
 
+Gate = tuple[tuple[Any, bool], ...]
+"""The branches of ``where`` terms a gradient flowed through: (condition, taken if true)."""
+
+
 def gradients(output: Term | float, wrt: Sequence[Term]) -> list[Any]:
     """∂output/∂w for each term w of ``wrt``, as terms: the backward pass, written out.
 
     The same sweep as the engine's, in the same order: newest term first, each adding
     ``partial · upstream`` into every input that leads to ``wrt``. The partials come
     from the op table's rules called on terms with :data:`CODE_MATH`.
+
+    Differentiating a ``where`` (a second-order sweep through a rule that branches)
+    reaches both branches, while the eager engine only ever built the chosen one. So the
+    gradient inside a branch is *gated*: each edge there is ``where(condition, edge, 0)``,
+    and the branch not taken adds an exact 0, never ``0 · inf = nan``.
     """
     order = _dependencies([output])
     targets = set(wrt)
@@ -365,15 +385,23 @@ def gradients(output: Term | float, wrt: Sequence[Term]) -> list[Any]:
         ):
             leads.add(term)
     grads: dict[Term, Any] = {output: 1.0} if isinstance(output, Term) else {}
+    gates: dict[Term, Gate] = {}
     for node in reversed(order):
         upstream = grads.get(node)
         if upstream is None or node not in leads or node.op == "input":
             continue
+        gate = gates.get(node, ())
         for i, arg in enumerate(node.args):
             if not isinstance(arg, Term) or arg not in leads or (node.op == "where" and i == 0):
                 continue
             mark = next(_clock)
-            contribution = _contribution(node, i, upstream)
+            if node.op == "where":
+                condition = node.args[0]
+                contribution = _gated(upstream, ((condition, i == 1),))
+                arg_gate = (*gate, (condition, i == 1))
+            else:
+                contribution = _gated(_contribution(node, i, upstream), gate)
+                arg_gate = gate
             if isinstance(contribution, Term) and contribution.index > mark:
                 contribution.note = (node, arg, upstream)
             previous = grads.get(arg)
@@ -381,18 +409,27 @@ def gradients(output: Term | float, wrt: Sequence[Term]) -> list[Any]:
             if isinstance(total, Term) and total.index > mark:
                 total.grad_of = arg
             grads[arg] = total
+            gates[arg] = arg_gate if previous is None else _shared(gates.get(arg, ()), arg_gate)
     return [grads.get(w, 0.0) for w in wrt]
+
+
+def _gated(x: Any, gate: Gate) -> Any:
+    """``x`` where every branch of ``gate`` is taken, else exactly 0."""
+    for condition, taken_if_true in reversed(gate):
+        x = make("where", condition, x, 0.0) if taken_if_true else make("where", condition, 0.0, x)
+    return x
+
+
+def _shared(a: Gate, b: Gate) -> Gate:
+    """The branches two paths have in common (their common beginning)."""
+    common = 0
+    while common < min(len(a), len(b)) and a[common] == b[common]:
+        common += 1
+    return a[:common]
 
 
 def _contribution(node: Term, i: int, upstream: Any) -> Any:
     """``∂node/∂node.args[i] · upstream``: one edge of the chain rule."""
-    if node.op == "where":  # the gradient flows into the branch that was chosen
-        condition = node.args[0]
-        return (
-            make("where", condition, upstream, 0.0)
-            if i == 1
-            else make("where", condition, 0.0, upstream)
-        )
     op: Primitive = node.op  # type: ignore[assignment]
     rule = op.partials[i]
     local = rule if isinstance(rule, float) else rule(*node.args, node, CODE_MATH)
@@ -497,9 +534,10 @@ class Generated:
         name: str,
         parameters: list[tuple[str, Term | list[Term]]],
         output: Structure,
+        traced: Sequence[Term] = (),
     ) -> None:
         writer = _Writer()
-        terms = _dependencies(_flatten(output))
+        terms = _dependencies([*_flatten(output), *traced])
         uses: dict[Term, int] = dict.fromkeys(terms, 0)
         for term in terms:
             for arg in term.args:
@@ -612,13 +650,12 @@ class Generated:
     def _comment(term: Term, note: Any, writer: _Writer) -> str:
         if note is not None:
             node, arg, upstream = note
-            op_name = node.op if isinstance(node.op, str) else node.op.name
-            node_name = node.name or "·"
+            node_name, arg_name = _called(node), _called(arg)
             return (
-                f"{op_name} edge {node_name} → {arg.name or '·'}: "
-                f"∂{node_name}/∂{arg.name or '·'} · {writer.expression(upstream)}"
+                f"{_op_name(node)} edge {node_name} → {arg_name}: "
+                f"∂{node_name}/∂{arg_name} · {writer.expression(upstream)}"
             )
-        return term.op if isinstance(term.op, str) else term.op.name
+        return _op_name(term)
 
     def explain(self, error: Exception) -> Exception:
         """A domain error from a forward line, reported as the eager engine reports it."""
@@ -678,6 +715,15 @@ def _array_twins() -> dict[Callable[..., Any], Callable[..., Any]] | None:
     return twins
 
 
+def _op_name(term: Term) -> str:
+    return term.op if isinstance(term.op, str) else term.op.name
+
+
+def _called(term: Term) -> str:
+    """A term's variable, or for one written inline, its operation in brackets."""
+    return term.name or f"[{_op_name(term)}]"
+
+
 def _flatten(structure: Structure) -> list[Any]:
     if isinstance(structure, (tuple, list)):
         return [x for item in structure for x in _flatten(item)]
@@ -704,10 +750,10 @@ def _floats(args: Sequence[Any]) -> tuple[tuple[int | None, ...], list[Any]]:
     for arg in args:
         if isinstance(arg, (list, tuple)) and all(isinstance(x, numbers.Real) for x in arg):
             key.append(len(arg))
-            floats.append([float(x) for x in arg])
+            floats.append([_as_float(x) for x in arg])
         elif isinstance(arg, numbers.Real):
             key.append(None)
-            floats.append(float(arg))
+            floats.append(_as_float(arg))
         else:
             hint = " (pass v.data)" if isinstance(arg, Value) else ""
             raise TypeError(
@@ -715,6 +761,13 @@ def _floats(args: Sequence[Any]) -> tuple[tuple[int | None, ...], list[Any]]:
                 f"{type(arg).__name__}{hint}"
             )
     return tuple(key), floats
+
+
+def _as_float(x: Any) -> float:
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError("a compiled function takes numbers that fit in a float") from None
 
 
 def _parameter_names(f: Callable[..., Any], count: int) -> list[str]:
@@ -805,8 +858,9 @@ def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
             inputs.append([_input(x, f"{name}_{i}") for i, x in enumerate(arg)])
         else:
             inputs.append(_input(arg, name))
-    output = program(f, inputs)
-    return Generated(_function_name(f), list(zip(names, inputs, strict=True)), output)
+    traced: list[Term] = []
+    output = program(f, inputs, traced)
+    return Generated(_function_name(f), list(zip(names, inputs, strict=True)), output, traced)
 
 
 def trace_gradient(
@@ -837,10 +891,12 @@ def trace_gradient(
         for n, a in zip(names, args, strict=True)
     ]
     weights = [_input(v.data, f"p_{i}") for i, v in enumerate(variables)]
-    out = _trace(f, inputs, dict(zip(variables, weights, strict=True)))
+    traced: list[Term] = []
+    out = _trace(f, inputs, traced, dict(zip(variables, weights, strict=True)))
     first = _single(f, out[0] if isinstance(out, tuple) else out)
     output = (out, gradients(first, weights) if gradient else [])
-    return Generated(name, [("params", weights), *zip(names, inputs, strict=True)], output)
+    parameters = [("params", weights), *zip(names, inputs, strict=True)]
+    return Generated(name, parameters, output, traced)
 
 
 def _input(value: float, name: str) -> Term:

@@ -150,7 +150,8 @@ def _refuse_while_tracing(operation: str) -> None:
             f"{operation} on a traced Value while compiling {_mode.tracing}: its result "
             "would depend on the data, which compiled code cannot follow. Call the "
             "function without ag.compile (eagerly), or keep the branch inside a primitive "
-            "(relu, abs)"
+            "(relu, abs). (A gradient taken inside the traced function compares too: "
+            "compile the transform instead, ag.compile(ag.grad(f)).)"
         )
 
 
@@ -372,6 +373,7 @@ class Value:
         >>> Value(2.0).detach().requires_grad
         False
         """
+        _refuse_while_tracing("detach()")
         return Value(self.data, self.label, requires_grad=False)
 
     def backward(self, gradient: Value | float = 1.0, *, create_graph: bool = False) -> None:
@@ -494,14 +496,21 @@ def domain_error(op: Primitive, args: tuple[float, ...], error: Exception) -> Va
     return ValueError(f"{shown} is undefined ({error})")
 
 
+def _without_history(data: float) -> Value:
+    _refuse_while_tracing("an operation under no_grad()")  # its result would be a constant
+    return _node(data)
+
+
 def _unary(op: Primitive, a: Value) -> Value:
     x = a.data
     try:
         data = op.forward(x)
     except (ValueError, ArithmeticError) as error:
         raise domain_error(op, (x,), error) from error
-    if not a.requires_grad or (_threads_without_grad and not _mode.enabled):
+    if not a.requires_grad:
         return _node(data)
+    if _threads_without_grad and not _mode.enabled:
+        return _without_history(data)
     rule = op.partials[0]
     partial = rule if op.constant else rule(x, data, FLOAT_MATH)  # type: ignore[operator]
     return _node(data, op, a, partial)  # type: ignore[arg-type]
@@ -522,8 +531,10 @@ def _binary(op: Primitive, a: Value | float, b: Value | float) -> Value:
     except (ValueError, ArithmeticError) as error:
         raise domain_error(op, (x, y), error) from error
     a_needs, b_needs = a.requires_grad, b.requires_grad  # type: ignore[union-attr]
-    if not (a_needs or b_needs) or (_threads_without_grad and not _mode.enabled):
+    if not (a_needs or b_needs):
         return _node(data)
+    if _threads_without_grad and not _mode.enabled:
+        return _without_history(data)
     da, db = op.partials
     if not op.constant:  # only the partials someone needs: `x ** 2` never takes log(x)
         da = da(x, y, data, FLOAT_MATH) if a_needs else 0.0  # type: ignore[operator]
@@ -539,19 +550,11 @@ def apply(op: Primitive, *inputs: Value | float) -> Value:
     >>> apply(MUL, Value(3.0), 4).data
     12.0
     """
-    if len(inputs) != op.arity:
-        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    if op.arity == 1:
-        (a,) = inputs
-        lifted = a if isinstance(a, Value) else _constant(a)
-        if lifted is None:
-            raise TypeError(f"{op.name} takes a Value or a number, got {type(a).__name__}")
-        return _unary(op, lifted)
-    result = _binary(op, *inputs)
-    if result is NotImplemented:
+    lifted = [x if isinstance(x, Value) else _constant(x) for x in inputs]
+    if len(lifted) != op.arity or any(x is None for x in lifted):
         names = ", ".join(type(x).__name__ for x in inputs)
-        raise TypeError(f"{op.name} takes Values or numbers, got {names}")
-    return result
+        raise TypeError(f"{op.name} takes {op.arity} Value(s) or number(s), got ({names})")
+    return _unary(op, *lifted) if op.arity == 1 else _binary(op, *lifted)  # type: ignore[arg-type]
 
 
 # --- reverse mode ------------------------------------------------------------------

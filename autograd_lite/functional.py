@@ -16,7 +16,8 @@ A transform is a :class:`Transform` object that remembers ``f`` and ``argnums``,
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,16 @@ class _Depth(threading.local):
 
 
 _depth = _Depth()
+
+
+@contextmanager
+def inside_transform() -> Iterator[None]:
+    """Transforms called in here give Values, recorded in the graph (they are nested)."""
+    _depth.value += 1
+    try:
+        yield
+    finally:
+        _depth.value -= 1
 
 
 def positions(argnums: ArgNums, count: int) -> tuple[int, ...]:
@@ -58,7 +69,7 @@ def _variable(arg: object) -> Value:
     if isinstance(arg, Value):
         # Connected to the outer variable (so outer transforms see through it), yet a
         # different node from it (so closures over `arg` are not differentiated here).
-        return arg + 0.0 if arg.requires_grad else Value(arg.data)
+        return arg * 1.0 if arg.requires_grad else Value(arg.data)  # * 1 keeps -0.0
     if isinstance(arg, (int, float)) and not isinstance(arg, bool):
         return Value(arg)
     raise TypeError(
@@ -92,11 +103,8 @@ def _evaluate(
     call_args = list(args)
     for i, variable in zip(chosen, variables, strict=True):
         call_args[i] = variable
-    _depth.value += 1
-    try:
+    with inside_transform():
         out = f(*call_args)
-    finally:
-        _depth.value -= 1
     if isinstance(out, (int, float)):
         out = Value(out, requires_grad=False)  # a constant function: every slope is 0
     if not isinstance(out, Value):

@@ -86,7 +86,12 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
     if not logits:
         raise ValueError("log_softmax needs at least one logit")
     values = [z if isinstance(z, Value) else Value(z, requires_grad=False) for z in logits]
-    shift = max(v.data for v in values)  # a constant: the result does not depend on it
+    # Shift by the largest logit. The result does not depend on the shift, but the shift
+    # must follow the data, so it is max written with relu (max(a, b) = a + relu(b - a)),
+    # not a number read off .data: compiled code then shifts by each call's own maximum.
+    shift = values[0]
+    for v in values[1:]:
+        shift = shift + (v - shift).relu()
     shifted = [v - shift for v in values]
     exps = [s.exp() for s in shifted]
     log_total = sum(exps[1:], exps[0]).log()

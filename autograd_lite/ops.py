@@ -211,8 +211,10 @@ def _is_zero(x: Any) -> Any:
 
 
 def _d_pow_d_base(x: Any, y: Any, out: Any, m: Any) -> Any:
-    """∂(x**y)/∂x = y · x**(y-1); 0 at x = y = 0, where x**0 is flat (0 · inf otherwise)."""
-    return m.where(_is_zero(x) & _is_zero(y), 0.0, y * m.pow(x, y - 1.0))
+    """∂(x**y)/∂x = y · x**(y-1); 0 at x = y = 0, where x**0 is flat (0 · inf otherwise).
+    The branch not taken sees a harmless base, so its own derivatives stay finite."""
+    flat = _is_zero(x) & _is_zero(y)
+    return m.where(flat, 0.0, y * m.pow(m.where(flat, 1.0, x), y - 1.0))
 
 
 def _d_pow_d_exponent(x: Any, y: Any, out: Any, m: Any) -> Any:

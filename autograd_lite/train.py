@@ -84,6 +84,10 @@ def _check_data(
         raise ValueError(f"{name}: {len(X)} rows but {len(y)} labels")
     if not X:
         raise ValueError(f"{name}: no examples")
+    width = len(X[0])
+    for i, row in enumerate(X):
+        if len(row) != width:
+            raise ValueError(f"{name}: row {i} has {len(row)} values, row 0 has {width}")
     targets = [float(t) for t in y]
     bad = [t for t in targets if not objective.check_target(t)]
     if bad:
@@ -199,11 +203,13 @@ class _CompiledLoss:
     def __init__(self, model: Module, objective: Objective) -> None:
         self.model, self.objective = model, objective
         self.params = model.parameters()
-        self.programs: dict[tuple[float | None, bool], Generated] = {}
+        self.programs: dict[tuple[float | None, bool, bool], Generated] = {}
 
     def program(self, row: Sequence[float], target: float, gradient: bool = True) -> Generated:
+        """The program for rows with this target, traced now if it is new (in the model's
+        current mode: training uses train mode, scoring eval mode)."""
         key = None if self.objective.decide is None else target
-        program = self.programs.get((key, gradient))
+        program = self.programs.get((key, gradient, self.model.training))
         if program is None:
             loss = self.objective.loss
 
@@ -215,7 +221,7 @@ class _CompiledLoss:
             program = trace_gradient(
                 example, [list(row), target], self.params, "example", gradient=gradient
             )
-            self.programs[key, gradient] = program
+            self.programs[key, gradient, self.model.training] = program
         return program
 
     def batch(self, rows: Sequence[Sequence[float]], targets: Sequence[float]) -> tuple[float, int]:
@@ -384,7 +390,7 @@ def fit(
     size = batch_size or len(X)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
     model.train()
-    compiled = _compiled(model, objective, X[0], targets[0], compile)
+    compiled = _compiled(model, objective, X[0], targets[0], compile, validation is not None)
     bar = _Progress(epochs, len(X), progress)
     try:
         for epoch in range(1, epochs + 1):
@@ -433,18 +439,30 @@ def fit(
 
 
 def _compiled(
-    model: Module, objective: Objective, row: Sequence[float], target: float, mode: bool | str
+    model: Module,
+    objective: Objective,
+    row: Sequence[float],
+    target: float,
+    mode: bool | str,
+    scoring: bool,
 ) -> _CompiledLoss | None:
     """The compiled per-example loss, or None to train eagerly (``compile=False``, or a
-    model that cannot be traced under ``"auto"``, which says why once)."""
+    model that cannot be traced under ``"auto"``, which says why once). Everything is
+    traced before training starts, the scoring program (eval mode) too when ``scoring``."""
     if mode is False:
         return None
     compiled = _CompiledLoss(model, objective)
     try:
         compiled.program(row, target)
+        if scoring:
+            model.eval()
+            try:
+                compiled.program(row, target, gradient=False)
+            finally:
+                model.train()
     except TraceError as error:
         if mode is True:
-            raise
+            raise TraceError(f"{error} Or train eagerly: fit(..., compile=False).") from error
         warnings.warn(f"fit trains eagerly: the model cannot be compiled ({error})", stacklevel=3)
         return None
     return compiled

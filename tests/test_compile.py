@@ -249,3 +249,92 @@ def test_source_is_deterministic_across_processes() -> None:
         for _ in range(2)
     }
     assert len(runs) == 1
+
+
+def test_compiled_log_softmax_shifts_by_each_calls_own_maximum() -> None:
+    from autograd_lite import losses
+
+    def f(z: list[Value]) -> Value:
+        return losses.cross_entropy(z, 0)
+
+    transform = ag.value_and_grad(f)
+    compiled = ag.compile(transform)
+    compiled([0.0, 0.0])  # traced where the maximum is 0
+    for z in ([1000.0, 0.0], [800.0, 790.0], [-800.0, -790.0], [0.5, 700.0]):
+        assert close(compiled(z), transform(z))
+
+
+@pytest.mark.parametrize(
+    ("f", "x"),
+    [
+        (lambda x: x.log(), -1.0),
+        (lambda x: x.log(), 0.0),
+        (lambda x: x**0.5, -1.0),
+        (lambda x: x ** (-1.0), 0.0),
+        (lambda x: (x * 2.0).log().tanh(), -3.0),
+    ],
+)
+def test_a_gradient_alone_still_checks_every_forward_step(f: Any, x: float) -> None:
+    """compile(grad(f)) computes the forward steps too, so domain errors are raised."""
+    compiled = ag.compile(ag.grad(f))
+    compiled(2.0)
+    with pytest.raises(ValueError, match="is undefined") as ours:
+        compiled(x)
+    with pytest.raises(ValueError, match="is undefined") as eager:
+        ag.grad(f)(x)
+    assert str(ours.value) == str(eager.value)
+
+
+def test_transforms_inside_a_traced_function_are_traced_too() -> None:
+    def f(x: Value) -> Value:
+        return x * ag.grad(lambda y: x * y)(1.0)  # = x², so f' = 2x
+
+    assert ag.compile(ag.grad(f))(1.0) == ag.grad(f)(1.0) == 2.0
+    assert ag.compile(ag.grad(f))(3.0) == 6.0
+    with pytest.raises(ag.TraceError, match=r"ag\.compile\(ag\.grad\(f\)\)"):
+        ag.compile(lambda x: ag.grad(lambda y: y.relu() * y)(x))(2.0)
+
+
+@pytest.mark.parametrize("point", [(0.0, 0.0), (-1.0, 2.0), (0.0, 0.5), (2.0, 0.0), (0.0, 2.0)])
+def test_hessians_of_pow_at_singular_points_equal_eager(point: tuple[float, float]) -> None:
+    hessian = ag.hessian(lambda x, y: x**y)
+    assert close(ag.compile(hessian)(*point), hessian(*point))
+
+
+@pytest.mark.parametrize(
+    ("f", "x"),
+    [
+        (lambda x: x**0, 0.0),
+        (lambda x: x**1, 0.0),
+        (lambda x: x**2, 0.0),
+        (lambda x: abs(x) * x, 0.0),
+    ],
+)
+def test_third_derivatives_at_zero_equal_eager(f: Any, x: float) -> None:
+    third = ag.grad(ag.grad(ag.grad(f)))
+    assert close(ag.compile(third)(x), third(x))
+
+
+@pytest.mark.parametrize(
+    ("f", "operation"),
+    [
+        (lambda x: x * x.detach(), "detach"),
+        (lambda x: _under_no_grad(x), "no_grad"),
+    ],
+)
+def test_values_frozen_by_detach_or_no_grad_are_trace_errors(f: Any, operation: str) -> None:
+    with pytest.raises(ag.TraceError, match=operation):
+        ag.compile(f)(3.0)
+
+
+def _under_no_grad(x: Value) -> Value:
+    with ag.no_grad():
+        y = x * 2
+    return x + y
+
+
+def test_numbers_that_do_not_fit_and_empty_lists_are_refused() -> None:
+    with pytest.raises(ValueError, match="fit in a float"):
+        ag.compile(lambda x: x * 2)(10**400)
+    with pytest.raises(ValueError, match="empty list"):
+        ag.compile(ag.grad(lambda xs, y: y * 2))([], 1.0)

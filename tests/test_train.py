@@ -318,3 +318,50 @@ def test_a_long_epoch_moves_the_bar_per_example(
     err = capsys.readouterr().err
     assert "200/200" in err  # examples, not epochs
     assert "ex/s" in err
+
+
+def test_compiled_cross_entropy_on_large_features_equals_eager() -> None:
+    X = [[2000.0 * (i % 3 - 1) + i, -1500.0 + 40.0 * i] for i in range(30)]
+    y = [float(i % 3) for i in range(30)]
+
+    def run(compile: bool) -> list[float]:
+        model = MLP(2, [3], seed=0)
+        history = ag.fit(
+            model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01),
+            epochs=3, batch_size=10, compile=compile, progress=False,
+        )  # fmt: skip
+        return history.loss
+
+    assert run(True) == pytest.approx(run(False), rel=1e-9)
+    assert all(math.isfinite(v) for v in run(True))
+
+
+@pytest.mark.parametrize("compile", [True, False])
+def test_rows_of_different_lengths_are_named(compile: bool) -> None:
+    with pytest.raises(ValueError, match="row 2 has 3 values, row 0 has 2"):
+        ag.fit(
+            small_model(), [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0, 1.0]], [0.0, 1.0, 1.0],
+            loss="bce", compile=compile, progress=False,
+        )  # fmt: skip
+
+
+class ClippedWhenScoring(ag.nn.Module):
+    """Traceable in train mode; branches in Python in eval mode."""
+
+    def __init__(self) -> None:
+        self.w = ag.Value(0.5)
+
+    def __call__(self, x: object) -> ag.Value:
+        z = self.w * x[0]  # type: ignore[index]
+        if not self.training:
+            return z if z < 10 else z * 0.0
+        return z
+
+
+def test_auto_falls_back_before_training_when_scoring_cannot_be_traced() -> None:
+    X, y = [[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0]
+    with pytest.warns(UserWarning, match="trains eagerly"):
+        history = ag.fit(ClippedWhenScoring(), X, y, validation=(X, y), epochs=2, progress=False)
+    assert len(history.val_loss) == 2
+    with pytest.raises(ag.TraceError, match=r"compile=False"):
+        ag.fit(ClippedWhenScoring(), X, y, validation=(X, y), compile=True, progress=False)
