@@ -48,29 +48,10 @@ from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace, TracebackType
 from typing import Any
 
+from . import ops
 from .engine import TraceError, Value, domain_error, topological_order, tracing
 from .functional import Transform, inside_transform, positions
-from .ops import (
-    ABS,
-    ADD,
-    COS,
-    DIV,
-    EXP,
-    FLOAT_MATH,
-    LOG,
-    MATH,
-    MUL,
-    NEG,
-    POW,
-    RELU,
-    SIGMOID,
-    SIN,
-    SOFTPLUS,
-    SQRT,
-    SUB,
-    TANH,
-    Primitive,
-)
+from .ops import ADD, DIV, FLOAT_MATH, MATH, MUL, NEG, POW, SUB, Primitive
 
 __all__ = ["Compiled", "Generated", "Term", "TraceError", "compile", "trace", "trace_gradient"]
 
@@ -696,18 +677,18 @@ def _array_twins() -> dict[Callable[..., Any], Callable[..., Any]] | None:
         return np.where(x <= 0.0, 0.0, x)
 
     twins: dict[Callable[..., Any], Callable[..., Any]] = {
-        EXP.forward: np.exp,
-        DIV.forward: np.divide,
-        LOG.forward: np.log,
-        SQRT.forward: np.sqrt,
-        SIN.forward: np.sin,
-        COS.forward: np.cos,
-        TANH.forward: np.tanh,
-        SIGMOID.forward: sigmoid,
-        SOFTPLUS.forward: softplus,
-        RELU.forward: relu,
-        ABS.forward: np.abs,
-        POW.forward: np.power,
+        ops.EXP.forward: np.exp,
+        ops.DIV.forward: np.divide,
+        ops.LOG.forward: np.log,
+        ops.SQRT.forward: np.sqrt,
+        ops.SIN.forward: np.sin,
+        ops.COS.forward: np.cos,
+        ops.TANH.forward: np.tanh,
+        ops.SIGMOID.forward: sigmoid,
+        ops.SOFTPLUS.forward: softplus,
+        ops.RELU.forward: relu,
+        ops.ABS.forward: np.abs,
+        ops.POW.forward: np.power,
         MATH["log"].forward: np.log,
         MATH["pow"].forward: np.power,
         FLOAT_MATH.where: np.where,
