@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import data, tabular
 from .engine import Value
 from .losses import OBJECTIVES
 from .nn import MLP
 from .optim import Adam
+from .serialize import writable_target, write_atomic
 from .train import History, evaluate, fit
 from .viz import GraphvizNotFoundError, draw_dot
 
@@ -95,17 +98,38 @@ def _neuron_graph(model: MLP, x: list[float], out: Path) -> Path:
 
 
 def _sizes(text: str) -> list[int]:
+    if text.strip().lower() == "none":
+        return []  # no hidden layer: a linear model, asked for by name
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 16,16, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected sizes like 16,16 (or none for a linear model), got {text!r}"
+        ) from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``a`` would overwrite ``b`` (through links too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_out(out: Path, *inputs: Path) -> None:
+    """Refuse an output that is one of the inputs or cannot be written, before any work."""
+    for given in inputs:
+        if _same_file(out, given):
+            raise ValueError(f"--out {out} is the input file {given}; write the output elsewhere")
+    writable_target(out)
+
+
 def train(args: argparse.Namespace) -> None:
     """Fit an MLP to a CSV file's columns and save it with what ``predict`` needs."""
+    _check_out(args.out, args.data)
     run = tabular.prepare(
         args.data, args.target, hidden=args.hidden, loss=args.loss, seed=args.seed
     )
@@ -128,11 +152,13 @@ def train(args: argparse.Namespace) -> None:
 
 def predict_csv(args: argparse.Namespace) -> None:
     """Add a prediction column to a CSV file, with a model saved by ``train``."""
+    if args.out is not None:
+        _check_out(args.out, args.data, args.model)
     text, count = tabular.predict_csv(args.model, args.data)
     if args.out is None:
         sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_atomic(args.out, text)
         print(f"wrote {count} predictions to {args.out}")
 
 
@@ -151,13 +177,20 @@ def _rate(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be positive and finite, got {text}")
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit code 2), like a bad file."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(
+    main_parser = _Parser(
         prog="autograd-lite",
         description="Train and use small neural networks built on autograd_lite.",
     )
@@ -198,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
         type=_sizes,
         default="16,16",  # argparse passes a string default through type=_sizes
         metavar="SIZES",
-        help="hidden layer sizes, comma-separated",
+        help="hidden layer sizes, comma-separated (none: a linear model)",
     )
     train_parser.add_argument("--epochs", type=_positive, default=100, help="training epochs")
     train_parser.add_argument("--batch-size", type=_positive, default=32, help="rows per step")
@@ -240,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             predict_csv(args)
     except (OSError, ValueError) as error:
-        command_parser.exit(2, f"autograd-lite {args.command}: error: {error}\n")
+        message = " ".join(str(error).split("\n"))  # one line, even for a name with a newline
+        command_parser.exit(2, f"autograd-lite {args.command}: error: {message}\n")
     return 0
 
 

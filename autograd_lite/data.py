@@ -7,17 +7,21 @@ Every generator is seeded and returns ``(X, y)``: ``X`` a list of rows (lists of
 from __future__ import annotations
 
 import csv
+import io
 import math
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "Table",
     "load_csv",
     "make_blobs",
     "make_circles",
     "make_moons",
     "make_xor",
+    "read_table",
     "standardize",
     "train_test_split",
 ]
@@ -171,50 +175,118 @@ def standardize(
     return scaled, (means, stds)
 
 
+@dataclass(frozen=True)
+class Table:
+    """A CSV file as text: its header, its data rows with their line numbers.
+
+    ``header`` holds the header cells as written (a UTF-8 BOM removed), ``names`` the same
+    stripped of spaces: distinct and non-empty. ``rows`` skips blank lines; every row has one
+    cell per name.
+    """
+
+    path: Path
+    header: list[str]
+    names: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    def numbers(self, columns: Sequence[str]) -> Rows:
+        """The named columns of every row as floats; ``ValueError`` with file:line for a cell
+        that is not a finite number."""
+        at = [self.names.index(name) for name in columns]
+        table = []
+        for line, cells in self.rows:
+            row = []
+            for name, i in zip(columns, at, strict=True):
+                try:
+                    number = float(cells[i])
+                except ValueError:
+                    number = math.nan
+                if not math.isfinite(number):  # "nan" and "inf" parse, but cannot be learnt from
+                    raise ValueError(
+                        f"{self.path}:{line}: column {name!r} holds {_cell(cells[i])}, "
+                        "not a finite number"
+                    )
+                row.append(number)
+            table.append(row)
+        return table
+
+
+def _cell(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + f"... ({len(text)} characters)"
+
+
+def read_table(path: str | Path) -> Table:
+    """Read a CSV file (UTF-8, with or without a BOM) with a header row, keeping every cell's text.
+
+    Raises ``ValueError`` naming the file (and line) for text that is not UTF-8, a quote that
+    is never closed, a cell over ``csv.field_size_limit()`` characters, an empty file, a header
+    with an empty or repeated name, or a row with another number of cells than the header.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
+    except UnicodeDecodeError as error:
+        offset = error.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw[:offset].count(b"\n") + 1
+        raise ValueError(
+            f"{path}:{line}: not UTF-8 text (byte {raw[offset]:#04x} at offset {offset}); "
+            "save the file as UTF-8"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    while True:
+        line = reader.line_num + 1  # where the next record starts
+        try:
+            record = next(reader, None)
+        except csv.Error as error:
+            raise ValueError(f"{path}:{line}: {_csv_problem(error)}") from None
+        if record is None:
+            break
+        if record and any(cell.strip() for cell in record):
+            records.append((line, record))
+    if not records or records[0][0] != 1:
+        raise ValueError(f"{path}: the file is empty (a header row is needed)")
+    header = records.pop(0)[1]
+    names = [h.strip() for h in header]
+    if "" in names:
+        raise ValueError(f"{path}:1: column {names.index('') + 1} has no name in the header")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:  # a repeated name would make a column impossible to tell apart by name
+        raise ValueError(f"{path}:1: the header names {repeated} more than once")
+    for line, cells in records:
+        if len(cells) != len(names):
+            raise ValueError(f"{path}:{line}: {len(cells)} cells, the header has {len(names)}")
+    return Table(path, header, names, records)
+
+
+def _csv_problem(error: csv.Error) -> str:
+    message = str(error)
+    if "field larger than field limit" in message:
+        return f"a cell is longer than {csv.field_size_limit()} characters"
+    if "unexpected end of data" in message:
+        return "a quoted cell is never closed (its opening quote runs to the end of the file)"
+    return f"not valid CSV ({message})"
+
+
 def load_csv(path: str | Path, *, target: str | None = None) -> tuple[Rows, list[float], list[str]]:
     """Read a numeric CSV file with a header row: ``(X, y, feature_names)``.
 
     ``target`` names the label column (``y`` is empty when it is None). Every other column
     is a feature. Raises ``ValueError`` naming the file, line and column for an empty file,
-    a header with an empty or repeated name, a missing target column, a ragged row or a cell
-    that is not a finite number.
+    a header with an empty or repeated name, a missing target column, a ragged row, a cell
+    that is not a finite number, or any problem :func:`read_table` reports.
     """
-    path = Path(path)
-    with path.open(newline="") as file:
-        reader = csv.reader(file)
-        header = next(reader, None)
-        if not header or not any(h.strip() for h in header):
-            raise ValueError(f"{path}: the file is empty (a header row is needed)")
-        header = [h.strip() for h in header]
-        if "" in header:
-            raise ValueError(f"{path}:1: column {header.index('') + 1} has no name in the header")
-        repeated = sorted({name for name in header if header.count(name) > 1})
-        if repeated:  # a repeated name would make a column impossible to tell apart by name
-            raise ValueError(f"{path}:1: the header names {repeated} more than once")
-        if target is not None and target not in header:
-            raise ValueError(f"{path}: no column {target!r}; the columns are {header}")
-        label_at = header.index(target) if target is not None else None
-        X, y = [], []
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{path}:{line}: {len(row)} cells, the header has {len(header)}")
-            numbers = []
-            for name, cell in zip(header, row, strict=True):
-                try:
-                    number = float(cell)
-                except ValueError:
-                    number = math.nan
-                if not math.isfinite(number):  # "nan" and "inf" parse, but cannot be learnt from
-                    raise ValueError(
-                        f"{path}:{line}: column {name!r} holds {cell!r}, not a finite number"
-                    )
-                numbers.append(number)
-            if label_at is not None:
-                y.append(numbers.pop(label_at))
-            X.append(numbers)
-    if not X:
-        raise ValueError(f"{path}: no data rows after the header")
-    features = [h for i, h in enumerate(header) if i != label_at]
+    table = read_table(path)
+    header = table.names
+    if target is not None and target not in header:
+        raise ValueError(f"{table.path}: no column {target!r}; the columns are {header}")
+    if not table.rows:
+        raise ValueError(f"{table.path}: no data rows after the header")
+    X = table.numbers(header)
+    y = []
+    if target is not None:
+        label_at = header.index(target)
+        y = [row.pop(label_at) for row in X]
+    features = [h for h in header if h != target]
     return X, y, features

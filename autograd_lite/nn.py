@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -82,6 +83,17 @@ class Module:
         """A new module (fresh weights) from :meth:`config`'s arguments."""
         return cls(**config)
 
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int | None:
+        """How many parameters ``from_config(config)`` would make, worked out without building
+        anything; None when the class cannot tell (the default).
+
+        ``load`` compares it with the weights in the file before building the model, so a
+        small file cannot ask for a huge one. Raises ``TypeError``/``ValueError``/``KeyError``
+        for a config the constructor would refuse.
+        """
+        return None
+
     def __call__(self, x: Inputs) -> Value | list[Value]:
         raise NotImplementedError(f"{type(self).__name__} must define __call__")
 
@@ -149,6 +161,20 @@ class Module:
         return missing, unexpected
 
 
+def _size(value: object, name: str) -> int:
+    """``value`` if it is a positive int (not a bool), else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _activation(value: object) -> str:
+    """``value`` if it names an activation, else ``ValueError``."""
+    if not isinstance(value, str) or value not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {value!r}; choose from {sorted(ACTIVATIONS)}")
+    return value
+
+
 def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -174,12 +200,8 @@ class Neuron(Module):
     def __init__(
         self, nin: int, activation: str = "relu", seed: int | random.Random | None = None
     ) -> None:
-        if not isinstance(nin, int) or nin < 1:
-            raise ValueError(f"nin must be a positive int, got {nin!r}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}"
-            )
+        _size(nin, "nin")
+        _activation(activation)
         rng, bound = _rng(seed), 1.0 / math.sqrt(nin)
         self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(rng.uniform(-bound, bound))
@@ -187,6 +209,11 @@ class Neuron(Module):
 
     def config(self) -> dict[str, Any]:
         return {"nin": len(self.w), "activation": self.activation}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        _activation(config.get("activation", "relu"))
+        return _size(config["nin"], "nin") + 1
 
     def __call__(self, x: Inputs) -> Value:
         if len(x) != len(self.w):
@@ -210,14 +237,18 @@ class Layer(Module):
         activation: str = "relu",
         seed: int | random.Random | None = None,
     ) -> None:
-        if not isinstance(nout, int) or nout < 1:
-            raise ValueError(f"nout must be a positive int, got {nout!r}")
+        _size(nout, "nout")
         rng = _rng(seed)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
 
     def config(self) -> dict[str, Any]:
         first = self.neurons[0]
         return {"nin": len(first.w), "nout": len(self.neurons), "activation": first.activation}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        _activation(config.get("activation", "relu"))
+        return _size(config["nout"], "nout") * (_size(config["nin"], "nin") + 1)
 
     def __call__(self, x: Inputs) -> list[Value]:
         return [neuron(x) for neuron in self.neurons]
@@ -238,6 +269,10 @@ class MLP(Module):
     ) -> None:
         if isinstance(nouts, str) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
+        _size(nin, "nin")
+        for size in nouts:
+            _size(size, "every size in nouts")
+        _activation(activation)
         rng = _rng(seed)
         sizes = [nin, *nouts]
         self.activation = activation
@@ -252,6 +287,20 @@ class MLP(Module):
 
     def config(self) -> dict[str, Any]:
         return {"nin": self.sizes[0], "nouts": self.sizes[1:], "activation": self.activation}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        """Σ (inputs + 1) · outputs over the layers, e.g. MLP(2, [4, 1]): 3·4 + 5·1 = 17.
+
+        >>> MLP.parameter_count({"nin": 2, "nouts": [4, 1]})
+        17
+        """
+        nouts = config["nouts"]
+        if not isinstance(nouts, (list, tuple)) or not nouts:
+            raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
+        sizes = [_size(config["nin"], "nin")] + [_size(n, "every size in nouts") for n in nouts]
+        _activation(config.get("activation", "relu"))
+        return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
 
     def __call__(self, x: Inputs) -> Value | list[Value]:
         out: Inputs = x

@@ -18,17 +18,42 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import reprlib
+import stat
+import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .nn import MODULES, Module
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "load", "load_with_metadata", "save"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ModelFileError",
+    "load",
+    "load_with_metadata",
+    "save",
+    "writable_target",
+    "write_atomic",
+]
 
 FORMAT = "autograd_lite.model"
 VERSION = 1
+
+MAX_DEPTH = 64
+"""JSON in a model file nested deeper than this is refused (a saved model needs a few levels)."""
+MAX_INT_DIGITS = 300
+"""Integers in a model file longer than this are refused: no weight is that large."""
+STALE_AFTER = 3600.0
+"""Seconds after which a temporary file of a save whose process cannot be told is removed."""
+
+_KEYS = {"format", "version", "architecture", "parameters", "metadata"}
+_short = reprlib.Repr()
+_short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 60, 60, 6, 6
 
 
 class ModelFileError(ValueError):
@@ -57,9 +82,12 @@ def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None 
     """Write ``model`` to ``path`` as JSON, atomically.
 
     The file is written beside the target under a temporary name, flushed to disk and then
-    renamed over ``path``: a crash mid-save leaves any earlier file at ``path`` whole.
-    ``metadata`` (JSON-serialisable) travels with the model, e.g. feature names or scaling.
-    Raises ``ValueError`` for a weight that is not finite (JSON cannot hold it).
+    renamed over ``path``: a crash mid-save leaves any earlier file at ``path`` whole (and the
+    next save removes the temporary file it left). A symlink is followed: the file it points
+    to is replaced and the link kept. ``metadata`` (JSON-serialisable) travels with the model,
+    e.g. feature names or scaling. Raises ``ValueError`` for a weight that is not finite (JSON
+    cannot hold it) and ``OSError`` naming ``path`` when it cannot be written, a read-only file
+    included (see :func:`writable_target`).
     """
     parameters = model.state_dict()
     bad = [name for name, value in parameters.items() if not math.isfinite(value)]
@@ -73,20 +101,224 @@ def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None 
         "metadata": dict(metadata or {}),
     }
     text = json.dumps(document, indent=1, allow_nan=False)  # fails before any file is touched
+    write_atomic(path, text)
+
+
+def writable_target(path: str | Path) -> Path:
+    """The file a save to ``path`` replaces (``path``, or where its symlinks lead), checked.
+
+    Raises ``OSError`` with a message naming ``path`` if it is a folder or not a regular file,
+    if it is read-only (no write permission, or no write bit at all, which even root
+    respects here), or if its folder is missing or cannot take a new file. Nothing is changed.
+    """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    target = Path(os.path.realpath(path))
     try:
-        umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        status = target.stat()
+    except FileNotFoundError:
+        status = None
+    if status is not None:
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(f"{path}: is not a regular file; will not replace it")
+        if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
+            raise PermissionError(
+                f"{path}: the file is read-only; make it writable or save elsewhere"
+            )
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"{path}: the folder {target.parent} does not exist")
+    try:
+        handle, temporary = _temporary(target)
+    except OSError as error:
+        raise PermissionError(
+            f"{path}: cannot write in the folder {target.parent} ({error.strerror or error})"
+        ) from error
+    os.close(handle)
+    os.unlink(temporary)
+    return target
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file beside the target,
+    flushed to disk, then renamed over it. Follows symlinks, keeps an existing file's
+    permissions, refuses what :func:`writable_target` refuses, and first removes temporary
+    files that killed saves to the same target left behind."""
+    target = writable_target(path)
+    _remove_stale(target)
+    handle, temporary = _temporary(target)
+    try:
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+        os.replace(temporary, target)
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError) and not str(error).startswith(str(path)):
+            raise type(error)(f"{path}: cannot write it ({error.strerror or error})") from error
         raise
+
+
+def _temporary(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target``, named ``.<name>.<pid>.<random>.tmp``."""
+    return tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
+
+
+def _remove_stale(target: Path) -> None:
+    """Delete temporary files of earlier saves to ``target`` whose process has ended (or,
+    where that cannot be told, that are older than ``STALE_AFTER``). Best effort."""
+    name = re.escape(target.name)
+    ours = re.compile(rf"\.{name}\.(\d+)\.[a-z0-9_]{{8}}\.tmp")
+    older = re.compile(rf"\.{name}\.[a-z0-9_]{{8}}\.tmp")  # before the pid was in the name
+    try:
+        with os.scandir(target.parent) as entries:
+            for entry in entries:
+                match = ours.fullmatch(entry.name)
+                if match and sys.platform != "win32":
+                    stale = not _alive(int(match.group(1)))
+                elif match or older.fullmatch(entry.name):
+                    stale = time.time() - entry.stat().st_mtime > STALE_AFTER
+                else:
+                    continue
+                if stale and entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+    except OSError:
+        pass  # cleaning up is a courtesy: never a reason for the save to fail
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be saving
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but not ours to signal
+    return True
+
+
+class _RefusedError(Exception):
+    """A reason to refuse the file, raised from inside the JSON parser."""
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _RefusedError(f"holds an integer of {digits} digits, too large for any model")
+    return int(text)
+
+
+def _depth(document: object) -> int:
+    """How deeply ``document`` nests lists and objects (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+            stack.extend(
+                (v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
+
+
+def _same(a: object, b: object) -> bool:
+    """JSON equality that tells ``true`` from ``1`` and ``1`` from ``1.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _weight(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The file's JSON document, checked for shape (not yet for the architecture)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"), parse_int=_parse_int)
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{path}: not a text file ({error.reason})") from error
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}: not valid JSON, truncated or corrupt ({error})") from error
+    except RecursionError as error:
+        raise ModelFileError(f"{path}: JSON nested too deeply to be a model file") from error
+    except _RefusedError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an autograd_lite model file")
+    if _depth(document) > MAX_DEPTH:
+        raise ModelFileError(f"{path}: JSON nested more than {MAX_DEPTH} levels deep")
+    unknown = sorted(document.keys() - _KEYS)
+    if unknown:
+        raise ModelFileError(f"{path}: unknown keys {_short.repr(unknown)} in a model file")
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:
+        raise ModelFileError(
+            f"{path}: format version {_short.repr(version)}, this autograd_lite reads "
+            f"version {VERSION}"
+        )
+    document.setdefault("metadata", {})
+    if not all(isinstance(document.get(key), dict) for key in _KEYS - {"format", "version"}):
+        raise ModelFileError(
+            f"{path}: 'architecture', 'parameters' and 'metadata' must be JSON objects"
+        )
+    return document
+
+
+def _build(spec: dict[str, Any], parameters: dict[str, Any]) -> Module:
+    """The model ``spec`` describes, with ``parameters`` in it, every part checked first."""
+    kind = spec.get("type")
+    cls = MODULES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown architecture type {_short.repr(kind)}")
+    config = {key: value for key, value in spec.items() if key != "type"}
+    expected = cls.parameter_count(config)  # before building: a few bytes may ask for millions
+    if expected is not None and expected != len(parameters):
+        raise ValueError(
+            f"the architecture {_short.repr(spec)} has {expected} parameters, "
+            f"the file holds {len(parameters)}"
+        )
+    bad = [name for name, value in parameters.items() if not _weight(value)]
+    if bad:
+        raise ValueError(
+            f"parameter {_short.repr(bad[0])} must be a finite number, "
+            f"got {_short.repr(parameters[bad[0]])}"
+        )
+    fresh = cls.from_config(config)
+    rebuilt = json.loads(json.dumps(architecture(fresh)))
+    if not _same(rebuilt, spec):  # e.g. "nin": true builds nin 1; the file must say 1
+        raise ValueError(f"the architecture {_short.repr(spec)} is not one a model writes")
+    names = {name for name, _ in fresh.named_parameters()}
+    missing, unexpected = sorted(names - parameters.keys()), sorted(parameters.keys() - names)
+    if missing or unexpected:
+        raise ValueError(
+            f"the weights do not fit the architecture: missing {_short.repr(missing)}, "
+            f"unexpected {_short.repr(unexpected)}"
+        )
+    fresh.load_state_dict(parameters, strict=True)
+    return fresh
 
 
 def load_with_metadata(
@@ -94,40 +326,22 @@ def load_with_metadata(
 ) -> tuple[Module, dict[str, Any]]:
     """Like :func:`load`, and also return the metadata that was saved with the model."""
     path = Path(path)
+    document = _read(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise ModelFileError(f"{path}: not a text file ({error.reason})") from error
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"{path}: not valid JSON, truncated or corrupt ({error})") from error
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an autograd_lite model file")
-    if document.get("version") != VERSION:
-        raise ModelFileError(
-            f"{path}: format version {document.get('version')!r}, this autograd_lite reads "
-            f"version {VERSION}"
-        )
-    spec = document.get("architecture")
-    parameters, metadata = document.get("parameters"), document.get("metadata", {})
-    if not (isinstance(spec, dict) and isinstance(parameters, dict) and isinstance(metadata, dict)):
-        raise ModelFileError(
-            f"{path}: 'architecture', 'parameters' and 'metadata' must be JSON objects"
-        )
-    try:
-        fresh = build(spec)
+        fresh = _build(document["architecture"], document["parameters"])
         if model is not None and architecture(model) != architecture(fresh):
             raise ValueError(
                 f"the file holds {architecture(fresh)}, the model is {architecture(model)}"
             )
-        # Checked on the fresh model, so a bad file never half-writes the caller's model.
-        fresh.load_state_dict(parameters, strict=True)
-    except (KeyError, TypeError, ValueError) as error:
-        reason = error.args[0] if isinstance(error, KeyError) else error  # KeyError quotes itself
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as error:
+        reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+        if isinstance(error, KeyError):  # KeyError quotes itself
+            reason = f"the architecture lacks {reason!r}"
         raise ModelFileError(f"{path}: {reason}") from error
     if model is None:
-        return fresh, metadata
+        return fresh, document["metadata"]
     model.load_state_dict(fresh.state_dict())
-    return model, metadata
+    return model, document["metadata"]
 
 
 def load(path: str | Path, model: Module | None = None) -> Module:
@@ -135,6 +349,8 @@ def load(path: str | Path, model: Module | None = None) -> Module:
 
     Raises ``OSError`` when the file cannot be read and :class:`ModelFileError` when it is
     malformed, truncated, of another version or does not fit ``model``; in every such case
-    ``model`` is left exactly as it was.
+    ``model`` is left exactly as it was. Every field is checked for its JSON type, and the
+    architecture's size against the weights present before anything is built, so a hostile
+    file costs time in proportion to its length.
     """
     return load_with_metadata(path, model)[0]

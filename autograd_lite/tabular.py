@@ -16,13 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from . import data
-from .losses import OBJECTIVES, Objective, choose_loss, get_objective
+from .losses import MAX_CLASSES, OBJECTIVES, Objective, choose_loss, get_objective
 from .nn import MLP, Module
 from .optim import Adam
 from .serialize import ModelFileError, load_with_metadata, save
@@ -39,6 +40,12 @@ __all__ = [
 
 HOLD_OUT = 0.2  # the share of rows kept for validation...
 MIN_ROWS_TO_HOLD_OUT = 10  # ...once there are enough rows to spare some
+MAX_PARAMETERS = 1_000_000  # a model this size already takes minutes per epoch
+
+
+def _short(value: object) -> str:
+    """``repr`` cut short: a hostile file's metadata may hold a million names."""
+    return reprlib.repr(value)
 
 
 def _number(value: object) -> bool:
@@ -66,18 +73,18 @@ class TabularMetadata:
     def __post_init__(self) -> None:
         names = self.features
         if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
-            raise ValueError(f"features must be a non-empty list of names, got {names!r}")
+            raise ValueError(f"features must be a non-empty list of names, got {_short(names)}")
         if "" in names or len(set(names)) != len(names):
             raise ValueError(f"feature names must be distinct and non-empty, got {names}")
         if not isinstance(self.target, str) or not self.target or self.target in names:
             raise ValueError(
-                f"target must be a column name apart from the features, got {self.target!r}"
+                f"target must be a column name apart from the features, got {_short(self.target)}"
             )
         if not isinstance(self.loss, str) or self.loss not in OBJECTIVES:
-            raise ValueError(f"loss must be one of {sorted(OBJECTIVES)}, got {self.loss!r}")
+            raise ValueError(f"loss must be one of {sorted(OBJECTIVES)}, got {_short(self.loss)}")
         for name, column in (("means", self.means), ("stds", self.stds)):
             if not (isinstance(column, list) and all(_number(v) for v in column)):
-                raise ValueError(f"{name} must be a list of finite numbers, got {column!r}")
+                raise ValueError(f"{name} must be a list of finite numbers, got {_short(column)}")
             if len(column) != len(names):
                 raise ValueError(f"{len(column)} {name} for {len(names)} features")
         if not (_number(self.target_mean) and _number(self.target_std)):
@@ -166,13 +173,32 @@ def prepare(
     Every other column is a feature, standardized. ``loss="auto"`` picks the loss from the
     target with :func:`~autograd_lite.losses.choose_loss`; regression targets are standardized
     too. With ``MIN_ROWS_TO_HOLD_OUT`` rows or more, ``HOLD_OUT`` of them are kept for
-    validation. Raises ``ValueError`` (naming the file) for a table it cannot use.
+    validation. Class labels must be 0, 1, …, k-1: "auto" takes a target as classes only
+    when k ≤ ``MAX_CLASSES`` (so a 0/100000 or a "year" column is a number to regress on),
+    and a named ``cross_entropy`` refuses labels of which most of 0..k-1 never occur.
+    Raises ``ValueError`` (naming the file) for a table it cannot use, and for a model of
+    more than ``MAX_PARAMETERS`` parameters.
     """
     X, y, features = data.load_csv(path, target=target)
     if not features:
         raise ValueError(f"{path}: no feature columns besides the target {target!r}")
-    name = choose_loss(y) if loss == "auto" else loss
+    name = _loss_for(y) if loss == "auto" else loss
     objective = get_objective(name)
+    if loss == "cross_entropy" and all(objective.check_target(t) for t in y):
+        k, seen = int(max(y)) + 1, len(set(y))
+        if seen <= k // 2:  # labels like 0 and 100000 are codes, not the classes 0..k-1
+            raise ValueError(
+                f"{path}: cross_entropy needs class labels 0..k-1, but {target!r} holds "
+                f"{seen} distinct labels up to {k - 1}; number the classes 0..{seen - 1}"
+            )
+    sizes = {"nin": len(features), "nouts": [*hidden, objective.outputs(y)]}
+    count = MLP.parameter_count(sizes)
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"a model MLP({sizes['nin']}, {sizes['nouts']}) has {count:,} parameters, more "
+            f"than the {MAX_PARAMETERS:,} pure-Python training can handle; use fewer or "
+            "smaller hidden layers"
+        )
     scaled, (means, stds) = data.standardize(X)
     targets, target_mean, target_std = y, 0.0, 1.0
     if objective.decide is None:  # regression trains on standardized targets
@@ -187,6 +213,14 @@ def prepare(
         )
         validation = (X_val, y_val)
     return TrainingRun(model, scaled, targets, validation, metadata)
+
+
+def _loss_for(y: Sequence[float]) -> str:
+    """:func:`choose_loss`, with class labels held to 0..k-1 for a small k."""
+    name = choose_loss(y)
+    if name == "cross_entropy" and max(y) >= MAX_CLASSES:
+        return "mse"  # a few distinct large integers (codes, years) are numbers, not classes
+    return name
 
 
 def save_bundle(model: Module, metadata: TabularMetadata, path: str | Path) -> None:
@@ -213,21 +247,42 @@ def load_bundle(path: str | Path) -> tuple[Module, TabularMetadata]:
 def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int]:
     """The CSV file at ``data_path`` with a ``predicted_<target>`` column, and its row count.
 
-    The file needs the model's feature columns (in any order; other columns are kept).
+    The file needs the model's feature columns (in any order), as finite numbers; other
+    columns may hold anything. Every cell is written back exactly as it was read (only
+    quoting may change; blank lines are dropped). If the file already has a
+    ``predicted_<target>`` column, its cells are replaced in place rather than a second
+    column added.
     """
     model, metadata = load_bundle(model_path)
-    rows, _, header = data.load_csv(data_path)
-    missing = [name for name in metadata.features if name not in header]
+    table = data.read_table(data_path)
+    missing = [name for name in metadata.features if name not in table.names]
     if missing:
-        raise ValueError(f"{data_path}: the model needs the columns {missing}; found {header}")
-    X = [[row[header.index(name)] for name in metadata.features] for row in rows]
+        raise ValueError(f"{data_path}: the model needs the columns {missing}; found {table.names}")
+    if not table.rows:
+        raise ValueError(f"{data_path}: no data rows after the header")
+    column = f"predicted_{metadata.target}"
+    if column in metadata.features:
+        raise ValueError(
+            f"{model_path}: the feature {column!r} is where predictions would go; rename it"
+        )
+    X = table.numbers(metadata.features)
     regression = metadata.objective.decide is None
     outputs = predict(model, metadata.scale(X), loss=metadata.loss)
     if regression:
         outputs = metadata.unscale(outputs)
+    header = list(table.header)
+    at = table.names.index(column) if column in table.names else None
+    if at is None:
+        header.append(column)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow([*header, f"predicted_{metadata.target}"])
-    for row, value in zip(rows, outputs, strict=True):
-        writer.writerow([*(repr(v) for v in row), repr(value) if regression else f"{value:g}"])
-    return text.getvalue(), len(rows)
+    writer.writerow(header)
+    for (_, cells), value in zip(table.rows, outputs, strict=True):
+        written = repr(value) if regression else f"{value:g}"
+        row = list(cells)
+        if at is None:
+            row.append(written)
+        else:
+            row[at] = written
+        writer.writerow(row)
+    return text.getvalue(), len(table.rows)

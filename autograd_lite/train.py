@@ -370,6 +370,9 @@ def fit(
     no graph is kept, so memory does not grow with the batch. ``"auto"`` (the default)
     does so when the model can be traced and trains eagerly otherwise, saying why once;
     ``False`` always trains eagerly. Both give the same history (to rounding).
+
+    Raises ``ValueError`` naming the learning rate if the loss or a weight stops being a
+    finite number (training diverged); the model is then left with its best epoch's weights.
     """
     objective = get_objective(loss)
     targets = _check_data(X, y, objective, "fit")
@@ -423,6 +426,15 @@ def fit(
                 model.train()
             history.record(total / len(X), accuracy, val_loss, val_accuracy)
             bar.update(epoch, history.last())
+            if not math.isfinite(total) or not all(map(math.isfinite, model.state_dict().values())):
+                model.load_state_dict(best_state)  # the last finite weights worth keeping
+                what = (
+                    f"a loss of {total / len(X)}" if not math.isfinite(total) else "inf/nan weights"
+                )
+                raise ValueError(
+                    f"training diverged to {what} in epoch {epoch} with learning rate "
+                    f"{getattr(optimizer, 'lr', '?')}; try a smaller learning rate"
+                )
             watched = total / len(X) if val_loss is None else val_loss
             if watched < best_loss:
                 best_loss, best_state, history.best_epoch = watched, model.state_dict(), epoch

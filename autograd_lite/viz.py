@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from .engine import Value, topological_order
@@ -46,12 +47,26 @@ class GraphvizNotFoundError(RuntimeError):
     """Raised when rendering needs Graphviz's ``dot`` program and it is not on the PATH."""
 
 
+def _visible(char: str) -> str:
+    """A control character as its Unicode picture (NUL → ␀, DEL → ␡); a lone surrogate or a C1
+    control, which no UTF-8 file can hold or which dot cannot draw, as �."""
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
+_UNDRAWABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _escape(text: str, special: str = "\\") -> str:
     """Backslash-escape ``special`` characters and write newlines as DOT's ``\\n``.
 
     Records (``shape=record``) also treat ``{ } | < >`` as syntax; other labels only ``\\``.
-    Double quotes are escaped by the graphviz package itself.
+    Double quotes are escaped by the graphviz package itself. Other control characters
+    (a NUL ends a C string inside dot) are drawn as their Unicode pictures: ``\\x00`` → ␀.
     """
+    text = _UNDRAWABLE.sub(lambda match: _visible(match.group()), text)
     for char in special:
         text = text.replace(char, "\\" + char)
     return text.replace("\n", "\\n")
@@ -75,6 +90,14 @@ def _digraph_class() -> type[Any]:
                 raise GraphvizNotFoundError(INSTALL_HINT) from error
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
+            # graphviz writes the DOT file before it looks for dot: look first, so a missing
+            # dot leaves no stray source file behind
+            try:
+                graphviz.version()
+            except graphviz.ExecutableNotFound as error:
+                raise GraphvizNotFoundError(INSTALL_HINT) from error
+            except Exception:  # noqa: S110 - an odd `dot -V`: let render itself report it
+                pass
             try:
                 return super().render(*args, **kwargs)
             except graphviz.ExecutableNotFound as error:

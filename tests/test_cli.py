@@ -120,7 +120,7 @@ def test_train_then_predict_a_regression(
     ]
     write_csv(tmp_path / "plane.csv", ["a", "b", "z"], rows)
     model_path = tmp_path / "plane.json"
-    options = ["--target", "z", "--hidden=", "--epochs", "150", "--lr", "0.05", "--quiet"]
+    options = ["--target", "z", "--hidden=none", "--epochs", "150", "--lr", "0.05", "--quiet"]
     code, out, _ = run(
         ["train", str(tmp_path / "plane.csv"), *options, "--out", str(model_path)], capsys
     )

@@ -164,8 +164,14 @@ BAD_FILES: dict[str, tuple[str | bytes, str]] = {
     "empty architecture": (edit(lambda d: d.update(architecture={})), "unknown architecture"),
     "bad activation": (edit(lambda d: d["architecture"].update(activation="gelu")), "gelu"),
     "bad layer size": (edit(lambda d: d["architecture"].update(nouts=[2, -1])), "nout"),
-    "missing weight": (edit(lambda d: d["parameters"].popitem()), ": state does not match"),
-    "extra weight": (edit(lambda d: d["parameters"].update(extra=1.0)), "unexpected"),
+    "missing weight": (
+        edit(lambda d: d["parameters"].popitem()),
+        "has 9 parameters, the file holds 8",
+    ),
+    "extra weight": (
+        edit(lambda d: d["parameters"].update(extra=1.0)),
+        "has 9 parameters, the file holds 10",
+    ),
     "text weight": (edit(lambda d: first_weight(d, "0.5")), "finite number"),
     "null weight": (edit(lambda d: first_weight(d, None)), "finite number"),
     "bool weight": (edit(lambda d: first_weight(d, True)), "finite number"),

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +195,28 @@ def test_a_hostile_label_renders() -> None:
     # the label (one record field) and the op name: every character drawn as text
     assert svg.count('>a{b}|c<d>\\e"f</text>') == 2
     assert svg.count(">g</text>") == 2
+
+
+def test_control_characters_in_labels_are_drawn_as_their_pictures() -> None:
+    x = Value(1.0, label="a\x00b\tc\x1bd\x7fe\x85f\ud800g\nh")
+    source = ag.draw_dot(x * 2.0).source
+    assert "\x00" not in source
+    assert "a␀b␉c␛d␡e\ufffdf\ufffdg\\nh" in source
+    source.encode("utf-8")  # no lone surrogate left to break writing the file
+
+
+@needs_dot
+def test_a_label_with_a_nul_renders() -> None:
+    y = hostile_op(Value(1.0, label="x\x00y") * 2.0)
+    svg = html.unescape(ag.draw_dot(y).pipe(format="svg", encoding="utf-8"))
+    assert ">x␀y</text>" in svg
+
+
+def test_render_without_dot_leaves_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    graph = ag.draw_dot(neuron())
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(GraphvizNotFoundError):
+        graph.render(tmp_path / "graph", format="svg")
+    with pytest.raises(GraphvizNotFoundError):
+        graph.render(outfile=tmp_path / "graph.png")
+    assert list(tmp_path.iterdir()) == []
