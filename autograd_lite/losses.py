@@ -220,15 +220,18 @@ MAX_CLASSES = 20
 
 
 def choose_loss(targets: Sequence[float]) -> str:
-    """The loss a target column asks for: 0/1 → ``"bce"``, a few class indices (up to
-    ``MAX_CLASSES``) → ``"cross_entropy"``, anything else → ``"mse"`` (regression).
+    """The loss a target column asks for: 0/1 → ``"bce"``, class labels 0, 1, …, k-1 for
+    k ≤ ``MAX_CLASSES`` → ``"cross_entropy"``, anything else → ``"mse"`` (regression: a
+    0/100000 column or a year holds numbers, not a few classes).
 
     >>> choose_loss([0.0, 1.0, 1.0]), choose_loss([0.0, 2.0, 1.0]), choose_loss([0.5, 2.0])
     ('bce', 'cross_entropy', 'mse')
+    >>> choose_loss([0.0, 100000.0]), choose_loss([1999.0, 2024.0])
+    ('mse', 'mse')
     """
     if all(OBJECTIVES["bce"].check_target(t) for t in targets):
         return "bce"
     classes = OBJECTIVES["cross_entropy"]
-    if len(set(targets)) <= MAX_CLASSES and all(classes.check_target(t) for t in targets):
+    if all(classes.check_target(t) and t < MAX_CLASSES for t in targets):
         return "cross_entropy"
     return "mse"

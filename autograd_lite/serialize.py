@@ -69,15 +69,6 @@ def architecture(model: Module) -> dict[str, Any]:
     return {"type": type(model).registry_name, **config}
 
 
-def build(spec: Mapping[str, Any]) -> Module:
-    """A fresh model from an :func:`architecture` dict (raises ``ValueError``/``TypeError``)."""
-    kind = spec.get("type")
-    cls = MODULES.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ValueError(f"unknown architecture {dict(spec)!r}")
-    return cls.from_config({key: value for key, value in spec.items() if key != "type"})
-
-
 def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None = None) -> None:
     """Write ``model`` to ``path`` as JSON, atomically.
 

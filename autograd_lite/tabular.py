@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data
-from .losses import MAX_CLASSES, OBJECTIVES, Objective, choose_loss, get_objective
+from .losses import OBJECTIVES, Objective, choose_loss, get_objective
 from .nn import MLP, Module
 from .optim import Adam
 from .serialize import ModelFileError, load_with_metadata, save
@@ -182,7 +182,7 @@ def prepare(
     X, y, features = data.load_csv(path, target=target)
     if not features:
         raise ValueError(f"{path}: no feature columns besides the target {target!r}")
-    name = _loss_for(y) if loss == "auto" else loss
+    name = choose_loss(y) if loss == "auto" else loss
     objective = get_objective(name)
     if loss == "cross_entropy" and all(objective.check_target(t) for t in y):
         k, seen = int(max(y)) + 1, len(set(y))
@@ -213,14 +213,6 @@ def prepare(
         )
         validation = (X_val, y_val)
     return TrainingRun(model, scaled, targets, validation, metadata)
-
-
-def _loss_for(y: Sequence[float]) -> str:
-    """:func:`choose_loss`, with class labels held to 0..k-1 for a small k."""
-    name = choose_loss(y)
-    if name == "cross_entropy" and max(y) >= MAX_CLASSES:
-        return "mse"  # a few distinct large integers (codes, years) are numbers, not classes
-    return name
 
 
 def save_bundle(model: Module, metadata: TabularMetadata, path: str | Path) -> None:
