@@ -172,6 +172,10 @@ def _positive(text: str) -> int:
     return value
 
 
+def _batch_size(text: str) -> int | None:
+    return None if text.strip().lower() == "auto" else _positive(text)
+
+
 def _rate(text: str) -> float:
     try:
         value = float(text)
@@ -234,7 +238,13 @@ def parser() -> argparse.ArgumentParser:
         help="hidden layer sizes, comma-separated (none: a linear model)",
     )
     train_parser.add_argument("--epochs", type=_positive, default=100, help="training epochs")
-    train_parser.add_argument("--batch-size", type=_positive, default=32, help="rows per step")
+    train_parser.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        default="auto",
+        metavar="N",
+        help="rows per step; auto: 32, or 1%% of the rows of a table over 3,200 rows",
+    )
     train_parser.add_argument("--lr", type=_rate, default=0.01, help="Adam's learning rate")
     train_parser.add_argument(
         "--loss",

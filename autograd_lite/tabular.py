@@ -32,6 +32,7 @@ from .train import History, fit, predict
 __all__ = [
     "TabularMetadata",
     "TrainingRun",
+    "batch_size_for",
     "load_bundle",
     "predict_csv",
     "prepare",
@@ -142,7 +143,10 @@ class TrainingRun:
     def fit(
         self, *, epochs: int, batch_size: int | None, lr: float, seed: int, progress: bool
     ) -> History:
-        """Train the model with Adam(lr) on the rows, validating on the held-out ones."""
+        """Train the model with Adam(lr) on the rows, validating on the held-out ones;
+        ``batch_size=None`` takes :func:`batch_size_for` the table."""
+        if batch_size is None:
+            batch_size = batch_size_for(len(self.X))
         return fit(
             self.model,
             self.X,
@@ -158,6 +162,16 @@ class TrainingRun:
 
     def save(self, path: str | Path) -> None:
         save_bundle(self.model, self.metadata, path)
+
+
+def batch_size_for(rows: int) -> int:
+    """The default rows per step: 32, or for a large table 1% of its rows (about 100 steps
+    an epoch), so that a big table trains in steps that NumPy runs as whole columns.
+
+    >>> batch_size_for(150), batch_size_for(80_000)
+    (32, 800)
+    """
+    return max(32, rows // 100)
 
 
 def prepare(
