@@ -16,6 +16,7 @@ import operator
 import random
 import sys
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,6 +205,7 @@ class _CompiledLoss:
         self.model, self.objective = model, objective
         self.params = model.parameters()
         self.programs: dict[tuple[float | None, bool, bool], Generated] = {}
+        self.shape: tuple[Any, ...] = ()  # the model's settings when traced (_structure_of)
 
     def program(self, row: Sequence[float], target: float, gradient: bool = True) -> Generated:
         """The program for rows with this target, traced now if it is new (in the model's
@@ -309,7 +311,10 @@ class _CompiledLoss:
         with np.errstate(all="ignore"):
             (loss, out), grads = function(weights, list(table.T), column)
         row_losses = np.broadcast_to(loss, (n,))
-        sums = [float(np.sum(g)) if np.ndim(g) else g * n for g in grads]
+        per_row = np.empty((len(grads), n))
+        for k, g in enumerate(grads):  # a gradient the same in every row is a number
+            per_row[k] = g
+        sums = per_row.sum(axis=1).tolist()
         if not (np.all(np.isfinite(row_losses)) and all(math.isfinite(g) for g in sums)):
             return self._rows(program, weights, rows, targets, chunk, losses)
         for i, value in zip(chunk, row_losses.tolist(), strict=True):
@@ -463,7 +468,11 @@ def _compiled(
     traced before training starts, the scoring program (eval mode) too when ``scoring``."""
     if mode is False:
         return None
-    compiled = _CompiledLoss(model, objective)
+    shape = _structure_of(model)
+    compiled = _compiled_before.get(model, {}).get(objective)
+    if compiled is None or compiled.shape != shape or compiled.params != model.parameters():
+        compiled = _CompiledLoss(model, objective)  # new, or the model changed since
+        compiled.shape = shape
     try:
         compiled.program(row, target)
         if scoring:
@@ -477,4 +486,30 @@ def _compiled(
             raise TraceError(f"{error} Or train eagerly: fit(..., compile=False).") from error
         warnings.warn(f"fit trains eagerly: the model cannot be compiled ({error})", stacklevel=3)
         return None
+    _compiled_before.setdefault(model, {})[objective] = compiled
     return compiled
+
+
+def _structure_of(model: Module) -> tuple[Any, ...]:
+    """What traced code depends on besides the weights: every setting (a number, string or
+    flag, not a parameter) of the model and its submodules, found by walking attributes."""
+    found: list[Any] = []
+    stack: list[tuple[str, Any]] = [("", model)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, Module):
+            stack.extend((f"{path}.{k}", v) for k, v in vars(item).items() if k != "training")
+        elif isinstance(item, (list, tuple)):
+            stack.extend((f"{path}.{i}", v) for i, v in enumerate(item))
+        elif isinstance(item, (str, int, float, type(None))):
+            found.append((path, item))
+        elif not isinstance(item, Value):
+            found.append((path, type(item).__name__, id(item)))  # anything else: by identity
+    return tuple(found)
+
+
+_compiled_before: weakref.WeakKeyDictionary[Module, dict[Objective, _CompiledLoss]] = (
+    weakref.WeakKeyDictionary()
+)
+"""What ``fit`` compiled for a model, so that calling ``fit`` again (one epoch at a time,
+say) traces nothing new. Forgotten with the model."""

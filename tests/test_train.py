@@ -365,3 +365,26 @@ def test_auto_falls_back_before_training_when_scoring_cannot_be_traced() -> None
     assert len(history.val_loss) == 2
     with pytest.raises(ag.TraceError, match=r"compile=False"):
         ag.fit(ClippedWhenScoring(), X, y, validation=(X, y), compile=True, progress=False)
+
+
+def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograd_lite import train as training
+
+    traces = 0
+    trace_gradient = training.trace_gradient
+
+    def counting(*args: object, **kwargs: object) -> object:
+        nonlocal traces
+        traces += 1
+        return trace_gradient(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "trace_gradient", counting)
+    model = small_model()
+    for _ in range(3):  # one epoch at a time, as a hand-made schedule would
+        ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
+    assert traces == 2  # one program per label, traced once
+    ag.fit(small_model(), X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
+    assert traces == 4  # another model is traced anew
+    model.layers[0].neurons[0].activation = "tanh"  # type: ignore[attr-defined]
+    ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
+    assert traces == 6  # the model changed: its code is traced again
