@@ -25,7 +25,7 @@ def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
     X, y = data.make_moons(200, noise=0.1, seed=seed)
     X_train, X_val, y_train, y_val = data.train_test_split(X, y, test_size=0.25, seed=seed)
     model = MLP(2, [16, 16, 1], seed=seed)
-    print(
+    _say(
         f"Training {model} ({len(model.parameters())} parameters) on {len(X_train)} "
         f"two-moons points, validating on {len(X_val)}"
     )
@@ -43,7 +43,7 @@ def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
     )
     train_accuracy = evaluate(model, X_train, y_train, loss="bce")[1] or 0.0
     val_accuracy = evaluate(model, X_val, y_val, loss="bce")[1] or 0.0
-    print(f"final: train accuracy {train_accuracy:.2f}, validation accuracy {val_accuracy:.2f}")
+    _say(f"final: train accuracy {train_accuracy:.2f}, validation accuracy {val_accuracy:.2f}")
 
     out.mkdir(parents=True, exist_ok=True)
     # The moons are used unscaled, so `autograd-lite predict` takes the model as it is.
@@ -53,12 +53,12 @@ def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
     try:
         written += _plots(model, history, X, y, out)
     except ImportError as error:
-        print(f"no plots: {error}")
+        _say(f"no plots: {error}")
     try:
         written.append(_neuron_graph(model, X_train[0], out))
     except ImportError as error:
-        print(f"no neuron graph: {error}")
-    print("wrote " + ", ".join(str(path) for path in written))
+        _say(f"no neuron graph: {error}")
+    _say("wrote " + ", ".join(str(path) for path in written))
     return val_accuracy
 
 
@@ -87,7 +87,7 @@ def _neuron_graph(model: MLP, x: list[float], out: Path) -> Path:
         svg = graph.pipe(format="svg")  # pipe, not render: no stray source file on failure
     except GraphvizNotFoundError:
         (out / "neuron.dot").write_text(graph.source, encoding="utf-8")
-        print(
+        _say(
             "Graphviz's dot is missing, so the neuron graph is DOT text: install graphviz "
             f"(apt-get/brew install graphviz), then: dot -Tsvg {out / 'neuron.dot'} "
             f"-o {out / 'neuron.svg'}"
@@ -134,7 +134,7 @@ def train(args: argparse.Namespace) -> None:
         args.data, args.target, hidden=args.hidden, loss=args.loss, seed=args.seed
     )
     held_out = len(run.validation[0]) if run.validation else "no"
-    print(
+    _say(
         f"Training {run.model} with {run.metadata.loss} loss on {len(run.X)} rows of "
         f"{args.data} ({held_out} held out for validation)"
     )
@@ -145,9 +145,9 @@ def train(args: argparse.Namespace) -> None:
         seed=args.seed,
         progress=not args.quiet,
     )
-    print("final: " + ", ".join(f"{key} {value:.4f}" for key, value in history.last().items()))
+    _say("final: " + ", ".join(f"{key} {value:.4f}" for key, value in history.last().items()))
     run.save(args.out)
-    print(f"wrote {args.out}")
+    _say(f"wrote {args.out}")
 
 
 def predict_csv(args: argparse.Namespace) -> None:
@@ -159,7 +159,7 @@ def predict_csv(args: argparse.Namespace) -> None:
         sys.stdout.write(text)
     else:
         write_atomic(args.out, text)
-        print(f"wrote {count} predictions to {args.out}")
+        _say(f"wrote {count} predictions to {args.out}")
 
 
 def _positive(text: str) -> int:
@@ -269,6 +269,15 @@ def parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("data", type=Path, help="the CSV file")
     predict_parser.add_argument("--out", type=Path, help="output CSV (default: standard output)")
     return main_parser
+
+
+def _say(text: str) -> None:
+    """Print a line now. A reader that went away (``| head``) does not stop the work: the
+    rest of the output goes nowhere, and the files are still written."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -343,3 +345,20 @@ def test_fuzz_predict_echoes_cells_or_raises_value_error(content: bytes, tmp_pat
         assert [c for i, c in enumerate(kept) if table.names[i] != "predicted_y"] == [
             c for i, c in enumerate(cells) if table.names[i] != "predicted_y"
         ]
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """`autograd-lite train ... | true`: the reader is gone before anything is printed."""
+    rows = "\n".join(f"{i / 10},{i % 2}" for i in range(40))
+    (tmp_path / "data.csv").write_text(f"x,y\n{rows}\n")
+    command = (
+        f"{sys.executable} -m autograd_lite train data.csv --target y --epochs 20 --quiet "
+        "--out model.json | true"
+    )
+    done = subprocess.run(
+        ["/bin/bash", "-o", "pipefail", "-c", command], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Broken pipe" not in done.stderr
+    assert (tmp_path / "model.json").exists()  # the work itself was done
