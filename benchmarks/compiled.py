@@ -117,13 +117,14 @@ def compile_times(
 def fit_one_epoch_calls(
     engine: Engine, X: list[list[float]], y: list[float], rows: int, repeats: int
 ) -> list[float]:
-    """Seconds per ``fit(..., compile=True, epochs=1, batch_size=None)`` call on one model:
-    each call compiles again (no cache across calls), then takes its one step."""
-    model = demo_mlp(engine)
-    optimizer = optim.SGD(model.parameters(), lr=0.5, weight_decay=2e-4)
+    """Seconds per ``fit(..., compile=True, epochs=1, batch_size=None)`` call on a new model
+    each time: its compilation (fit reuses what it compiled only for the same model), then
+    its one step."""
     samples = []
     with array_min_rows(rows):
         for _ in range(repeats):
+            model = demo_mlp(engine)
+            optimizer = optim.SGD(model.parameters(), lr=0.5, weight_decay=2e-4)
             gc.collect()
             start = time.perf_counter()
             train.fit(model, X, y, loss="hinge", optimizer=optimizer, epochs=1,
@@ -145,10 +146,9 @@ def write_csv(path: Path, rows: int, seed: int = 0) -> None:
             writer.writerow([f"{v:.6f}" for v in x] + [1 if score > 0 else 0])
 
 
-def default_batch_size() -> int:
-    """``autograd-lite train``'s default --batch-size, read from its parser."""
-    commands = cli.parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    return int(commands["train"].get_default("batch_size"))
+def default_batch_size(training_rows: int) -> int:
+    """``autograd-lite train``'s default --batch-size (auto) for a table of this size."""
+    return tabular.batch_size_for(training_rows)
 
 
 def train_cli(path: Path, out: Path, batch_size: int | None, rows: int) -> dict[str, Any]:
