@@ -22,6 +22,7 @@ from .viz import GraphvizNotFoundError, draw_dot
 
 def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
     """Train an MLP on two moons; write pictures and model to ``out``; return val accuracy."""
+    _check_folder(out)  # before training: a run is not lost to an unwritable folder
     X, y = data.make_moons(200, noise=0.1, seed=seed)
     X_train, X_val, y_train, y_val = data.train_test_split(X, y, test_size=0.25, seed=seed)
     model = MLP(2, [16, 16, 1], seed=seed)
@@ -45,7 +46,6 @@ def demo(out: Path, epochs: int, seed: int, progress: bool) -> float:
     val_accuracy = evaluate(model, X_val, y_val, loss="bce")[1] or 0.0
     _say(f"final: train accuracy {train_accuracy:.2f}, validation accuracy {val_accuracy:.2f}")
 
-    out.mkdir(parents=True, exist_ok=True)
     # The moons are used unscaled, so `autograd-lite predict` takes the model as it is.
     metadata = tabular.TabularMetadata(["x1", "x2"], "moon", "bce", [0.0, 0.0], [1.0, 1.0])
     tabular.save_bundle(model, metadata, out / "model.json")
@@ -127,6 +127,17 @@ def _check_out(out: Path, *inputs: Path) -> None:
     writable_target(out)
 
 
+def _check_folder(out: Path) -> None:
+    """Make the output folder and check that a file can be written in it, naming ``out``."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file; give a folder for the demo's files")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"--out {out}: cannot make the folder ({error.strerror})") from None
+    writable_target(out / "model.json")
+
+
 def train(args: argparse.Namespace) -> None:
     """Fit an MLP to a CSV file's columns and save it with what ``predict`` needs."""
     _check_out(args.out, args.data)
@@ -144,8 +155,12 @@ def train(args: argparse.Namespace) -> None:
         lr=args.lr,
         seed=args.seed,
         progress=not args.quiet,
+        early_stopping=args.early_stopping,
     )
-    _say("final: " + ", ".join(f"{key} {value:.4f}" for key, value in history.last().items()))
+    if history.stopped_early:
+        _say(f"stopped early: no better validation loss for {args.early_stopping} epochs; kept "
+             f"the weights of epoch {history.best_epoch}")  # fmt: skip
+    _say("final: " + ", ".join(f"{key} {value:.4g}" for key, value in run.report(history).items()))
     run.save(args.out)
     _say(f"wrote {args.out}")
 
@@ -246,6 +261,14 @@ def parser() -> argparse.ArgumentParser:
         help="rows per step; auto: 32, or 1%% of the rows of a table over 3,200 rows",
     )
     train_parser.add_argument("--lr", type=_rate, default=0.01, help="Adam's learning rate")
+    train_parser.add_argument(
+        "--early-stopping",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="stop after N epochs without a better validation loss, keeping the best weights "
+        "(default: train every epoch)",
+    )
     train_parser.add_argument(
         "--loss",
         default="auto",

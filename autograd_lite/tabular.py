@@ -141,7 +141,14 @@ class TrainingRun:
     metadata: TabularMetadata
 
     def fit(
-        self, *, epochs: int, batch_size: int | None, lr: float, seed: int, progress: bool
+        self,
+        *,
+        epochs: int,
+        batch_size: int | None,
+        lr: float,
+        seed: int,
+        progress: bool,
+        early_stopping: int | None = None,
     ) -> History:
         """Train the model with Adam(lr) on the rows, validating on the held-out ones;
         ``batch_size=None`` takes :func:`batch_size_for` the table."""
@@ -158,7 +165,29 @@ class TrainingRun:
             optimizer=Adam(self.model.parameters(), lr=lr),
             validation=self.validation,
             progress=progress,
+            early_stopping=early_stopping,
         )
+
+    def report(self, history: History) -> dict[str, float]:
+        """The last epoch's numbers to show a person. A regression trains on standardized
+        targets, so its losses are given back in the target's units: the mean squared error
+        times std², and its root (``rmse``), in the units of the column itself.
+
+        >>> run = TrainingRun(None, [], [], None,  # type: ignore[arg-type]
+        ...     TabularMetadata(["x"], "y", "mse", [0.0], [1.0], 10.0, 2.0))
+        >>> history = History(); history.record(0.25, val_loss=1.0)
+        >>> run.report(history)
+        {'loss': 1.0, 'rmse': 1.0, 'val_loss': 4.0, 'val_rmse': 2.0}
+        """
+        numbers = history.last()
+        if self.metadata.loss != "mse":
+            return numbers
+        scale = self.metadata.target_std**2
+        shown: dict[str, float] = {}
+        for name, value in numbers.items():
+            shown[name] = value * scale
+            shown[name.replace("loss", "rmse")] = math.sqrt(value * scale)
+        return shown
 
     def save(self, path: str | Path) -> None:
         save_bundle(self.model, self.metadata, path)
@@ -198,7 +227,12 @@ def prepare(
         raise ValueError(f"{path}: no feature columns besides the target {target!r}")
     name = choose_loss(y) if loss == "auto" else loss
     objective = get_objective(name)
-    if loss == "cross_entropy" and all(objective.check_target(t) for t in y):
+    wrong = next((t for t in y if not objective.check_target(t)), None)
+    if wrong is not None:  # said now, before the model is announced and trained
+        raise ValueError(
+            f"{path}: loss {name} wants {objective.targets}, but {target!r} holds {wrong!r}"
+        )
+    if loss == "cross_entropy":
         k, seen = int(max(y)) + 1, len(set(y))
         if seen <= k // 2:  # labels like 0 and 100000 are codes, not the classes 0..k-1
             raise ValueError(

@@ -362,3 +362,62 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert "Broken pipe" not in done.stderr
     assert (tmp_path / "model.json").exists()  # the work itself was done
+
+
+def test_a_loss_that_does_not_fit_the_labels_fails_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "binary.csv").write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    code, out, err = run(
+        ["train", str(tmp_path / "binary.csv"), "--target", "y", "--loss", "hinge", "--quiet",
+         "--out", str(tmp_path / "m.json")], capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "Training" not in out  # refused before the model is announced
+    assert err.count("\n") == 1
+    assert "hinge wants labels -1 and 1" in err
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("where", ["{file}", "{file}/sub"])
+def test_demo_refuses_an_unusable_out_folder_at_once(
+    where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_bytes(PRECIOUS)
+    code, out, err = run(["demo", "--quiet", "--out", where.format(file=tmp_path / "file")], capsys)
+    assert code == 2
+    assert "Training" not in out  # no work was done and lost
+    assert err.count("\n") == 1
+    assert (tmp_path / "file").read_bytes() == PRECIOUS
+
+
+def test_train_reports_regression_losses_in_the_targets_units(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [f"{i / 40},{1000.0 * i / 40 + 500.0}" for i in range(40)]  # y in the hundreds
+    (tmp_path / "prices.csv").write_text("x,y\n" + "\n".join(rows) + "\n")
+    code, out, _ = run(
+        ["train", str(tmp_path / "prices.csv"), "--target", "y", "--epochs", "3", "--quiet",
+         "--out", str(tmp_path / "m.json")], capsys,
+    )  # fmt: skip
+    assert code == 0
+    final = next(line for line in out.splitlines() if line.startswith("final:"))
+    numbers = dict(part.split() for part in final.removeprefix("final: ").split(", "))
+    assert set(numbers) == {"loss", "rmse", "val_loss", "val_rmse"}
+    std = tabular.load_bundle(tmp_path / "m.json")[1].target_std
+    assert std > 250  # the column's spread, in its own units
+    assert float(numbers["rmse"]) ** 2 == pytest.approx(float(numbers["loss"]), rel=1e-3)
+    assert float(numbers["val_rmse"]) > 1.0  # not the standardized scale, where it would be < 1
+
+
+def test_train_stops_early_and_keeps_the_best_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    regression_csv(tmp_path / "good.csv", rows=40)
+    code, out, _ = run(
+        ["train", str(tmp_path / "good.csv"), "--target", "y", "--epochs", "300", "--lr", "0.3",
+         "--early-stopping", "2", "--quiet", "--out", str(tmp_path / "m.json")], capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert "stopped early" in out
+    assert (tmp_path / "m.json").exists()
