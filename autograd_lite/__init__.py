@@ -9,6 +9,7 @@
 """
 
 from . import data, losses, nn, optim
+from ._version import __version__
 from .compiler import Compiled, TraceError, compile
 from .engine import (
     Value,
@@ -24,8 +25,6 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialize import ModelFileError, load, save
 from .train import History, evaluate, fit
 from .viz import draw_dot
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Compiled",

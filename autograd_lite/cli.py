@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import data, tabular
+from ._version import __version__
 from .engine import Value
 from .losses import OBJECTIVES
 from .nn import MLP
@@ -213,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
         prog="autograd-lite",
         description="Train and use small neural networks built on autograd_lite.",
     )
+    main_parser.add_argument("--version", action="version", version=f"autograd-lite {__version__}")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common: dict[str, Any] = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
 

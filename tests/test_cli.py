@@ -222,3 +222,17 @@ def test_python_dash_m_runs_the_same_command(bad_files: Path) -> None:
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("autograd-lite predict: error: ")
     assert "Traceback" not in result.stderr
+
+
+def test_version_flag_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["--version"], capsys)
+    assert (code, out, err) == (0, f"autograd-lite {ag.__version__}\n", "")
+    commands = [[sys.executable, "-m", "autograd_lite"]]
+    script = Path(sys.executable).parent / "autograd-lite"  # pip puts it beside this Python
+    if script.is_file():
+        commands.append([str(script)])
+    for command in commands:
+        done = subprocess.run(
+            [*command, "--version"], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert done.stdout == f"autograd-lite {ag.__version__}\n", command

@@ -20,8 +20,14 @@ def test_readme_example_runs(code: str) -> None:
     exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})  # noqa: S102
 
 
+# Absolute, so that PyPI (which shows README.md without the repository's files) shows them too.
+RAW = "https://raw.githubusercontent.com/autograd-lite/autograd_lite/main/"
+
+
 def test_readme_images_exist() -> None:
+    """Every picture is linked absolutely, to a file of this repository that exists."""
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
     assert images, "the README shows a rendered graph"
     for image in images:
-        assert (README.parent / image).is_file(), image
+        assert image.startswith(RAW), f"{image}: link pictures as {RAW}<path> for PyPI"
+        assert (README.parent / image.removeprefix(RAW)).is_file(), image
