@@ -3,7 +3,7 @@
 An optimizer takes a list of parameters, or PyTorch's list of parameter groups: dicts with
 ``"params"`` and any hyper-parameter to override for those parameters (the others come from
 the constructor's arguments). ``optimizer.param_groups`` is that list of dicts, each holding
-every hyper-parameter.
+every hyper-parameter; a scheduler from :mod:`lr_scheduler` changes ``group["lr"]`` there.
 
 >>> w, b = Value(1.0), Value(1.0)
 >>> opt = SGD([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1)
@@ -24,9 +24,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import lr_scheduler
 from .engine import Value
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 ParamGroup = dict[str, Any]
 Params = Iterable[Value | Mapping[str, Any]]  # Values, or parameter-group dicts

@@ -93,7 +93,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 LAYERS = [
-    {"ops", "data"},  # stdlib only
+    {"ops", "data", "lr_scheduler"},  # stdlib only
     {"engine"},
     {"functional", "gradcheck", "losses", "nn", "optim", "testing"},
     {"compiler"},
