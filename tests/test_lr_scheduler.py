@@ -1,4 +1,5 @@
-"""The learning-rate schedulers, without torch (PyTorch's numbers: test_optim_torch.py)."""
+"""The learning-rate schedulers and fit(scheduler=...), without torch (PyTorch's numbers:
+test_optim_torch.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import Value, optim
+from autograd_lite import Value, data, nn, optim
 from autograd_lite.optim import lr_scheduler
+
+X_XOR, Y_XOR = data.make_xor(40, seed=0)
 
 
 def values(*numbers: float) -> list[Value]:
@@ -156,6 +159,88 @@ def test_a_bad_scheduler_state_leaves_the_scheduler_untouched() -> None:
         assert opt.param_groups[0]["lr"] == good["last_lr"][0]
     with pytest.raises(TypeError, match="dict"):
         scheduler.load_state_dict([])  # type: ignore[arg-type]
+
+
+def small_model() -> nn.MLP:
+    return nn.MLP(2, [4, 1], seed=0)
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_fit_steps_the_scheduler_once_per_epoch_after_the_epochs_updates(compile: bool) -> None:
+    once, scheduled = small_model(), small_model()
+    ag.fit(
+        once,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        optimizer=optim.SGD(once.parameters(), lr=0.1),
+        epochs=1,
+        batch_size=8,
+        progress=False,
+        compile=compile,
+    )
+    opt = optim.SGD(scheduled.parameters(), lr=0.1)
+    scheduler = lr_scheduler.StepLR(opt, step_size=1, gamma=0.0)  # rate 0 after epoch 1
+    history = ag.fit(
+        scheduled,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        optimizer=opt,
+        scheduler=scheduler,
+        epochs=4,
+        batch_size=8,
+        progress=False,
+        compile=compile,
+    )
+    assert scheduled.state_dict() == once.state_dict()  # epoch 1 at 0.1 (five steps), then 0
+    assert opt.steps == 20
+    assert scheduler.last_epoch == history.epochs == 4
+    assert history.loss[1:] == pytest.approx([history.loss[1]] * 3, rel=1e-14)  # sums reordered
+
+
+def test_fit_with_early_stopping_steps_the_scheduler_for_each_epoch_run() -> None:
+    model = small_model()
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    scheduler = lr_scheduler.LambdaLR(opt, lambda epoch: 1.0 if epoch < 3 else 0.0)
+    history = ag.fit(
+        model,
+        X_XOR,
+        Y_XOR,
+        loss="bce",
+        optimizer=opt,
+        scheduler=scheduler,
+        validation=(X_XOR, Y_XOR),
+        epochs=50,
+        early_stopping=1,
+        progress=False,
+    )
+    assert history.stopped_early  # rate 0 from epoch 4: no better validation loss
+    assert history.epochs == 4
+    assert scheduler.last_epoch == history.epochs
+
+
+def test_fit_refuses_a_scheduler_of_another_optimizer() -> None:
+    model = small_model()
+    before = model.state_dict()
+    mine = optim.SGD(model.parameters(), lr=0.1)
+    other = optim.SGD(small_model().parameters(), lr=0.1)
+    scheduler = lr_scheduler.StepLR(other, step_size=1)
+    for optimizer in [mine, None]:  # another optimizer's scheduler; a scheduler but no optimizer
+        with pytest.raises(ValueError, match="built on the optimizer passed"):
+            ag.fit(model, X_XOR, Y_XOR, loss="bce", optimizer=optimizer, scheduler=scheduler)
+    with pytest.raises(TypeError, match="lr_scheduler"):
+        ag.fit(
+            model,
+            X_XOR,
+            Y_XOR,
+            loss="bce",
+            optimizer=mine,
+            scheduler=mine,  # type: ignore[arg-type]
+            progress=False,
+        )
+    assert model.state_dict() == before
+    assert other.param_groups[0]["lr"] == 0.1
 
 
 def test_the_scheduler_module_is_optim_lr_scheduler() -> None:
