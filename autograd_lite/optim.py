@@ -1,77 +1,234 @@
-"""Optimizers with PyTorch's update rules and defaults, on lists of parameter Values.
+"""Optimizers with PyTorch's update rules, defaults and parameter groups, on parameter Values.
 
-Each reads ``p.grad`` and writes ``p.data``; ``state_dict()`` / ``load_state_dict()`` save
-and restore the hyper-parameters and the per-parameter buffers (momentum, moments).
+An optimizer takes a list of parameters, or PyTorch's list of parameter groups: dicts with
+``"params"`` and any hyper-parameter to override for those parameters (the others come from
+the constructor's arguments). ``optimizer.param_groups`` is that list of dicts, each holding
+every hyper-parameter; a scheduler from :mod:`lr_scheduler` changes ``group["lr"]`` there.
+
+>>> w, b = Value(1.0), Value(1.0)
+>>> opt = SGD([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1)
+>>> w.grad = b.grad = 1.0
+>>> opt.step()
+>>> w.data, b.data, [group["lr"] for group in opt.param_groups]
+(0.9, 0.99, [0.1, 0.01])
+
+Each step reads ``p.grad`` and writes ``p.data``. ``optimizer.state`` maps a parameter to its
+buffers (momentum, moments, step count), created at its first step; ``state_dict()`` /
+``load_state_dict()`` save and restore the groups' hyper-parameters and those buffers in
+PyTorch's layout (parameters numbered in group order), as plain numbers, lists and dicts.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import lr_scheduler
 from .engine import Value
 
-__all__ = ["SGD", "Adam", "Optimizer", "RMSprop"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+
+ParamGroup = dict[str, Any]
+Params = Iterable[Value | Mapping[str, Any]]  # Values, or parameter-group dicts
 
 
 class Optimizer:
-    """The shared part: parameters, ``zero_grad`` and state saving."""
+    """The shared part: parameter groups, ``zero_grad``, ``step`` and state saving.
 
-    hyperparameters: tuple[str, ...] = ()
-    buffers: tuple[str, ...] = ()
+    A subclass passes its hyper-parameters' defaults to ``__init__`` (None marks one that is
+    required), lists its per-parameter buffers in ``state_keys`` (``optional_state_keys`` for
+    those only some settings use), checks a group in ``_check_group`` and updates one group's
+    parameters in ``_step_group``.
+    """
 
-    def __init__(self, params: Iterable[Value], lr: float) -> None:
-        self.params = list(params)
-        if not self.params:
+    state_keys: tuple[str, ...] = ()
+    optional_state_keys: tuple[str, ...] = ()
+
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.param_groups: list[ParamGroup] = []
+        self.state: dict[Value, dict[str, float]] = {}
+        self.steps = 0  # calls to step(), over all groups
+        if isinstance(params, (Value, Mapping)):
+            raise TypeError("params must be a list of Values or of parameter-group dicts")
+        groups = list(params)
+        if not groups:
             raise ValueError("optimizer got an empty parameter list")
-        if not all(isinstance(p, Value) for p in self.params):
+        if not all(isinstance(g, Mapping) for g in groups):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)  # type: ignore[arg-type]
+
+    @property
+    def params(self) -> list[Value]:
+        """Every parameter, group after group."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @property
+    def lr(self) -> float:
+        """The learning rate shared by every group (setting it sets every group's)."""
+        rates = {group["lr"] for group in self.param_groups}
+        if len(rates) != 1:
+            raise AttributeError("the parameter groups have different rates: see param_groups")
+        return float(rates.pop())
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.param_groups:
+            self._check_group({**group, "lr": value})
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
+        """Add a group: a dict with ``"params"`` (a Value or a list of Values) and overrides."""
+        if not isinstance(param_group, Mapping) or "params" not in param_group:
+            raise TypeError('a parameter group must be a dict with a "params" entry')
+        params = param_group["params"]
+        params = [params] if isinstance(params, Value) else params
+        if isinstance(params, (set, frozenset, Mapping)) or not isinstance(params, Iterable):
+            raise TypeError("a group's params must be a Value or an ordered list of Values")
+        params = list(params)
+        if not all(isinstance(p, Value) for p in params):
             raise TypeError("optimizer parameters must be Values")
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got {lr!r}")
-        self.lr = float(lr)
-        self.state: dict[str, list[float]] = {
-            name: [0.0] * len(self.params) for name in self.buffers
-        }
-        self.steps = 0
+        seen = {id(p) for p in self.params}
+        if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
+            raise ValueError("some parameters appear more than once in the parameter groups")
+        group = {**self.defaults, **param_group, "params": params}
+        missing = [name for name in self.defaults if group[name] is None]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} needs {', '.join(missing)}: pass it to the "
+                "optimizer or set it in every parameter group"
+            )
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: ParamGroup) -> None:
+        """Raise ValueError for a hyper-parameter out of range (subclasses add their own)."""
+        lr = group["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 <= lr < math.inf:
+            raise ValueError(f"learning rate must be a finite number >= 0, got {lr!r}")
+        _check_range(group, "weight_decay", 0.0, math.inf)
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0."""
-        for p in self.params:
-            p.grad = 0.0
-            p.grad_value = None
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = 0.0
+                p.grad_value = None
 
     def step(self) -> None:
-        """Update every parameter from its ``.grad``."""
+        """Update every parameter from its ``.grad``, group by group."""
         self.steps += 1
-        for i, p in enumerate(self.params):
-            p.data = self._update(i, p.data, p.grad)
+        for group in self.param_groups:
+            self._step_group(group)
 
-    def _update(self, i: int, data: float, grad: float) -> float:
+    def _step_group(self, group: ParamGroup) -> None:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
+        """The hyper-parameters and buffers, in PyTorch's layout, as plain data.
+
+        ``{"type", "steps", "state": {index: {buffer: number}}, "param_groups": [{..., "params":
+        [index, ...]}]}``; parameters are numbered across the groups in order. Betas are a list.
+        """
+        index = {id(p): i for i, p in enumerate(self.params)}
+        groups = [
+            {
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in group.items()},
+                "params": [index[id(p)] for p in group["params"]],
+            }
+            for group in self.param_groups
+        ]
+        state = {index[id(p)]: dict(buffers) for p, buffers in self.state.items()}
         return {
             "type": type(self).__name__,
-            "lr": self.lr,
             "steps": self.steps,
-            **{name: getattr(self, name) for name in self.hyperparameters},
-            "state": {name: list(values) for name, values in self.state.items()},
+            "state": state,
+            "param_groups": groups,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a ``state_dict()``; checked whole before anything changes."""
-        if state.get("type") != type(self).__name__:
-            raise ValueError(f"state is for {state.get('type')!r}, not {type(self).__name__}")
-        buffers = state.get("state", {})
-        for name in self.buffers:
-            values = buffers.get(name)
-            if not isinstance(values, list) or len(values) != len(self.params):
-                raise ValueError(f"state buffer {name!r} must hold {len(self.params)} numbers")
-        self.lr, self.steps = float(state["lr"]), int(state["steps"])
-        for name in self.hyperparameters:
-            setattr(self, name, state[name])
-        self.state = {name: [float(v) for v in buffers[name]] for name in self.buffers}
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a ``state_dict()`` (also after a JSON round trip: string indices are read).
+
+        The groups must hold as many parameters as this optimizer's; everything is checked
+        before anything changes, so a bad state raises ValueError and leaves the optimizer as it
+        was.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        name = type(self).__name__
+        if state_dict.get("type") != name:
+            raise ValueError(f"state is for {state_dict.get('type')!r}, not {name}")
+        saved_groups = state_dict.get("param_groups")
+        if not isinstance(saved_groups, list) or len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"state must hold {len(self.param_groups)} parameter groups")
+        params = self.params
+        groups = []
+        for k, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            if not isinstance(saved, Mapping) or not isinstance(saved.get("params"), list):
+                raise ValueError(f"parameter group {k} must be a dict with a params list")
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {k} holds {len(saved['params'])} parameters in the "
+                    f"state, {len(group['params'])} in the optimizer"
+                )
+            absent = [key for key in self.defaults if key not in saved]
+            if absent:
+                raise ValueError(f"parameter group {k} lacks {', '.join(absent)}")
+            restored = {**saved, "params": group["params"]}
+            if isinstance(restored.get("betas"), list):
+                restored["betas"] = tuple(restored["betas"])
+            self._check_group(restored)
+            groups.append(restored)
+        state = self._read_state(state_dict.get("state"), len(params))
+        steps = state_dict.get("steps", 0)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+        self.param_groups = groups
+        self.state = {params[i]: buffers for i, buffers in state.items()}
+        self.steps = steps
+
+    def _read_state(self, saved: Any, count: int) -> dict[int, dict[str, float]]:
+        if not isinstance(saved, Mapping):
+            raise ValueError("state must hold a dict of per-parameter buffers")
+        state = {}
+        for key, buffers in saved.items():
+            i = int(key) if isinstance(key, str) and key.isdigit() else key
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < count:
+                raise ValueError(f"state has an entry for parameter {key!r} of {count}")
+            if not isinstance(buffers, Mapping):
+                raise ValueError(f"state of parameter {i} must be a dict")
+            missing = set(self.state_keys) - set(buffers)
+            unknown = set(buffers) - set(self.state_keys) - set(self.optional_state_keys)
+            if missing or unknown:
+                raise ValueError(
+                    f"state of parameter {i} must hold {', '.join(self.state_keys)}, "
+                    f"got {', '.join(map(str, buffers)) or 'nothing'}"
+                )
+            for buffer, value in buffers.items():
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"state {buffer!r} of parameter {i} must be a number")
+            state[i] = {
+                buffer: value if buffer == "step" else float(value)
+                for buffer, value in buffers.items()
+            }
+            if not isinstance(state[i].get("step", 0), int):
+                raise ValueError(f"state 'step' of parameter {i} must be an int")
+        return state
+
+
+def _check_range(group: ParamGroup, name: str, low: float, high: float) -> None:
+    """Raise unless ``low <= group[name] < high``."""
+    value = group[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value < high:
+        raise ValueError(f"{name} must lie in [{low}, {high}), got {value!r}")
+
+
+def _check_flag(group: ParamGroup, name: str) -> None:
+    if not isinstance(group[name], bool):
+        raise ValueError(f"{name} must be True or False, got {group[name]!r}")
 
 
 class SGD(Optimizer):
@@ -85,84 +242,160 @@ class SGD(Optimizer):
     0.95
     """
 
-    hyperparameters = ("momentum", "weight_decay", "nesterov")
-    buffers = ("momentum_buffer",)
+    optional_state_keys = ("momentum_buffer",)
 
     def __init__(
         self,
-        params: Iterable[Value],
-        lr: float,
+        params: Params,
+        lr: float | None = None,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        if nesterov and momentum <= 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
-        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+        }
+        super().__init__(params, defaults)
 
-    def _update(self, i: int, data: float, grad: float) -> float:
-        g = grad + self.weight_decay * data
-        if self.momentum:
-            buffer = self.state["momentum_buffer"]
-            buffer[i] = g if self.steps == 1 else self.momentum * buffer[i] + g
-            g = g + self.momentum * buffer[i] if self.nesterov else buffer[i]
-        return data - self.lr * g
+    def _check_group(self, group: ParamGroup) -> None:
+        super()._check_group(group)
+        _check_range(group, "momentum", 0.0, math.inf)
+        _check_flag(group, "nesterov")
+        if group["nesterov"] and group["momentum"] <= 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+
+    def _step_group(self, group: ParamGroup) -> None:
+        lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        nesterov, state = group["nesterov"], self.state
+        for p in group["params"]:
+            g = p.grad + weight_decay * p.data
+            if momentum:
+                buffers = state.setdefault(p, {})
+                buffer = buffers.get("momentum_buffer")
+                buffer = g if buffer is None else momentum * buffer + g
+                buffers["momentum_buffer"] = buffer
+                g = g + momentum * buffer if nesterov else buffer
+            p.data = p.data - lr * g
 
 
 class Adam(Optimizer):
     """Adam with bias correction (and L2 weight decay added to the gradient, as PyTorch's Adam).
 
-    m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;
-    p ← p - (lr / (1-β₁ᵗ)) · m / (√v / √(1-β₂ᵗ) + ε).
+    m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²  (v̂ ← max(v̂, v) with ``amsgrad``, else v̂ = v);
+    p ← p - (lr / (1-β₁ᵗ)) · m / (√v̂ / √(1-β₂ᵗ) + ε).
     """
 
-    hyperparameters = ("betas", "eps", "weight_decay")
-    buffers = ("exp_avg", "exp_avg_sq")
+    state_keys = ("step", "exp_avg", "exp_avg_sq")
+    optional_state_keys = ("max_exp_avg_sq",)
+    decoupled_weight_decay = False  # AdamW: p ← p(1 - lr·wd) instead of g ← g + wd·p
 
     def __init__(
         self,
-        params: Iterable[Value],
+        params: Params,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+        }
+        super().__init__(params, defaults)
 
-    def _update(self, i: int, data: float, grad: float) -> float:
-        beta1, beta2 = self.betas
-        g = grad + self.weight_decay * data
-        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
-        m[i] += (1 - beta1) * (g - m[i])  # PyTorch's lerp form of β₁m + (1-β₁)g
-        v[i] = beta2 * v[i] + (1 - beta2) * g * g
-        step_size = self.lr / (1 - beta1**self.steps)
-        denominator = math.sqrt(v[i]) / math.sqrt(1 - beta2**self.steps) + self.eps
-        return data - step_size * m[i] / denominator
+    def _check_group(self, group: ParamGroup) -> None:
+        super()._check_group(group)
+        betas = group["betas"]
+        if not isinstance(betas, tuple) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+        for beta in betas:
+            _check_range({"betas": beta}, "betas", 0.0, 1.0)
+        _check_range(group, "eps", 0.0, math.inf)
+        _check_flag(group, "amsgrad")
+
+    def _step_group(self, group: ParamGroup) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad, state = group["weight_decay"], group["amsgrad"], self.state
+        decay = 1 - lr * weight_decay if self.decoupled_weight_decay else 1.0
+        l2 = 0.0 if self.decoupled_weight_decay else weight_decay
+        last_step, step_size, correction2 = 0, 0.0, 0.0
+        for p in group["params"]:
+            s = state.get(p)
+            if s is None:
+                s = state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
+            step = s["step"] = int(s["step"]) + 1
+            if step != last_step:  # the same for every parameter but after add_param_group
+                last_step, step_size = step, lr / (1 - beta1**step)
+                correction2 = (1 - beta2**step) ** 0.5
+            data = p.data * decay if weight_decay else p.data
+            g = p.grad + l2 * data if l2 else p.grad
+            m = s["exp_avg"] = s["exp_avg"] + (1 - beta1) * (g - s["exp_avg"])  # PyTorch's lerp
+            v = s["exp_avg_sq"] = beta2 * s["exp_avg_sq"] + (1 - beta2) * g * g
+            if amsgrad:
+                v = s["max_exp_avg_sq"] = max(s.get("max_exp_avg_sq", 0.0), v)
+            p.data = data - step_size * (m / (math.sqrt(v) / correction2 + eps))  # addcdiv
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's AdamW.
+
+    p ← p·(1 - lr·wd), then Adam's step on the plain gradient; ``weight_decay`` defaults to 0.01.
+
+    >>> w = Value(1.0); w.grad = 0.0
+    >>> AdamW([w], lr=0.1, weight_decay=0.5).step(); w.data
+    0.95
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
 
 class RMSprop(Optimizer):
     """RMSprop: v ← αv + (1-α)g²;  p ← p - lr·g / (√v + ε)."""
 
-    hyperparameters = ("alpha", "eps", "weight_decay")
-    buffers = ("square_avg",)
+    state_keys = ("step", "square_avg")
 
     def __init__(
         self,
-        params: Iterable[Value],
+        params: Params,
         lr: float = 0.01,
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
-        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay}
+        super().__init__(params, defaults)
 
-    def _update(self, i: int, data: float, grad: float) -> float:
-        g = grad + self.weight_decay * data
-        v = self.state["square_avg"]
-        v[i] = self.alpha * v[i] + (1 - self.alpha) * g * g
-        return data - self.lr * g / (math.sqrt(v[i]) + self.eps)
+    def _check_group(self, group: ParamGroup) -> None:
+        super()._check_group(group)
+        _check_range(group, "alpha", 0.0, math.inf)
+        _check_range(group, "eps", 0.0, math.inf)
+
+    def _step_group(self, group: ParamGroup) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        weight_decay, state = group["weight_decay"], self.state
+        for p in group["params"]:
+            s = state.get(p)
+            if s is None:
+                s = state[p] = {"step": 0, "square_avg": 0.0}
+            s["step"] = int(s["step"]) + 1
+            g = p.grad + weight_decay * p.data
+            v = s["square_avg"] = alpha * s["square_avg"] + (1 - alpha) * g * g
+            p.data = p.data - lr * g / (math.sqrt(v) + eps)

@@ -24,6 +24,7 @@ from typing import Any
 from .compiler import Generated, TraceError, trace_gradient
 from .engine import Value, no_grad
 from .losses import Objective, Output, get_objective, one_score
+from .lr_scheduler import LRScheduler
 from .nn import Module
 from .optim import Adam, Optimizer
 
@@ -351,6 +352,7 @@ def fit(
     *,
     loss: str | Objective = "mse",
     optimizer: Optimizer | None = None,
+    scheduler: LRScheduler | None = None,
     epochs: int = 100,
     batch_size: int | None = None,
     validation: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
@@ -365,6 +367,9 @@ def fit(
     (all of them when None) computes the mean ``loss``, back-propagates and takes an
     ``optimizer`` step (default ``Adam(lr=0.01)``). Training loss and accuracy are measured on
     the batches as they are trained on; ``validation=(X_val, y_val)`` is scored after each epoch.
+    ``scheduler`` (from :mod:`autograd_lite.optim.lr_scheduler`, built on the ``optimizer``
+    passed) steps once per epoch, after the epoch's optimizer steps and its validation, as in
+    PyTorch's loop: epoch 1 trains at the optimizer's rates, epoch k at the schedule's k-1.
     ``early_stopping=N`` stops once the validation loss (training loss without validation) has
     not improved for N epochs, and puts back the weights of the best epoch. ``progress`` shows
     a tqdm bar (a line per tenth of the run without tqdm); ``progress=False`` prints nothing.
@@ -392,6 +397,10 @@ def fit(
         _check_data(X_val, y_val, objective, "validation")
     if compile not in (True, False, "auto"):
         raise ValueError(f'compile must be True, False or "auto", got {compile!r}')
+    if scheduler is not None and not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"scheduler must be an lr_scheduler, got {type(scheduler).__name__}")
+    if scheduler is not None and (optimizer is None or scheduler.optimizer is not optimizer):
+        raise ValueError("scheduler must be built on the optimizer passed as optimizer=")
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=0.01)
     rng, order = random.Random(seed), list(range(len(X)))
@@ -440,6 +449,8 @@ def fit(
                     f"training diverged to {what} in epoch {epoch} with learning rate "
                     f"{getattr(optimizer, 'lr', '?')}; try a smaller learning rate"
                 )
+            if scheduler is not None:
+                scheduler.step()
             watched = total / len(X) if val_loss is None else val_loss
             if watched < best_loss:
                 best_loss, best_state, history.best_epoch = watched, model.state_dict(), epoch

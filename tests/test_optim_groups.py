@@ -1,0 +1,207 @@
+"""Parameter groups, AdamW and the optimizers' saved state, without torch (PyTorch's numbers
+are in test_optim_torch.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import pytest
+
+from autograd_lite import Value, optim
+
+
+def values(*numbers: float) -> list[Value]:
+    return [Value(n) for n in numbers]
+
+
+def test_groups_take_the_constructors_values_for_what_they_do_not_set() -> None:
+    a, b, c = values(1.0, 2.0, 3.0)
+    opt = optim.SGD([{"params": [a, b], "momentum": 0.5}, {"params": c, "lr": 0.01}], lr=0.1)
+    first, second = opt.param_groups
+    assert first == {
+        "params": [a, b],
+        "lr": 0.1,
+        "momentum": 0.5,
+        "weight_decay": 0.0,
+        "nesterov": False,
+    }
+    assert second["params"] == [c]
+    assert (second["lr"], second["momentum"]) == (0.01, 0.0)
+    assert opt.params == [a, b, c]
+    adam = optim.AdamW([{"params": [a], "name": "weights"}], betas=(0.8, 0.9))
+    assert adam.param_groups[0]["name"] == "weights"  # extra keys are kept, as in PyTorch
+    assert adam.param_groups[0]["weight_decay"] == 0.01  # AdamW's default
+    assert optim.Adam([a]).param_groups[0]["weight_decay"] == 0.0
+
+
+def test_a_list_of_values_is_one_group() -> None:
+    a, b = values(1.0, 2.0)
+    opt = optim.Adam([a, b], lr=0.1)
+    assert len(opt.param_groups) == 1
+    assert opt.param_groups[0]["params"] == [a, b]
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+BAD_GROUPS: dict[str, tuple[Any, dict[str, Any], type[Exception], str]] = {
+    "empty": ([], {"lr": 0.1}, ValueError, "empty parameter list"),
+    "one value": (Value(1.0), {"lr": 0.1}, TypeError, "list of Values"),
+    "not values": ([1.0], {"lr": 0.1}, TypeError, "must be Values"),
+    "set": ([{"params": {Value(1.0)}}], {"lr": 0.1}, TypeError, "ordered"),
+    "no params key": ([{"lr": 0.1}], {"lr": 0.1}, TypeError, '"params"'),
+    "no lr anywhere": ([{"params": [Value(1.0)]}], {}, ValueError, "SGD needs lr"),
+    "negative lr": ([{"params": [Value(1.0)], "lr": -1.0}], {"lr": 0.1}, ValueError, ">= 0"),
+    "nan lr": ([Value(1.0)], {"lr": math.nan}, ValueError, "learning rate"),
+    "string lr": ([Value(1.0)], {"lr": "0.1"}, ValueError, "learning rate"),
+    "nesterov": ([{"params": [Value(1.0)], "nesterov": True}], {"lr": 0.1}, ValueError,
+                 "Nesterov"),
+    "momentum": ([Value(1.0)], {"lr": 0.1, "momentum": -0.5}, ValueError, "momentum"),
+    "weight decay": ([Value(1.0)], {"lr": 0.1, "weight_decay": -1}, ValueError, "weight_decay"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_GROUPS.values(), ids=list(BAD_GROUPS))
+def test_bad_groups_and_settings_are_refused(case: tuple[Any, Any, Any, str]) -> None:
+    params, options, error, message = case
+    with pytest.raises(error, match=message):
+        optim.SGD(params, **options)
+
+
+def test_a_parameter_in_two_groups_is_refused() -> None:
+    a, b = values(1.0, 2.0)
+    with pytest.raises(ValueError, match="more than once"):
+        optim.Adam([{"params": [a, b]}, {"params": [a]}])
+    with pytest.raises(ValueError, match="more than once"):
+        optim.Adam([a, a])
+    opt = optim.Adam([a])
+    with pytest.raises(ValueError, match="more than once"):
+        opt.add_param_group({"params": [b, a]})
+    assert len(opt.param_groups) == 1
+    for betas in [(0.9,), (1.0, 0.9), "ab"]:
+        with pytest.raises(ValueError, match="betas"):
+            optim.Adam([b], betas=betas)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="amsgrad"):
+        optim.AdamW([b], amsgrad=1)  # type: ignore[arg-type]
+
+
+def test_lr_reads_and_sets_every_groups_rate() -> None:
+    a, b = values(1.0, 2.0)
+    opt = optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1)
+    assert opt.lr == 0.1
+    opt.lr = 0.5
+    assert [group["lr"] for group in opt.param_groups] == [0.5, 0.5]
+    with pytest.raises(ValueError, match="learning rate"):
+        opt.lr = -1.0
+    assert opt.lr == 0.5
+    opt.param_groups[1]["lr"] = 0.25
+    with pytest.raises(AttributeError, match="different rates"):
+        _ = opt.lr
+    assert getattr(opt, "lr", "?") == "?"  # fit's divergence message falls back to it
+
+
+def test_each_group_steps_with_its_own_rate_and_weight_decay() -> None:
+    a, b = values(1.0, 1.0)
+    opt = optim.AdamW(
+        [{"params": [a]}, {"params": [b], "weight_decay": 0.0}], lr=0.1, weight_decay=0.5
+    )
+    a.grad = b.grad = 0.0
+    opt.step()
+    assert (a.data, b.data) == (1.0 - 0.1 * 0.5, 1.0)  # decoupled decay only, no gradient
+    c, d = values(1.0, 1.0)
+    sgd = optim.SGD([{"params": [c], "lr": 0.5}, {"params": [d]}], lr=0.1)
+    c.grad = d.grad = 1.0
+    sgd.step()
+    assert (c.data, d.data) == (0.5, 0.9)
+
+
+def test_a_group_added_later_starts_its_own_adam_step_count() -> None:
+    a, b, fresh = values(0.5, -0.3, -0.3)
+    opt = optim.Adam([a], lr=0.1)
+    for _ in range(3):
+        a.grad = 1.0
+        opt.step()
+    opt.add_param_group({"params": [b], "lr": 0.2})
+    a.grad = b.grad = fresh.grad = 0.7
+    opt.step()
+    optim.Adam([fresh], lr=0.2).step()
+    assert b.data == fresh.data  # bias correction for its first step, not its fourth
+    assert opt.state[a]["step"] == 4
+    assert opt.state[b]["step"] == 1
+
+
+OPTIMIZERS: list[tuple[type[optim.Optimizer], dict[str, Any]]] = [
+    (optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    (optim.SGD, {"lr": 0.1}),
+    (optim.Adam, {"lr": 0.1, "amsgrad": True}),
+    (optim.AdamW, {"lr": 0.1}),
+    (optim.RMSprop, {"lr": 0.1}),
+]
+
+
+@pytest.mark.parametrize(("kind", "options"), OPTIMIZERS, ids=lambda x: getattr(x, "__name__", ""))
+def test_group_state_survives_json_and_continues_identically(
+    kind: type[optim.Optimizer], options: dict[str, Any]
+) -> None:
+    def run(restore: bool) -> list[float]:
+        params = values(0.5, -0.5, 2.0)
+        groups: list[dict[str, Any]] = [{"params": params[:2]}, {"params": params[2:], "lr": 0.01}]
+        opt = kind(groups, **options)
+        for step in range(6):
+            if restore and step == 3:
+                saved = json.loads(json.dumps(opt.state_dict()))
+                opt = kind([{"params": params[:2]}, {"params": params[2:]}], **options)
+                opt.load_state_dict(saved)
+                assert opt.param_groups[1]["lr"] == 0.01
+            for p in params:
+                p.grad = math.sin(p.data) + 0.3
+            opt.step()
+        return [p.data for p in params]
+
+    assert run(restore=True) == run(restore=False)
+
+
+def broken(state: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    state = copy.deepcopy(state)
+    place = state
+    for key in path[:-1]:
+        place = place[key]
+    if value is KeyError:
+        del place[path[-1]]
+    else:
+        place[path[-1]] = value
+    return state
+
+
+BAD_STATES: dict[str, tuple[list[Any], Any, str]] = {
+    "type": (["type"], "SGD", "not Adam"),
+    "groups": (["param_groups"], [], "2 parameter groups"),
+    "group not dict": (["param_groups", 0], 3, "params list"),
+    "group size": (["param_groups", 1, "params"], [2, 3], "holds 2 parameters"),
+    "hyper-parameter gone": (["param_groups", 0, "eps"], KeyError, "lacks eps"),
+    "bad lr": (["param_groups", 0, "lr"], "fast", "learning rate"),
+    "bad betas": (["param_groups", 1, "betas"], [0.9, 1.5], "betas"),
+    "state index": (["state", 7], {"step": 1, "exp_avg": 0.0, "exp_avg_sq": 0.0}, "parameter 7"),
+    "buffer gone": (["state", 0, "exp_avg"], KeyError, "must hold step"),
+    "buffer unknown": (["state", 0, "momentum_buffer"], 1.0, "must hold step"),
+    "buffer text": (["state", 0, "exp_avg"], "x", "must be a number"),
+    "step float": (["state", 0, "step"], 1.5, "must be an int"),
+    "steps": (["steps"], -1, "steps"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_STATES.values(), ids=list(BAD_STATES))
+def test_a_bad_optimizer_state_leaves_the_optimizer_untouched(
+    case: tuple[list[Any], Any, str],
+) -> None:
+    params = values(0.5, -0.5, 2.0)
+    opt = optim.Adam([{"params": params[:2]}, {"params": params[2:], "lr": 0.01}], lr=0.1)
+    for p in params:
+        p.grad = 1.0
+    opt.step()
+    good = opt.state_dict()
+    path, value, message = case
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(broken(good, path, value))
+    assert opt.state_dict() == good
