@@ -58,7 +58,11 @@ _short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 60, 60, 6, 6
 
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: not JSON, truncated, another format or version, or
-    weights that do not fit the architecture. The message names the file and the problem."""
+    weights that do not fit the architecture. The message names the file and the problem, on
+    one line (a line break that came from the file is shown as ``\\n``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 def architecture(model: Module) -> dict[str, Any]:
