@@ -21,8 +21,9 @@ from .engine import (
 )
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
-from .train import History, evaluate, fit
+from .train import History, evaluate, fit, predict
 from .viz import draw_dot
 
 __version__ = "0.1.0"
@@ -50,9 +51,11 @@ __all__ = [
     "is_grad_enabled",
     "load",
     "losses",
+    "manual_seed",
     "nn",
     "no_grad",
     "optim",
+    "predict",
     "save",
     "topological_order",
     "value_and_grad",

@@ -141,7 +141,7 @@ class TrainingRun:
     metadata: TabularMetadata
 
     def fit(
-        self, *, epochs: int, batch_size: int | None, lr: float, seed: int, progress: bool
+        self, *, epochs: int, batch_size: int | None, lr: float, seed: int | None, progress: bool
     ) -> History:
         """Train the model with Adam(lr) on the rows, validating on the held-out ones;
         ``batch_size=None`` takes :func:`batch_size_for` the table."""
@@ -180,7 +180,7 @@ def prepare(
     *,
     hidden: Sequence[int] = (16, 16),
     loss: str = "auto",
-    seed: int = 0,
+    seed: int | None = None,
 ) -> TrainingRun:
     """Read a numeric CSV file and set up an MLP to predict its ``target`` column.
 

@@ -93,6 +93,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 LAYERS = [
+    {"seeding"},  # stdlib only: the global random generator
     {"ops", "data"},  # stdlib only
     {"engine"},
     {"functional", "gradcheck", "losses", "nn", "optim", "testing"},
