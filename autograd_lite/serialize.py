@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .nn import MODULES, Module
+from .nn import MODULES, Module, architecture
 
 __all__ = [
     "FORMAT",
@@ -59,14 +59,6 @@ _short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 60, 60, 6, 6
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: not JSON, truncated, another format or version, or
     weights that do not fit the architecture. The message names the file and the problem."""
-
-
-def architecture(model: Module) -> dict[str, Any]:
-    """What rebuilds ``model``: its registered name as ``type``, then its :meth:`Module.config`."""
-    config = model.config()
-    if "type" in config:
-        raise ValueError(f"{type(model).__name__}.config() may not use the key 'type'")
-    return {"type": type(model).registry_name, **config}
 
 
 def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None = None) -> None:
