@@ -21,6 +21,7 @@ from .engine import (
 )
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .interop import from_torch, to_torch
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
 from .train import History, evaluate, fit, predict
@@ -43,6 +44,7 @@ __all__ = [
     "enable_grad",
     "evaluate",
     "fit",
+    "from_torch",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -57,6 +59,7 @@ __all__ = [
     "optim",
     "predict",
     "save",
+    "to_torch",
     "topological_order",
     "value_and_grad",
 ]

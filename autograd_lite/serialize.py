@@ -122,9 +122,9 @@ def writable_target(path: str | Path) -> Path:
     return target
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file beside the target,
-    flushed to disk, then renamed over it. Follows symlinks, keeps an existing file's
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8; bytes as they are) to ``path`` atomically: a temporary file beside
+    the target, flushed to disk, then renamed over it. Follows symlinks, keeps an existing file's
     permissions, refuses what :func:`writable_target` refuses, and first removes temporary
     files that killed saves to the same target left behind."""
     target = writable_target(path)
@@ -138,7 +138,10 @@ def write_atomic(path: str | Path, text: str) -> None:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(temporary, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        binary = isinstance(text, bytes)
+        with os.fdopen(
+            handle, "wb" if binary else "w", encoding=None if binary else "utf-8"
+        ) as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())

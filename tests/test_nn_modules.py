@@ -16,6 +16,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import Value, data, nn, seeding, tabular, train
+from autograd_lite.cli import main
 
 # ---------------------------------------------------------------- Linear, Sequential, activations
 
@@ -289,3 +290,34 @@ def test_the_package_has_one_default_for_seed() -> None:
                     assert parameter.default is None, f"{module.__name__}.{name}"
     assert {"MLP", "Layer", "Neuron", "Linear", "make_moons", "train_test_split", "fit",
             "prepare"} <= set(found)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- without torch
+
+
+def test_without_torch_the_error_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an absent torch looks like
+    with pytest.raises(ImportError, match="pip install torch"):
+        ag.to_torch(nn.MLP(2, [3, 1], seed=0))
+    with pytest.raises(ImportError, match="pip install torch"):
+        ag.from_torch(object())
+    ag.save(nn.MLP(2, [3, 1], seed=0), tmp_path / "model.json")
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(tmp_path / "model.json"), "--to", str(tmp_path / "model.pt")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograd-lite export: error: ")
+    assert "pip install torch" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_export_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--to" in out
+    assert "PyTorch" in out

@@ -98,7 +98,7 @@ LAYERS = [
     {"engine"},
     {"functional", "gradcheck", "losses", "nn", "optim", "testing"},
     {"compiler"},
-    {"train", "serialize"},
+    {"train", "serialize", "interop"},
     {"tabular"},
     {"viz", "plots"},  # presentation
     {"cli"},
