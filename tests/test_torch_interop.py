@@ -4,6 +4,7 @@ gradients in both libraries, to 1e-12, on random inputs."""
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,13 @@ def test_export_of_a_trained_table_says_how_inputs_are_scaled(
     assert code == 0
     assert "features a, b standardized" in out
     assert "target standardized" in out
+
+
+def test_the_readme_to_pytorch_example_runs() -> None:
+    """README.md shows it as text (its examples run without torch); it runs here."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"^```text\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+    (example,) = [block for block in blocks if "ag.to_torch(" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
+    assert isinstance(namespace["back"], nn.Sequential)
