@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import operator
 import random
 
 __all__ = ["INITIAL_SEED", "generator", "manual_seed"]
@@ -28,9 +29,7 @@ _global = random.Random(INITIAL_SEED)
 
 def manual_seed(seed: int) -> None:
     """Reset the global generator: every later ``seed=None`` call follows from ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"manual_seed takes an int, got {seed!r}")
-    _global.seed(seed)
+    _global.seed(_integer(seed, "manual_seed takes an int"))
 
 
 def generator(seed: int | random.Random | None) -> random.Random:
@@ -45,6 +44,14 @@ def generator(seed: int | random.Random | None) -> random.Random:
         return seed
     if seed is None:
         return random.Random(_global.getrandbits(64))
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, a random.Random or None, got {seed!r}")
-    return random.Random(seed)
+    return random.Random(_integer(seed, "seed must be an int, a random.Random or None"))
+
+
+def _integer(seed: object, message: str) -> int:
+    """``seed`` as an int (NumPy integers too), else ``TypeError`` with ``message``."""
+    if isinstance(seed, bool):
+        raise TypeError(f"{message}, got {seed!r}")
+    try:
+        return operator.index(seed)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{message}, got {seed!r}") from None

@@ -262,6 +262,8 @@ def test_manual_seed_seeds_every_default_random_source() -> None:
         assert a != b
     with pytest.raises(TypeError, match="manual_seed takes an int"):
         ag.manual_seed("0")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="seed must be an int, a random"):
+        data.make_moons(10, seed=True)
 
 
 def test_seed_none_draws_from_the_global_generator_an_int_does_not() -> None:
