@@ -22,8 +22,10 @@ from .engine import (
 )
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .interop import from_torch, to_torch
+from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
-from .train import History, evaluate, fit
+from .train import History, evaluate, fit, predict
 from .viz import draw_dot
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "enable_grad",
     "evaluate",
     "fit",
+    "from_torch",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -49,10 +52,13 @@ __all__ = [
     "is_grad_enabled",
     "load",
     "losses",
+    "manual_seed",
     "nn",
     "no_grad",
     "optim",
+    "predict",
     "save",
+    "to_torch",
     "topological_order",
     "value_and_grad",
 ]

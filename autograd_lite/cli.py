@@ -1,8 +1,11 @@
-"""The ``autograd-lite`` command (also ``python -m autograd_lite``): demo, train, predict."""
+"""The ``autograd-lite`` command (also ``python -m autograd_lite``): demo, train, predict,
+export."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import math
 import os
 import sys
@@ -13,10 +16,11 @@ from typing import Any, NoReturn
 from . import data, tabular
 from ._version import __version__
 from .engine import Value
+from .interop import to_torch
 from .losses import OBJECTIVES
 from .nn import MLP
 from .optim import Adam
-from .serialize import writable_target, write_atomic
+from .serialize import load_with_metadata, writable_target, write_atomic
 from .train import History, evaluate, fit
 from .viz import GraphvizNotFoundError, draw_dot
 
@@ -120,11 +124,13 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
-def _check_out(out: Path, *inputs: Path) -> None:
+def _check_out(out: Path, *inputs: Path, option: str = "--out") -> None:
     """Refuse an output that is one of the inputs or cannot be written, before any work."""
     for given in inputs:
         if _same_file(out, given):
-            raise ValueError(f"--out {out} is the input file {given}; write the output elsewhere")
+            raise ValueError(
+                f"{option} {out} is the input file {given}; write the output elsewhere"
+            )
     writable_target(out)
 
 
@@ -176,6 +182,25 @@ def predict_csv(args: argparse.Namespace) -> None:
     else:
         write_atomic(args.out, text)
         _say(f"wrote {count} predictions to {args.out}")
+
+
+def export(args: argparse.Namespace) -> None:
+    """Write a saved model as a PyTorch module (``torch.save`` of :func:`to_torch`'s)."""
+    _check_out(args.to, args.model, option="--to")
+    model, metadata = load_with_metadata(args.model)
+    module = to_torch(model)  # ImportError, said in one line, when PyTorch is missing
+    buffer = io.BytesIO()
+    importlib.import_module("torch").save(module, buffer)
+    write_atomic(args.to, buffer.getvalue())
+    _say(f"wrote {args.to}: {' '.join(str(module).split())}")
+    if "means" in metadata:
+        _say(
+            "note: like the model, the module takes the features "
+            f"{', '.join(map(str, metadata.get('features', [])))} standardized with the "
+            f"means and stds in {args.model}'s metadata"
+            + (", and gives the target standardized" if "target_std" in metadata else "")
+        )
+    _say(f"load it with torch.load({str(args.to)!r}, weights_only=False)")
 
 
 def _positive(text: str) -> int:
@@ -293,6 +318,19 @@ def parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("model", type=Path, help="a model.json written by train")
     predict_parser.add_argument("data", type=Path, help="the CSV file")
     predict_parser.add_argument("--out", type=Path, help="output CSV (default: standard output)")
+
+    export_parser = commands.add_parser(
+        "export",
+        help="write a saved model as a PyTorch module",
+        **common,
+        description="Write a model saved by train or ag.save as a PyTorch module (an "
+        "nn.Sequential of Linear and activation layers, float64, the same weights) with "
+        "torch.save, to keep training it in PyTorch. Needs PyTorch installed.",
+    )
+    export_parser.add_argument("model", type=Path, help="a model.json written by train")
+    export_parser.add_argument(
+        "--to", type=Path, required=True, default=argparse.SUPPRESS, help="the .pt file to write"
+    )
     return main_parser
 
 
@@ -314,9 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo(args.out, args.epochs, args.seed, not args.quiet)
         elif args.command == "train":
             train(args)
+        elif args.command == "export":
+            export(args)
         else:
             predict_csv(args)
-    except (OSError, ValueError) as error:
+    except (ImportError, OSError, ValueError) as error:
         message = " ".join(str(error).split("\n"))  # one line, even for a name with a newline
         command_parser.exit(2, f"autograd-lite {args.command}: error: {message}\n")
     return 0

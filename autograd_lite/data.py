@@ -1,7 +1,9 @@
 """Small data sets for teaching and testing, in pure Python (no scikit-learn, no NumPy).
 
-Every generator is seeded and returns ``(X, y)``: ``X`` a list of rows (lists of floats),
-``y`` a list of labels (floats: 0.0/1.0 for two classes, 0.0, 1.0, … for more).
+Every generator takes ``seed=`` (an int, or None, the default: the library's global generator,
+which ``ag.manual_seed`` resets; see :mod:`autograd_lite.seeding`) and returns ``(X, y)``:
+``X`` a list of rows (lists of floats), ``y`` a list of labels (floats: 0.0/1.0 for two
+classes, 0.0, 1.0, … for more).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from .seeding import generator
 
 __all__ = [
     "Table",
@@ -41,7 +45,7 @@ def _shuffled(X: Rows, y: list[float], rng: random.Random) -> tuple[Rows, list[f
 
 
 def make_moons(
-    n: int = 100, *, noise: float = 0.1, seed: int | None = 0
+    n: int = 100, *, noise: float = 0.1, seed: int | None = None
 ) -> tuple[Rows, list[float]]:
     """Two interleaving half circles: class 0 on top, class 1 below and shifted.
 
@@ -50,7 +54,7 @@ def make_moons(
     (4, [0.0, 0.0, 1.0, 1.0])
     """
     _check_count(n)
-    rng = random.Random(seed)
+    rng = generator(seed)
     top = n // 2
     X, y = [], []
     for i in range(n):
@@ -66,13 +70,13 @@ def make_moons(
 
 
 def make_circles(
-    n: int = 100, *, noise: float = 0.05, factor: float = 0.5, seed: int | None = 0
+    n: int = 100, *, noise: float = 0.05, factor: float = 0.5, seed: int | None = None
 ) -> tuple[Rows, list[float]]:
     """A small circle (class 1, radius ``factor``) inside a large one (class 0, radius 1)."""
     _check_count(n)
     if not 0 < factor < 1:
         raise ValueError(f"factor must be between 0 and 1, got {factor!r}")
-    rng = random.Random(seed)
+    rng = generator(seed)
     X, y = [], []
     for i in range(n):
         inner = i >= n // 2
@@ -84,10 +88,12 @@ def make_circles(
     return _shuffled(X, y, rng)
 
 
-def make_xor(n: int = 100, *, noise: float = 0.1, seed: int | None = 0) -> tuple[Rows, list[float]]:
+def make_xor(
+    n: int = 100, *, noise: float = 0.1, seed: int | None = None
+) -> tuple[Rows, list[float]]:
     """Points around the four corners (±1, ±1); class 1 where the signs differ."""
     _check_count(n)
-    rng = random.Random(seed)
+    rng = generator(seed)
     X, y = [], []
     for i in range(n):
         a, b = (1.0 if i % 2 else -1.0), (1.0 if (i // 2) % 2 else -1.0)
@@ -102,11 +108,11 @@ def make_blobs(
     centers: int | Sequence[Sequence[float]] = 3,
     std: float = 0.5,
     features: int = 2,
-    seed: int | None = 0,
+    seed: int | None = None,
 ) -> tuple[Rows, list[float]]:
     """Gaussian blobs, one class per centre; ``centers`` a count (placed at random) or points."""
     _check_count(n)
-    rng = random.Random(seed)
+    rng = generator(seed)
     if isinstance(centers, int):
         if centers < 1:
             raise ValueError(f"centers must be >= 1, got {centers}")
@@ -128,7 +134,7 @@ def train_test_split(
     y: Sequence[float],
     *,
     test_size: float = 0.25,
-    seed: int | None = 0,
+    seed: int | None = None,
 ) -> tuple[Rows, Rows, list[float], list[float]]:
     """Shuffle, then split into ``(X_train, X_test, y_train, y_test)``.
 
@@ -144,7 +150,7 @@ def train_test_split(
     if not 0 < n_test < len(X):
         raise ValueError(f"cannot split {len(X)} rows with test_size={test_size}")
     rows, labels = _shuffled([list(map(float, r)) for r in X], [float(v) for v in y],
-                             random.Random(seed))  # fmt: skip
+                             generator(seed))  # fmt: skip
     return rows[n_test:], rows[:n_test], labels[n_test:], labels[:n_test]
 
 

@@ -359,6 +359,14 @@ class Value:
         _refuse_while_tracing("float()")
         return self.data
 
+    def item(self) -> float:
+        """The number, as PyTorch's ``tensor.item()``: ``float(self)`` (read outside tracing).
+
+        >>> (Value(2.0) * 3).item()
+        6.0
+        """
+        return self.__float__()
+
     def __bool__(self) -> bool:
         _refuse_while_tracing("bool() (an `if`, `and`, `or` or `not`)")
         return self.data != 0.0

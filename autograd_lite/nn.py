@@ -1,7 +1,18 @@
-"""Neural-network building blocks on Values: Module, Neuron, Layer, MLP.
+"""Neural-network building blocks on Values: Module, Neuron, Layer, MLP, Linear, Sequential,
+and the activation modules ReLU, Tanh and Sigmoid.
 
 Each module describes itself: ``config()`` gives the constructor arguments that rebuild it,
 and every subclass is registered by name in ``MODULES``, which is how ``load`` finds it again.
+
+A module whose last width is 1 returns a single Value, a wider one a list of Values: ``Layer(8,
+1)``, ``Linear(8, 1)`` and ``MLP(2, [16, 1])`` give a Value, ``Layer(8, 3)`` a list of three.
+A width-1 output also feeds a width-1 input (``Linear(1, 4)`` takes a Value). The output is
+typed :data:`ModelOutput` (``Any``), so that both ``model(x).data`` and ``model(x)[0].data``
+type-check under ``mypy --strict``; annotate it (``score: Value = model(x)``) to have mypy check
+what follows.
+
+Random initialisation follows the package's seed rule (:mod:`autograd_lite.seeding`):
+``seed=None``, the default, draws from the global generator that ``ag.manual_seed`` resets.
 
 >>> from autograd_lite.nn import MLP
 >>> model = MLP(2, [4, 1], seed=0)
@@ -16,12 +27,29 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import reprlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from .engine import Value
+from .seeding import generator
 
-__all__ = ["ACTIVATIONS", "MLP", "MODULES", "Layer", "Module", "Neuron"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "MLP",
+    "MODULES",
+    "Layer",
+    "Linear",
+    "ModelOutput",
+    "Module",
+    "Neuron",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "architecture",
+]
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -29,9 +57,24 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "sigmoid": Value.sigmoid,
     "linear": lambda v: v,
 }
-"""The activations a Neuron accepts, by name."""
+"""The activations a Neuron, Layer or MLP accepts, by name (``None`` means ``"linear"``)."""
 
+INITS: dict[str, Callable[[random.Random, int, int], float]] = {
+    "uniform": lambda rng, fan_in, fan_out: rng.uniform(
+        -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in)
+    ),
+}
+"""How :class:`Linear` draws a weight, by name: ``f(rng, fan_in, fan_out) -> float``.
+
+``"uniform"`` is PyTorch's default for ``nn.Linear``: U(-1/√fan_in, 1/√fan_in). Biases are
+always drawn that way, as PyTorch draws them.
+"""
+
+Seed = int | random.Random | None
 Inputs = Sequence[Value | float]
+ModelOutput = Any
+"""What a model returns for one example: a Value when its last width is 1, else a list of
+Values. ``Any`` to the type checker, which cannot know the width from ``MLP(2, [16, 1])``."""
 M = TypeVar("M", bound="Module")
 
 MODULES: dict[str, type[Module]] = {}
@@ -94,7 +137,7 @@ class Module:
         """
         return None
 
-    def __call__(self, x: Inputs) -> Value | list[Value]:
+    def __call__(self, x: Inputs) -> ModelOutput:
         raise NotImplementedError(f"{type(self).__name__} must define __call__")
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
@@ -161,6 +204,34 @@ class Module:
         return missing, unexpected
 
 
+def architecture(module: Module) -> dict[str, Any]:
+    """What rebuilds ``module``: its registered name as ``type``, then its :meth:`Module.config`.
+
+    >>> architecture(Linear(3, 2, seed=0))
+    {'type': 'Linear', 'nin': 3, 'nout': 2, 'bias': True, 'init': 'uniform'}
+    """
+    config = module.config()
+    if "type" in config:
+        raise ValueError(f"{type(module).__name__}.config() may not use the key 'type'")
+    return {"type": type(module).registry_name, **config}
+
+
+def _module_class(spec: object) -> tuple[type[Module], dict[str, Any]]:
+    """The registered class an :func:`architecture` names, and the config beside its type."""
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"a module's architecture must be a JSON object, got {_short(spec)}")
+    kind = spec.get("type")
+    cls = MODULES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown architecture type {_short(kind)}")
+    return cls, {key: value for key, value in spec.items() if key != "type"}
+
+
+def _short(value: object) -> str:
+    """``repr(value)``, cut short: a hostile file may hold megabytes in one field."""
+    return reprlib.repr(value)
+
+
 def _size(value: object, name: str) -> int:
     """``value`` if it is a positive int (not a bool), else ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -169,7 +240,9 @@ def _size(value: object, name: str) -> int:
 
 
 def _activation(value: object) -> str:
-    """``value`` if it names an activation, else ``ValueError``."""
+    """The activation ``value`` names (None: ``"linear"``), else ``ValueError``."""
+    if value is None:
+        return "linear"
     if not isinstance(value, str) or value not in ACTIVATIONS:
         raise ValueError(f"unknown activation {value!r}; choose from {sorted(ACTIVATIONS)}")
     return value
@@ -190,22 +263,31 @@ def _named(attribute: object, name: str) -> Iterator[tuple[str, Value]]:
             yield from _named(item, f"{name}.{i}")
 
 
-def _rng(seed: int | random.Random | None) -> random.Random:
-    return seed if isinstance(seed, random.Random) else random.Random(seed)
+def _inputs(x: Inputs | Value | float, nin: int) -> Inputs:
+    """``x`` as a sequence of ``nin`` inputs: a lone Value or number is one input."""
+    inputs = [x] if isinstance(x, (Value, int, float)) else x
+    if len(inputs) != nin:
+        raise ValueError(f"expected {nin} inputs, got {len(inputs)}")
+    return inputs
+
+
+def _output(values: list[Value]) -> ModelOutput:
+    """The one Value of a width-1 output, else the list."""
+    return values[0] if len(values) == 1 else values
 
 
 class Neuron(Module):
-    """activation(w · x + b), weights and bias drawn from U(-1/√nin, 1/√nin) as PyTorch's Linear."""
+    """activation(w · x + b), weights and bias drawn from U(-1/√nin, 1/√nin) as PyTorch's Linear.
 
-    def __init__(
-        self, nin: int, activation: str = "relu", seed: int | random.Random | None = None
-    ) -> None:
+    ``activation`` names an entry of ``ACTIVATIONS``; None means ``"linear"``.
+    """
+
+    def __init__(self, nin: int, activation: str | None = "relu", seed: Seed = None) -> None:
         _size(nin, "nin")
-        _activation(activation)
-        rng, bound = _rng(seed), 1.0 / math.sqrt(nin)
+        self.activation = _activation(activation)
+        rng, bound = generator(seed), 1.0 / math.sqrt(nin)
         self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
         self.b = Value(rng.uniform(-bound, bound))
-        self.activation = activation
 
     def config(self) -> dict[str, Any]:
         return {"nin": len(self.w), "activation": self.activation}
@@ -215,11 +297,9 @@ class Neuron(Module):
         _activation(config.get("activation", "relu"))
         return _size(config["nin"], "nin") + 1
 
-    def __call__(self, x: Inputs) -> Value:
-        if len(x) != len(self.w):
-            raise ValueError(f"expected {len(self.w)} inputs, got {len(x)}")
+    def __call__(self, x: Inputs | Value | float) -> Value:
         total = self.b
-        for wi, xi in zip(self.w, x, strict=True):
+        for wi, xi in zip(self.w, _inputs(x, len(self.w)), strict=True):
             total = total + wi * xi
         return ACTIVATIONS[self.activation](total)
 
@@ -228,17 +308,14 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """``nout`` neurons reading the same inputs; always returns a list."""
+    """``nout`` neurons reading the same inputs: a list of ``nout`` Values, or one Value when
+    ``nout`` is 1."""
 
     def __init__(
-        self,
-        nin: int,
-        nout: int,
-        activation: str = "relu",
-        seed: int | random.Random | None = None,
+        self, nin: int, nout: int, activation: str | None = "relu", seed: Seed = None
     ) -> None:
         _size(nout, "nout")
-        rng = _rng(seed)
+        rng = generator(seed)
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
 
     def config(self) -> dict[str, Any]:
@@ -250,8 +327,9 @@ class Layer(Module):
         _activation(config.get("activation", "relu"))
         return _size(config["nout"], "nout") * (_size(config["nin"], "nin") + 1)
 
-    def __call__(self, x: Inputs) -> list[Value]:
-        return [neuron(x) for neuron in self.neurons]
+    def __call__(self, x: Inputs | Value | float) -> ModelOutput:
+        inputs = _inputs(x, len(self.neurons[0].w))
+        return _output([neuron(inputs) for neuron in self.neurons])
 
     def __repr__(self) -> str:
         first = self.neurons[0]
@@ -265,19 +343,22 @@ class MLP(Module):
     """
 
     def __init__(
-        self, nin: int, nouts: Sequence[int], activation: str = "relu", seed: int | None = None
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str | None = "relu",
+        seed: Seed = None,
     ) -> None:
         if isinstance(nouts, str) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
         _size(nin, "nin")
         for size in nouts:
             _size(size, "every size in nouts")
-        _activation(activation)
-        rng = _rng(seed)
+        self.activation = _activation(activation)
+        rng = generator(seed)
         sizes = [nin, *nouts]
-        self.activation = activation
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear", rng)
+            Layer(sizes[i], sizes[i + 1], self.activation if i < len(nouts) - 1 else None, rng)
             for i in range(len(nouts))
         ]
 
@@ -302,11 +383,176 @@ class MLP(Module):
         _activation(config.get("activation", "relu"))
         return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
 
-    def __call__(self, x: Inputs) -> Value | list[Value]:
-        out: Inputs = x
+    def __call__(self, x: Inputs | Value | float) -> ModelOutput:
+        out: Any = x
         for layer in self.layers:
             out = layer(out)
-        return out[0] if len(out) == 1 else list(out)  # type: ignore[return-value, arg-type]
+        return out
 
     def __repr__(self) -> str:
         return f"MLP({self.sizes[0]}, {self.sizes[1:]}, activation={self.activation!r})"
+
+
+class Linear(Module):
+    """``W x + b`` as PyTorch's ``nn.Linear``: ``nout`` outputs (a list; one Value when ``nout``
+    is 1), no activation.
+
+    Its parameters are named as PyTorch's: ``weight.i.j`` (row i is output i) and ``bias.i``
+    (none with ``bias=False``). ``init`` names how weights are drawn (see ``INITS``; only
+    ``"uniform"``, PyTorch's default, so far); ``seed`` as everywhere in the package.
+
+    >>> layer = Linear(2, 3, seed=0)
+    >>> len(layer([1.0, 2.0])), [name for name, _ in layer.named_parameters()][:3]
+    (3, ['weight.0.0', 'weight.0.1', 'weight.1.0'])
+    """
+
+    def __init__(
+        self, nin: int, nout: int, bias: bool = True, *, init: str = "uniform", seed: Seed = None
+    ) -> None:
+        _size(nin, "nin")
+        _size(nout, "nout")
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
+        if not isinstance(init, str) or init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose from {sorted(INITS)}")
+        rng, draw, bound = generator(seed), INITS[init], 1.0 / math.sqrt(nin)
+        self.init = init
+        self.weight = [[Value(draw(rng, nin, nout)) for _ in range(nin)] for _ in range(nout)]
+        self.bias = [Value(rng.uniform(-bound, bound)) for _ in range(nout)] if bias else None
+
+    def config(self) -> dict[str, Any]:
+        nin, nout = len(self.weight[0]), len(self.weight)
+        return {"nin": nin, "nout": nout, "bias": self.bias is not None, "init": self.init}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        nin, nout = _size(config["nin"], "nin"), _size(config["nout"], "nout")
+        bias = config.get("bias", True)
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be True or False, got {bias!r}")
+        return nout * (nin + bias)
+
+    def __call__(self, x: Inputs | Value | float) -> ModelOutput:
+        inputs = _inputs(x, len(self.weight[0]))
+        outputs = []
+        for k, row in enumerate(self.weight):
+            total: Value | float = self.bias[k] if self.bias is not None else 0.0
+            for wi, xi in zip(row, inputs, strict=True):
+                total = wi * xi + total
+            outputs.append(total)
+        return _output(outputs)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        nin, nout = len(self.weight[0]), len(self.weight)
+        return f"Linear({nin}, {nout}, bias={self.bias is not None})"
+
+
+class Sequential(Module):
+    """Modules applied one after another, as PyTorch's ``nn.Sequential``: ``Sequential(Linear(2,
+    8), ReLU(), Linear(8, 1))``. Parameters are named by position (``0.weight.0.0``).
+
+    >>> model = Sequential(Linear(2, 4, seed=0), Tanh(), Linear(4, 1, seed=1))
+    >>> isinstance(model([1.0, 2.0]), Value), len(model), type(model[1]).__name__
+    (True, 3, 'Tanh')
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        for module in modules:
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
+        self.layers = list(modules)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for i, module in enumerate(self.layers):
+            yield from module.named_parameters(f"{prefix}{i}.")
+
+    def config(self) -> dict[str, Any]:
+        return {"modules": [architecture(module) for module in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Sequential:
+        if config.keys() != {"modules"} or not isinstance(config["modules"], list):
+            raise ValueError(f"a Sequential's config is {{'modules': [...]}}, got {_short(config)}")
+        built = []
+        for spec in config["modules"]:
+            module_class, module_config = _module_class(spec)
+            built.append(module_class.from_config(module_config))
+        return cls(*built)
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int | None:
+        specs = config["modules"]
+        if not isinstance(specs, list):
+            raise ValueError(f"a Sequential's modules must be a list, got {_short(specs)}")
+        total = 0
+        for spec in specs:
+            module_class, module_config = _module_class(spec)
+            count = module_class.parameter_count(module_config)
+            if count is None:
+                return None
+            total += count
+        return total
+
+    def __call__(self, x: Inputs | Value | float) -> ModelOutput:
+        out: Any = x
+        for module in self.layers:
+            out = module(out)
+        return out
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        return f"Sequential({', '.join(map(repr, self.layers))})"
+
+
+class _Elementwise:
+    """An activation as a module: applied to a Value (or number), or to each of a list."""
+
+    function: ClassVar[str]  # the name in ACTIVATIONS
+
+    @overload
+    def __call__(self, x: Value | float) -> Value: ...
+    @overload
+    def __call__(self, x: Inputs) -> list[Value]: ...
+    def __call__(self, x: Inputs | Value | float) -> Value | list[Value]:
+        f = ACTIVATIONS[self.function]
+        if isinstance(x, (Value, int, float)):
+            return f(x if isinstance(x, Value) else Value(x, requires_grad=False))
+        return [f(v if isinstance(v, Value) else Value(v, requires_grad=False)) for v in x]
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        if config:
+            raise ValueError(f"{cls.__name__} takes no arguments, got {dict(config)!r}")
+        return 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class ReLU(_Elementwise, Module):
+    """max(0, x) on a Value or on each of a list (relu'(0) = 0, as PyTorch)."""
+
+    function = "relu"
+
+
+class Tanh(_Elementwise, Module):
+    """tanh(x) on a Value or on each of a list."""
+
+    function = "tanh"
+
+
+class Sigmoid(_Elementwise, Module):
+    """1 / (1 + e^-x) on a Value or on each of a list."""
+
+    function = "sigmoid"

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .nn import MODULES, Module
+from .nn import MODULES, Module, architecture
 
 __all__ = [
     "FORMAT",
@@ -63,14 +63,6 @@ class ModelFileError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
-
-
-def architecture(model: Module) -> dict[str, Any]:
-    """What rebuilds ``model``: its registered name as ``type``, then its :meth:`Module.config`."""
-    config = model.config()
-    if "type" in config:
-        raise ValueError(f"{type(model).__name__}.config() may not use the key 'type'")
-    return {"type": type(model).registry_name, **config}
 
 
 def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None = None) -> None:
@@ -134,9 +126,9 @@ def writable_target(path: str | Path) -> Path:
     return target
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file beside the target,
-    flushed to disk, then renamed over it. Follows symlinks, keeps an existing file's
+def write_atomic(path: str | Path, text: str | bytes) -> None:
+    """Write ``text`` (UTF-8; bytes as they are) to ``path`` atomically: a temporary file beside
+    the target, flushed to disk, then renamed over it. Follows symlinks, keeps an existing file's
     permissions, refuses what :func:`writable_target` refuses, and first removes temporary
     files that killed saves to the same target left behind."""
     target = writable_target(path)
@@ -150,7 +142,10 @@ def write_atomic(path: str | Path, text: str) -> None:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(temporary, mode)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        binary = isinstance(text, bytes)
+        with os.fdopen(
+            handle, "wb" if binary else "w", encoding=None if binary else "utf-8"
+        ) as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())

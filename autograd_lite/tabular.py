@@ -146,7 +146,7 @@ class TrainingRun:
         epochs: int,
         batch_size: int | None,
         lr: float,
-        seed: int,
+        seed: int | None,
         progress: bool,
         early_stopping: int | None = None,
     ) -> History:
@@ -209,7 +209,7 @@ def prepare(
     *,
     hidden: Sequence[int] = (16, 16),
     loss: str = "auto",
-    seed: int = 0,
+    seed: int | None = None,
 ) -> TrainingRun:
     """Read a numeric CSV file and set up an MLP to predict its ``target`` column.
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import operator
-import random
 import sys
 import warnings
 import weakref
@@ -27,6 +26,7 @@ from .losses import Objective, Output, get_objective, one_score
 from .lr_scheduler import LRScheduler
 from .nn import Module
 from .optim import Adam, Optimizer
+from .seeding import generator
 
 __all__ = ["History", "evaluate", "fit", "predict"]
 
@@ -358,12 +358,13 @@ def fit(
     validation: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
     early_stopping: int | None = None,
     progress: bool = True,
-    seed: int | None = 0,
+    seed: int | None = None,
     compile: bool | str = "auto",  # shadows the built-in on purpose: the name users know
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
-    Each epoch shuffles the rows (with ``seed``), and for each batch of ``batch_size`` rows
+    Each epoch shuffles the rows (with ``seed``: an int, or None for the library's global
+    generator, which ``ag.manual_seed`` resets), and for each batch of ``batch_size`` rows
     (all of them when None) computes the mean ``loss``, back-propagates and takes an
     ``optimizer`` step (default ``Adam(lr=0.01)``). Training loss and accuracy are measured on
     the batches as they are trained on; ``validation=(X_val, y_val)`` is scored after each epoch.
@@ -403,7 +404,7 @@ def fit(
         raise ValueError("scheduler must be built on the optimizer passed as optimizer=")
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=0.01)
-    rng, order = random.Random(seed), list(range(len(X)))
+    rng, order = generator(seed), list(range(len(X)))
     size = batch_size or len(X)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
     model.train()

@@ -20,7 +20,8 @@ def test_mlp_shapes_parameter_counts_and_names() -> None:
     assert isinstance(model([0.5, -0.5]), Value)
     assert isinstance(MLP(2, [3, 2], seed=0)([0.5, Value(1.0)]), list)
     assert isinstance(MLP(2, [16, 1, 1], seed=0)([0.5, -0.5]), Value)
-    assert isinstance(Layer(3, 1, seed=0)([1.0, 2.0, 3.0]), list)
+    assert isinstance(Layer(3, 1, seed=0)([1.0, 2.0, 3.0]), Value)  # width 1: one Value
+    assert isinstance(Layer(3, 2, seed=0)([1.0, 2.0, 3.0]), list)
     assert model.layers[-1].neurons[0].activation == "linear"
 
 

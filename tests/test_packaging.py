@@ -100,11 +100,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 LAYERS = [
+    {"seeding"},  # stdlib only: the global random generator
     {"ops", "data", "lr_scheduler", "_version"},  # stdlib only
     {"engine"},
     {"functional", "gradcheck", "losses", "nn", "optim", "testing"},
     {"compiler"},
-    {"train", "serialize"},
+    {"train", "serialize", "interop"},
     {"tabular"},
     {"viz", "plots"},  # presentation
     {"cli"},

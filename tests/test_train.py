@@ -97,6 +97,7 @@ def test_early_stopping_restores_the_best_weights() -> None:
         early_stopping=3,
         validation=(X_val, y_val),
         progress=False,
+        seed=0,
         optimizer=optim.Adam(model.parameters(), lr=0.05),
     )
     assert history.stopped_early
@@ -110,6 +111,7 @@ def test_early_stopping_restores_the_best_weights() -> None:
         loss="bce",
         epochs=history.best_epoch,
         progress=False,
+        seed=0,
         validation=(X_val, y_val),
         optimizer=optim.Adam(replay.parameters(), lr=0.05),
     )
@@ -227,7 +229,8 @@ CASES = {
 def train(loss: str, compile: bool | str, **options: object) -> tuple[ag.History, list[float]]:
     X, y, nout = CASES[loss]
     model = MLP(2, [6, nout], seed=3)
-    settings: dict[str, object] = {"epochs": 6, "batch_size": 16, "progress": False, **options}
+    settings: dict[str, object] = {"epochs": 6, "batch_size": 16, "progress": False, "seed": 0}
+    settings.update(options)
     history = ag.fit(model, X, y, loss=loss, compile=compile, **settings)  # type: ignore[arg-type]
     return history, [p.data for p in model.parameters()]
 
@@ -328,7 +331,7 @@ def test_compiled_cross_entropy_on_large_features_equals_eager() -> None:
         model = MLP(2, [3], seed=0)
         history = ag.fit(
             model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01),
-            epochs=3, batch_size=10, compile=compile, progress=False,
+            epochs=3, batch_size=10, compile=compile, progress=False, seed=0,
         )  # fmt: skip
         return history.loss
 
