@@ -178,6 +178,7 @@ def test_fit_steps_the_scheduler_once_per_epoch_after_the_epochs_updates(compile
         batch_size=8,
         progress=False,
         compile=compile,
+        seed=0,  # the same shuffles in both runs
     )
     opt = optim.SGD(scheduled.parameters(), lr=0.1)
     scheduler = lr_scheduler.StepLR(opt, step_size=1, gamma=0.0)  # rate 0 after epoch 1
@@ -192,6 +193,7 @@ def test_fit_steps_the_scheduler_once_per_epoch_after_the_epochs_updates(compile
         batch_size=8,
         progress=False,
         compile=compile,
+        seed=0,  # the same shuffles in both runs
     )
     assert scheduled.state_dict() == once.state_dict()  # epoch 1 at 0.1 (five steps), then 0
     assert opt.steps == 20
