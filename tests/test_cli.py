@@ -10,22 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 
 import autograd_lite as ag
 from autograd_lite import data
-from autograd_lite.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """main(argv) -> (exit code, stdout, stderr)."""
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_demo_trains_and_writes_its_files(

@@ -13,24 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as ag
 from autograd_lite import data, tabular
-from autograd_lite.cli import main
 from autograd_lite.nn import MLP
 
 PRECIOUS = b"an earlier file, not to be touched\n"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def regression_csv(path: Path, rows: int = 30) -> Path:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import run
 
 import autograd_lite as ag
 from autograd_lite import Value, nn
-from autograd_lite.cli import main
 from autograd_lite.interop import _plan
 
 torch = pytest.importorskip("torch", reason="the way to PyTorch is tested where torch is installed")
@@ -167,15 +167,6 @@ def test_other_modules_are_refused_by_name() -> None:
         ag.to_torch(Doubler())
     with pytest.raises(TypeError, match="not Conv1d"):
         ag.from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 2)))
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_export_writes_a_torch_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
