@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 from .engine import Value
-from .nn import MLP, Layer, Linear, Module, Neuron, ReLU, Sequential, Sigmoid, Tanh
+from .nn import MLP, Dropout, Layer, Linear, Module, Neuron, ReLU, Sequential, Sigmoid, Tanh
 
 __all__ = ["from_torch", "to_torch"]
 
@@ -28,6 +28,8 @@ _TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 Affine = tuple[list[list[Value]], list[Value] | None]
 """A linear map as its weight rows (one per output) and its bias (None: no bias)."""
+Step = Affine | str | float
+"""A step of a plan: a linear map, an activation's name, or a dropout probability."""
 
 
 def _torch() -> Any:
@@ -40,13 +42,14 @@ def _torch() -> Any:
         ) from error
 
 
-def _activation(name: str) -> list[Affine | str]:
+def _activation(name: str) -> list[Step]:
     return [] if name == "linear" else [name]
 
 
-def _plan(model: Module) -> list[Affine | str]:
+def _plan(model: Module) -> list[Step]:
     """``model`` as a flat list of steps: linear maps (the parameter Values themselves) and
-    activation names, in the order they are applied. ``TypeError`` for any other module."""
+    activation names and dropout probabilities, in the order they are applied. ``TypeError``
+    for any other module."""
     kind = type(model)
     if kind is Linear:
         return [(model.weight, model.bias)]  # type: ignore[attr-defined]
@@ -56,13 +59,23 @@ def _plan(model: Module) -> list[Affine | str]:
         neurons: list[Neuron] = model.neurons  # type: ignore[attr-defined]
         affine = ([n.w for n in neurons], [n.b for n in neurons])
         return [affine, *_activation(neurons[0].activation)]
-    if kind is MLP or kind is Sequential:
+    if kind is MLP:
+        layers: list[Layer] = model.layers  # type: ignore[attr-defined]
+        dropouts: list[Dropout] = model.dropouts  # type: ignore[attr-defined]
+        plan = [step for layer in layers for step in _plan(layer)]
+        if dropouts:  # after each hidden layer's activation
+            hidden = [[*_plan(layer), dropout.p] for layer, dropout in zip(layers, dropouts)]
+            plan = [step for steps in hidden for step in steps] + _plan(layers[-1])
+        return plan
+    if kind is Sequential:
         children: list[Module] = model.layers  # type: ignore[attr-defined]
         return [step for child in children for step in _plan(child)]
+    if kind is Dropout:
+        return [model.p]  # type: ignore[attr-defined]
     if kind in _ACTIVATION_MODULES.values():
         return [model.function]  # type: ignore[attr-defined]
     raise TypeError(
-        f"to_torch takes MLP, Layer, Neuron, Linear, ReLU, Tanh, Sigmoid and Sequential "
+        f"to_torch takes MLP, Layer, Neuron, Linear, ReLU, Tanh, Sigmoid, Dropout and Sequential "
         f"models of them, not {kind.__name__}"
     )
 
@@ -96,6 +109,9 @@ def to_torch(model: Module) -> Any:
             if isinstance(step, str):
                 layers.append(getattr(torch.nn, _TORCH_NAMES[step])())
                 continue
+            if isinstance(step, float):
+                layers.append(torch.nn.Dropout(step))
+                continue
             weight, bias = step
             linear = torch.nn.utils.skip_init(  # no random initialisation to overwrite
                 torch.nn.Linear, len(weight[0]), len(weight), bias=bias is not None,
@@ -106,7 +122,7 @@ def to_torch(model: Module) -> Any:
             if bias is not None:
                 linear.bias.copy_(torch.tensor([b.data for b in bias], dtype=torch.float64))
             layers.append(linear)
-    return torch.nn.Sequential(*layers)
+    return torch.nn.Sequential(*layers).train(model.training)  # eval mode stays eval mode
 
 
 def from_torch(module: Any) -> Module:
@@ -134,9 +150,11 @@ def _from_torch_layer(torch: Any, layer: Any) -> Module:
     for name, torch_name in _TORCH_NAMES.items():
         if type(layer) is getattr(torch.nn, torch_name):
             return _ACTIVATION_MODULES[name]()
+    if type(layer) is torch.nn.Dropout:
+        return Dropout(layer.p, seed=0)  # seed=0: leave the global generator where it was
     if type(layer) is not torch.nn.Linear:
         raise TypeError(
-            f"from_torch takes Linear, ReLU, Tanh and Sigmoid layers in a Sequential, not "
+            f"from_torch takes Linear, ReLU, Tanh, Sigmoid and Dropout layers in a Sequential, not "
             f"{type(layer).__name__}"
         )
     weight = layer.weight.detach().to(torch.float64).tolist()

@@ -16,6 +16,7 @@ from .engine import Value
 __all__ = [
     "MAX_CLASSES",
     "OBJECTIVES",
+    "LossFunction",
     "Objective",
     "binary_cross_entropy_with_logits",
     "choose_loss",
@@ -32,6 +33,8 @@ __all__ = [
 Scalar = Value | float
 Batch = Scalar | Sequence[Scalar]
 Output = Value | list[Value]  # what a model returns for one example: a score or a list of them
+LossFunction = Callable[[list[Output], list[float]], Value]
+"""A loss of one's own: ``loss(outputs, targets) -> Value`` for a batch (``fit(loss=...)``)."""
 
 
 def _pairs(prediction: Batch, target: Batch) -> list[tuple[Scalar, Scalar]]:
@@ -141,13 +144,16 @@ class Objective:
 
     ``decide`` is None for regression, where accuracy means nothing. ``outputs`` is how many
     scores per example a model needs for these targets (the width of its last layer).
+    ``separable`` says the batch loss is the mean of one-example losses, which lets compiled
+    training trace a single example (a loss of one's own makes no such promise).
     """
 
-    loss: Callable[[list[Output], list[float]], Value]
+    loss: LossFunction
     decide: Callable[[Output], float] | None
     check_target: Callable[[float], bool]
     targets: str  # what check_target accepts, for the error message
     outputs: Callable[[Sequence[float]], int] = lambda targets: 1
+    separable: bool = True
 
 
 def one_score(output: Output) -> Value:
@@ -202,17 +208,33 @@ outputs are scores (logits), not probabilities. Add an :class:`Objective` here t
 """
 
 
-def get_objective(loss: str | Objective) -> Objective:
+def get_objective(loss: str | Objective | LossFunction) -> Objective:
     """The :class:`Objective` named ``loss`` (an Objective passes through); ``ValueError`` if none.
+
+    A callable ``loss(outputs, targets) -> Value`` becomes an Objective of its own: any finite
+    targets, no accuracy (it does not say which label an output predicts), not separable.
 
     >>> get_objective("bce").targets
     'labels 0 and 1'
     """
     if isinstance(loss, Objective):
         return loss
+    if callable(loss):
+        return Objective(_checked(loss), None, math.isfinite, "numbers", separable=False)
     if loss not in OBJECTIVES:
         raise ValueError(f"unknown loss {loss!r}; choose from {sorted(OBJECTIVES)}")
     return OBJECTIVES[loss]
+
+
+def _checked(loss: LossFunction) -> LossFunction:
+    def checked(outputs: list[Output], targets: list[float]) -> Value:
+        value = loss(outputs, targets)
+        if not isinstance(value, Value):
+            name = getattr(loss, "__name__", repr(loss))
+            raise TypeError(f"the loss {name} must return a Value, got {type(value).__name__}")
+        return value
+
+    return checked
 
 
 MAX_CLASSES = 20

@@ -1,5 +1,5 @@
 """Neural-network building blocks on Values: Module, Neuron, Layer, MLP, Linear, Sequential,
-and the activation modules ReLU, Tanh and Sigmoid.
+the activation modules ReLU, Tanh and Sigmoid, Dropout, and :func:`clip_grad_norm_`.
 
 Each module describes itself: ``config()`` gives the constructor arguments that rebuild it,
 and every subclass is registered by name in ``MODULES``, which is how ``load`` finds it again.
@@ -11,8 +11,9 @@ typed :data:`ModelOutput` (``Any``), so that both ``model(x).data`` and ``model(
 type-check under ``mypy --strict``; annotate it (``score: Value = model(x)``) to have mypy check
 what follows.
 
-Random initialisation follows the package's seed rule (:mod:`autograd_lite.seeding`):
-``seed=None``, the default, draws from the global generator that ``ag.manual_seed`` resets.
+Random initialisation (and Dropout's masks) follow the package's seed rule
+(:mod:`autograd_lite.seeding`): ``seed=None``, the default, draws from the global generator
+that ``ag.manual_seed`` resets. ``init=`` names how weights are drawn (:data:`INITS`).
 
 >>> from autograd_lite.nn import MLP
 >>> model = MLP(2, [4, 1], seed=0)
@@ -28,17 +29,20 @@ import itertools
 import math
 import random
 import reprlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar, overload
 
-from .engine import Value
+from .engine import TraceError, Value
+from .engine import _mode as _engine_mode  # read-only: is ag.compile tracing in this thread?
 from .seeding import generator
 
 __all__ = [
     "ACTIVATIONS",
+    "DEFAULT_INIT",
     "INITS",
     "MLP",
     "MODULES",
+    "Dropout",
     "Layer",
     "Linear",
     "ModelOutput",
@@ -49,6 +53,7 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "architecture",
+    "clip_grad_norm_",
 ]
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
@@ -60,15 +65,38 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 """The activations a Neuron, Layer or MLP accepts, by name (``None`` means ``"linear"``)."""
 
 INITS: dict[str, Callable[[random.Random, int, int], float]] = {
-    "uniform": lambda rng, fan_in, fan_out: rng.uniform(
+    "pytorch": lambda rng, fan_in, fan_out: rng.uniform(
         -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in)
     ),
+    "uniform": lambda rng, fan_in, fan_out: rng.uniform(-1.0, 1.0),
+    "xavier": lambda rng, fan_in, fan_out: rng.uniform(
+        -math.sqrt(6 / (fan_in + fan_out)), math.sqrt(6 / (fan_in + fan_out))
+    ),
+    "xavier_normal": lambda rng, fan_in, fan_out: rng.gauss(0.0, math.sqrt(2 / (fan_in + fan_out))),
+    "he": lambda rng, fan_in, fan_out: rng.uniform(-math.sqrt(6 / fan_in), math.sqrt(6 / fan_in)),
+    "he_normal": lambda rng, fan_in, fan_out: rng.gauss(0.0, math.sqrt(2 / fan_in)),
 }
-"""How :class:`Linear` draws a weight, by name: ``f(rng, fan_in, fan_out) -> float``.
+"""How Neuron, Layer, MLP and Linear draw a weight, by name: ``f(rng, fan_in, fan_out) ->
+float``, where ``fan_in`` is the layer's inputs and ``fan_out`` its outputs. Each keeps a
+variance:
 
-``"uniform"`` is PyTorch's default for ``nn.Linear``: U(-1/√fan_in, 1/√fan_in). Biases are
-always drawn that way, as PyTorch draws them.
+- ``"pytorch"`` (the default): PyTorch's ``nn.Linear`` default, U(-1/√fan_in, 1/√fan_in),
+  variance 1/(3·fan_in).
+- ``"uniform"``: micrograd's U(-1, 1), variance 1/3 whatever the width (so wide or deep
+  networks saturate: the "before" picture of the initialisation lesson).
+- ``"xavier"`` (Glorot, ``torch.nn.init.xavier_uniform_``): U(-a, a) with
+  a = √(6/(fan_in+fan_out)), variance 2/(fan_in+fan_out), which keeps the signal's variance
+  through tanh and sigmoid layers forwards and backwards; ``"xavier_normal"``: N(0, that).
+- ``"he"`` (Kaiming, ``torch.nn.init.kaiming_uniform_(nonlinearity="relu")``): U(-a, a) with
+  a = √(6/fan_in), variance 2/fan_in, which keeps it through ReLU layers (ReLU halves it);
+  ``"he_normal"``: N(0, 2/fan_in).
+
+Biases are always drawn as PyTorch draws them, U(-1/√fan_in, 1/√fan_in). Add an entry to name
+a new scheme.
 """
+
+DEFAULT_INIT = "pytorch"
+"""The ``init=`` every module uses unless told otherwise."""
 
 Seed = int | random.Random | None
 Inputs = Sequence[Value | float]
@@ -169,6 +197,21 @@ class Module:
                 if isinstance(child, Module):
                     yield from child.modules()
 
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules, named as their parameters are (``layers.0`` in an MLP,
+        ``0`` in a Sequential), as PyTorch's ``named_children``.
+
+        >>> [name for name, _ in MLP(2, [3, 1], seed=0).named_children()]
+        ['layers.0', 'layers.1']
+        """
+        for name, attribute in vars(self).items():
+            if isinstance(attribute, Module):
+                yield name, attribute
+            elif isinstance(attribute, list):
+                for i, item in enumerate(attribute):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
     def state_dict(self) -> dict[str, float]:
         """Every parameter's value by dotted name."""
         return {name: p.data for name, p in self.named_parameters()}
@@ -208,7 +251,7 @@ def architecture(module: Module) -> dict[str, Any]:
     """What rebuilds ``module``: its registered name as ``type``, then its :meth:`Module.config`.
 
     >>> architecture(Linear(3, 2, seed=0))
-    {'type': 'Linear', 'nin': 3, 'nout': 2, 'bias': True, 'init': 'uniform'}
+    {'type': 'Linear', 'nin': 3, 'nout': 2, 'bias': True, 'init': 'pytorch'}
     """
     config = module.config()
     if "type" in config:
@@ -248,6 +291,27 @@ def _activation(value: object) -> str:
     return value
 
 
+def _init(value: object) -> str:
+    """The init scheme ``value`` names, else ``ValueError``."""
+    if not isinstance(value, str) or value not in INITS:
+        raise ValueError(f"unknown init {value!r}; choose from {sorted(INITS)}")
+    return value
+
+
+def _settings(init: str, dropout: float = 0.0) -> dict[str, Any]:
+    """``init`` and ``dropout`` for a config, each only when not the default: files of models
+    without them keep the format older versions read."""
+    settings: dict[str, Any] = {} if init == DEFAULT_INIT else {"init": init}
+    return {**settings, "dropout": dropout} if dropout else settings
+
+
+def _probability(value: object) -> float:
+    """``value`` as a probability in [0, 1], else ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"dropout probability must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
 def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -277,24 +341,36 @@ def _output(values: list[Value]) -> ModelOutput:
 
 
 class Neuron(Module):
-    """activation(w · x + b), weights and bias drawn from U(-1/√nin, 1/√nin) as PyTorch's Linear.
+    """activation(w · x + b), weights drawn by ``init`` (see :data:`INITS`; by default
+    U(-1/√nin, 1/√nin) as PyTorch's Linear) and the bias from U(-1/√nin, 1/√nin).
 
-    ``activation`` names an entry of ``ACTIVATIONS``; None means ``"linear"``.
+    ``activation`` names an entry of ``ACTIVATIONS``; None means ``"linear"``. ``fan_out`` is
+    the width of the layer the neuron belongs to (``"xavier"`` reads it); a Layer passes it.
     """
 
-    def __init__(self, nin: int, activation: str | None = "relu", seed: Seed = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        activation: str | None = "relu",
+        seed: Seed = None,
+        *,
+        init: str = DEFAULT_INIT,
+        fan_out: int = 1,
+    ) -> None:
         _size(nin, "nin")
         self.activation = _activation(activation)
-        rng, bound = generator(seed), 1.0 / math.sqrt(nin)
-        self.w = [Value(rng.uniform(-bound, bound)) for _ in range(nin)]
+        self.init = _init(init)
+        rng, bound, draw = generator(seed), 1.0 / math.sqrt(nin), INITS[init]
+        self.w = [Value(draw(rng, nin, fan_out)) for _ in range(nin)]
         self.b = Value(rng.uniform(-bound, bound))
 
     def config(self) -> dict[str, Any]:
-        return {"nin": len(self.w), "activation": self.activation}
+        return {"nin": len(self.w), "activation": self.activation, **_settings(self.init)}
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
         _activation(config.get("activation", "relu"))
+        _init(config.get("init", DEFAULT_INIT))
         return _size(config["nin"], "nin") + 1
 
     def __call__(self, x: Inputs | Value | float) -> Value:
@@ -312,19 +388,27 @@ class Layer(Module):
     ``nout`` is 1."""
 
     def __init__(
-        self, nin: int, nout: int, activation: str | None = "relu", seed: Seed = None
+        self,
+        nin: int,
+        nout: int,
+        activation: str | None = "relu",
+        seed: Seed = None,
+        *,
+        init: str = DEFAULT_INIT,
     ) -> None:
         _size(nout, "nout")
         rng = generator(seed)
-        self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
+        self.neurons = [Neuron(nin, activation, rng, init=init, fan_out=nout) for _ in range(nout)]
 
     def config(self) -> dict[str, Any]:
         first = self.neurons[0]
-        return {"nin": len(first.w), "nout": len(self.neurons), "activation": first.activation}
+        config = {"nin": len(first.w), "nout": len(self.neurons), "activation": first.activation}
+        return {**config, **_settings(first.init)}
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
         _activation(config.get("activation", "relu"))
+        _init(config.get("init", DEFAULT_INIT))
         return _size(config["nout"], "nout") * (_size(config["nin"], "nin") + 1)
 
     def __call__(self, x: Inputs | Value | float) -> ModelOutput:
@@ -339,7 +423,14 @@ class Layer(Module):
 class MLP(Module):
     """A multi-layer perceptron: hidden layers with ``activation``, a linear last layer.
 
-    Returns a single Value when the last layer has one output, else a list.
+    Returns a single Value when the last layer has one output, else a list. ``init`` names how
+    every layer's weights are drawn (:data:`INITS`). ``dropout=p`` puts a :class:`Dropout`
+    after each hidden layer's activation (none after the output layer); its masks are seeded
+    from ``seed`` too.
+
+    >>> model = MLP(2, [8, 8, 1], init="he", dropout=0.2, seed=0)
+    >>> len(model.dropouts), model.eval().training
+    (2, False)
     """
 
     def __init__(
@@ -348,6 +439,9 @@ class MLP(Module):
         nouts: Sequence[int],
         activation: str | None = "relu",
         seed: Seed = None,
+        *,
+        init: str = DEFAULT_INIT,
+        dropout: float = 0.0,
     ) -> None:
         if isinstance(nouts, str) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
@@ -355,19 +449,34 @@ class MLP(Module):
         for size in nouts:
             _size(size, "every size in nouts")
         self.activation = _activation(activation)
+        self.init = _init(init)
+        self.dropout = _probability(dropout)
         rng = generator(seed)
         sizes = [nin, *nouts]
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], self.activation if i < len(nouts) - 1 else None, rng)
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                self.activation if i < len(nouts) - 1 else None,
+                rng,
+                init=init,
+            )
             for i in range(len(nouts))
         ]
+        # drawn after the weights, so a seed gives the same weights with or without dropout
+        self.dropouts = (
+            [Dropout(self.dropout, seed=rng.getrandbits(64)) for _ in nouts[:-1]]
+            if self.dropout > 0
+            else []
+        )
 
     @property
     def sizes(self) -> list[int]:
         return [len(self.layers[0].neurons[0].w)] + [len(layer.neurons) for layer in self.layers]
 
     def config(self) -> dict[str, Any]:
-        return {"nin": self.sizes[0], "nouts": self.sizes[1:], "activation": self.activation}
+        config = {"nin": self.sizes[0], "nouts": self.sizes[1:], "activation": self.activation}
+        return {**config, **_settings(self.init, self.dropout)}
 
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
@@ -381,16 +490,22 @@ class MLP(Module):
             raise ValueError(f"nouts must list at least one layer size, got {nouts!r}")
         sizes = [_size(config["nin"], "nin")] + [_size(n, "every size in nouts") for n in nouts]
         _activation(config.get("activation", "relu"))
+        _init(config.get("init", DEFAULT_INIT))
+        _probability(config.get("dropout", 0.0))
         return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
 
     def __call__(self, x: Inputs | Value | float) -> ModelOutput:
         out: Any = x
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             out = layer(out)
+            if i < len(self.dropouts):
+                out = self.dropouts[i](out)
         return out
 
     def __repr__(self) -> str:
-        return f"MLP({self.sizes[0]}, {self.sizes[1:]}, activation={self.activation!r})"
+        extra = "" if self.init == DEFAULT_INIT else f", init={self.init!r}"
+        extra += f", dropout={self.dropout}" if self.dropout else ""
+        return f"MLP({self.sizes[0]}, {self.sizes[1:]}, activation={self.activation!r}{extra})"
 
 
 class Linear(Module):
@@ -398,8 +513,8 @@ class Linear(Module):
     is 1), no activation.
 
     Its parameters are named as PyTorch's: ``weight.i.j`` (row i is output i) and ``bias.i``
-    (none with ``bias=False``). ``init`` names how weights are drawn (see ``INITS``; only
-    ``"uniform"``, PyTorch's default, so far); ``seed`` as everywhere in the package.
+    (none with ``bias=False``). ``init`` names how weights are drawn (see :data:`INITS`;
+    ``"pytorch"``, PyTorch's default, unless told); ``seed`` as everywhere in the package.
 
     >>> layer = Linear(2, 3, seed=0)
     >>> len(layer([1.0, 2.0])), [name for name, _ in layer.named_parameters()][:3]
@@ -407,14 +522,19 @@ class Linear(Module):
     """
 
     def __init__(
-        self, nin: int, nout: int, bias: bool = True, *, init: str = "uniform", seed: Seed = None
+        self,
+        nin: int,
+        nout: int,
+        bias: bool = True,
+        *,
+        init: str = DEFAULT_INIT,
+        seed: Seed = None,
     ) -> None:
         _size(nin, "nin")
         _size(nout, "nout")
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be True or False, got {bias!r}")
-        if not isinstance(init, str) or init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose from {sorted(INITS)}")
+        _init(init)
         rng, draw, bound = generator(seed), INITS[init], 1.0 / math.sqrt(nin)
         self.init = init
         self.weight = [[Value(draw(rng, nin, nout)) for _ in range(nin)] for _ in range(nout)]
@@ -430,6 +550,7 @@ class Linear(Module):
         bias = config.get("bias", True)
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be True or False, got {bias!r}")
+        _init(config.get("init", DEFAULT_INIT))
         return nout * (nin + bias)
 
     def __call__(self, x: Inputs | Value | float) -> ModelOutput:
@@ -465,6 +586,10 @@ class Sequential(Module):
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         for i, module in enumerate(self.layers):
             yield from module.named_parameters(f"{prefix}{i}.")
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, module in enumerate(self.layers):
+            yield str(i), module
 
     def config(self) -> dict[str, Any]:
         return {"modules": [architecture(module) for module in self.layers]}
@@ -556,3 +681,104 @@ class Sigmoid(_Elementwise, Module):
     """1 / (1 + e^-x) on a Value or on each of a list."""
 
     function = "sigmoid"
+
+
+class Dropout(Module):
+    """PyTorch's ``nn.Dropout``: in training mode each input is zeroed with probability ``p``
+    and the survivors are scaled by 1/(1-p), so the expected output is the input; in eval
+    mode (``model.eval()``) it is the identity.
+
+    Masks are drawn from ``seed`` (the package's seed rule: None draws a generator from the
+    global one, which ``ag.manual_seed`` resets), so a seeded run repeats. Works on a Value,
+    a number or a list, as a layer of a :class:`Sequential` or through ``MLP(...,
+    dropout=p)``; saved with its ``p`` (a loaded one draws new masks).
+
+    A new mask on every call cannot be compiled: in training mode (with ``p > 0``) it raises
+    :class:`~autograd_lite.TraceError` under ``ag.compile``, so ``fit(compile="auto")``
+    trains such a model eagerly and compiles only its scoring (eval mode).
+
+    >>> drop = Dropout(0.5, seed=0)
+    >>> [v.data for v in drop([1.0, 2.0, 3.0, 4.0])]        # zeroed or doubled
+    [2.0, 4.0, 0.0, 0.0]
+    >>> [v.data for v in drop.eval()([1.0, 2.0, 3.0, 4.0])]  # identity in eval mode
+    [1.0, 2.0, 3.0, 4.0]
+    """
+
+    def __init__(self, p: float = 0.5, *, seed: Seed = None) -> None:
+        self.p = _probability(p)
+        self._rng = generator(seed)
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        if set(config) - {"p"}:
+            raise ValueError(f"Dropout takes only p, got {_short(dict(config))}")
+        _probability(config.get("p", 0.5))
+        return 0
+
+    @overload
+    def __call__(self, x: Value | float) -> Value: ...
+    @overload
+    def __call__(self, x: Inputs) -> list[Value]: ...
+    def __call__(self, x: Inputs | Value | float) -> Value | list[Value]:
+        items = [x] if isinstance(x, (Value, int, float)) else x
+        values = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in items]
+        if self.training and self.p > 0:
+            if _engine_mode.tracing:
+                raise TraceError(
+                    f"nn.Dropout({self.p}) draws a new random mask on every call in training "
+                    f"mode, which compiled code ({_engine_mode.tracing}) would fix once: train "
+                    "eagerly, or call model.eval() to compile the model without dropout"
+                )
+            scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
+            rng, p = self._rng, self.p
+            values = [v * (scale if rng.random() >= p else 0.0) for v in values]
+        return values[0] if isinstance(x, (Value, int, float)) else values
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
+def clip_grad_norm_(
+    parameters: Iterable[Value] | Value,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> float:
+    """Scale the parameters' ``.grad`` in place so that their total norm is at most
+    ``max_norm``; returns the total norm before clipping, as PyTorch's
+    ``torch.nn.utils.clip_grad_norm_``.
+
+    The total norm is (Σ |g|^norm_type)^(1/norm_type) over every gradient (``norm_type=inf``:
+    the largest |g|). When it exceeds ``max_norm`` every gradient is multiplied by
+    max_norm / (norm + 1e-6), so the direction is kept and only the step shrinks: the cure
+    for exploding gradients. ``error_if_nonfinite`` raises ``RuntimeError`` for a NaN or
+    infinite norm (otherwise NaN spreads to every gradient, as in PyTorch).
+
+    >>> a, b = Value(0.0), Value(0.0)
+    >>> a.grad, b.grad = 3.0, 4.0
+    >>> clip_grad_norm_([a, b], max_norm=1.0), round(a.grad, 4), round(b.grad, 4)
+    (5.0, 0.6, 0.8)
+    """
+    params = [parameters] if isinstance(parameters, Value) else list(parameters)
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or max_norm < 0:
+        raise ValueError(f"max_norm must be a non-negative number, got {max_norm!r}")
+    if not params:
+        return 0.0
+    grads = [abs(p.grad) for p in params]
+    if norm_type == math.inf:
+        total = max(grads)
+    else:
+        total = math.fsum(g**norm_type for g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"the total norm of order {norm_type} of the gradients is {total}, so they cannot "
+            "be clipped; set error_if_nonfinite=False to clip anyway"
+        )
+    coefficient = max_norm / (total + 1e-6)
+    if not coefficient >= 1.0:  # NaN too: it spreads, as in PyTorch
+        for p in params:
+            p.grad *= coefficient
+    return total

@@ -1,4 +1,5 @@
-"""Matplotlib pictures of training: the loss curve and a 2-D decision boundary.
+"""Matplotlib pictures of training: the loss curve, per-layer gradient norms, 2-D data and
+decision boundaries, each class in the same colour everywhere (:data:`CLASS_COLORS`).
 
 Importable without matplotlib; each function imports it when called
 (``pip install 'autograd_lite[demo]'``). Each draws on ``ax`` when given (a notebook's axes)
@@ -11,13 +12,21 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .engine import Value, no_grad
-from .train import History
+from .train import History, _evaluating
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot_decision_boundary", "plot_history"]
+__all__ = [
+    "CLASS_COLORS",
+    "class_color",
+    "class_index",
+    "plot_data",
+    "plot_decision_boundary",
+    "plot_gradient_norms",
+    "plot_history",
+]
 
 
 def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure | Any, Axes]:
@@ -56,37 +65,162 @@ def plot_history(history: History, ax: Axes | None = None) -> Figure | Any:
     return figure
 
 
+CLASS_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
+                "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan"]  # fmt: skip
+"""The colour of each class, by class index, in every plot (matplotlib's own cycle):
+class 0 (or -1, for hinge labels) is blue, class 1 orange, class 2 green, …"""
+
+
+def class_index(label: float) -> int:
+    """Where a label's colour is in :data:`CLASS_COLORS`: -1 (a hinge label) → 0, k → k."""
+    return 0 if label == -1 else int(label)
+
+
+def class_color(label: float) -> str:
+    """The colour of the class ``label`` in every plot (see :data:`CLASS_COLORS`).
+
+    >>> class_color(0.0), class_color(1.0), class_color(-1.0)
+    ('tab:blue', 'tab:orange', 'tab:blue')
+    """
+    return CLASS_COLORS[class_index(label) % len(CLASS_COLORS)]
+
+
+def plot_data(
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    ax: Axes | None = None,
+    *,
+    validation: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
+    feature_names: tuple[str, str] = ("x₁", "x₂"),
+) -> Figure | Any:
+    """2-D points coloured by class (:func:`class_color`), validation points as hollow
+    triangles, with axis labels and a legend."""
+    figure, ax = _figure(ax, _size_for([*X, *(validation[0] if validation else [])]))
+    _points(ax, X, y, validation)
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
+    return figure
+
+
 def plot_decision_boundary(
     model: Callable[[Sequence[float]], Value | list[Value]],
     X: Sequence[Sequence[float]],
     y: Sequence[float],
     ax: Axes | None = None,
-    resolution: int = 50,
+    resolution: int = 80,
+    *,
+    validation: tuple[Sequence[Sequence[float]], Sequence[float]] | None = None,
+    feature_names: tuple[str, str] = ("x₁", "x₂"),
 ) -> Figure | Any:
-    """The model's score over the plane (its sign is the class) with the points on top.
+    """The class the model predicts over the plane, shaded, its boundaries drawn, and the
+    points on top: training points as dots, ``validation=(X_val, y_val)`` as hollow triangles.
 
-    For a model with one output (a score or logit: positive means the higher class).
+    A model with one output gives a score (its sign is the class: positive means label 1,
+    negative label 0 or -1); a model with k outputs gives class scores (the largest wins).
+    Colours follow :data:`CLASS_COLORS` in every plot; axes are labelled with
+    ``feature_names``, and a legend names the classes and the splits. The model runs in eval
+    mode (no dropout). The plot covers the points with a small margin.
     """
-    figure, ax = _figure(ax, (5.0, 5.0))
-    xs, ys = [row[0] for row in X], [row[1] for row in X]
-    pad = 0.5
-    x0, x1, y0, y1 = min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
+    everything = [*X, *(validation[0] if validation else [])]
+    figure, ax = _figure(ax, _size_for(everything))
+    x0, x1, y0, y1 = _extent(everything)
     grid_x = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
     grid_y = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
-    with no_grad():
-        scores = [[_score(model([gx, gy])) for gx in grid_x] for gy in grid_y]
-    ax.contourf(grid_x, grid_y, [[float(s > 0) for s in row] for row in scores],
-                levels=[-0.5, 0.5, 1.5], colors=["#f4b6b6", "#b6cdf4"], alpha=0.7)  # fmt: skip
-    ax.contour(grid_x, grid_y, scores, levels=[0.0], colors="black", linewidths=1.0)
-    high = max(y)
-    ax.scatter(xs, ys, c=["tab:blue" if t == high else "tab:red" for t in y], s=18,
-               edgecolors="white", linewidths=0.5)  # fmt: skip
+    low = -1.0 if any(t == -1 for t in y) else 0.0
+    with no_grad(), _evaluating(model):
+        outputs = [[model([gx, gy]) for gx in grid_x] for gy in grid_y]
+    classes = [[_predicted(o, low) for o in row] for row in outputs]
+    labels = sorted({*map(float, y), *(map(float, validation[1]) if validation else [])})
+    labels = sorted({*labels, *(c for row in classes for c in row)})
+    indices = [[float(class_index(c)) for c in row] for row in classes]
+    top = max(class_index(label) for label in labels)
+    levels = [k - 0.5 for k in range(top + 2)]
+    colors = [CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(top + 1)]
+    ax.contourf(grid_x, grid_y, indices, levels=levels, colors=colors, alpha=0.25)
+    for k in sorted({k for row in indices for k in row})[1:]:  # each class's edge, once
+        inside = [[float(v == k) for v in row] for row in indices]
+        ax.contour(grid_x, grid_y, inside, levels=[0.5], colors="black", linewidths=1.0)
+    _points(ax, X, y, validation)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
     ax.set_title("decision boundary")
-    ax.set_aspect("equal")
     return figure
 
 
-def _score(output: Value | list[Value]) -> float:
+def plot_gradient_norms(history: History, ax: Axes | None = None) -> Figure | Any:
+    """Each layer's gradient norm per epoch (``fit(..., track_gradients=True)``), one line per
+    layer on a log scale: lines falling away layer by layer show vanishing gradients, lines
+    shooting up exploding ones."""
+    if not history.gradient_norms:
+        raise ValueError("no gradient norms recorded: train with fit(..., track_gradients=True)")
+    figure, ax = _figure(ax, (6.0, 4.0))
+    for name, norms in history.gradient_norms.items():
+        ax.plot(range(1, len(norms) + 1), norms, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("gradient norm (L2)")
+    ax.legend(title="layer")
+    ax.set_title("gradient norm per layer")
+    return figure
+
+
+def _predicted(output: Value | list[Value], low: float) -> float:
     if isinstance(output, list):
-        raise ValueError("plot_decision_boundary needs a model with one output")
-    return output.data
+        return float(max(range(len(output)), key=lambda k: output[k].data))
+    return 1.0 if output.data > 0 else low
+
+
+def _extent(points: Sequence[Sequence[float]]) -> tuple[float, float, float, float]:
+    """The points' bounding box, widened by 5% of its size on each side."""
+    xs, ys = [row[0] for row in points], [row[1] for row in points]
+    dx = (max(xs) - min(xs)) * 0.05 or 0.5
+    dy = (max(ys) - min(ys)) * 0.05 or 0.5
+    return min(xs) - dx, max(xs) + dx, min(ys) - dy, max(ys) + dy
+
+
+def _size_for(points: Sequence[Sequence[float]]) -> tuple[float, float]:
+    """A figure size whose plot area has about the data's aspect ratio (no empty margins)."""
+    x0, x1, y0, y1 = _extent(points)
+    ratio = min(max((y1 - y0) / (x1 - x0), 0.4), 1.5)
+    return 6.0, 1.0 + 5.0 * ratio
+
+
+def _points(
+    ax: Axes,
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    validation: tuple[Sequence[Sequence[float]], Sequence[float]] | None,
+) -> None:
+    """The points coloured by class, and a legend of classes and splits."""
+    from matplotlib.lines import Line2D
+
+    splits = [("training", X, y, "o")]
+    if validation is not None:
+        splits.append(("validation", validation[0], validation[1], "^"))
+    for _name, rows, labels, marker in splits:
+        colors = [class_color(t) for t in labels]
+        hollow = marker == "^"
+        ax.scatter([r[0] for r in rows], [r[1] for r in rows], marker=marker, s=22,
+                   c="none" if hollow else colors, edgecolors=colors if hollow else "white",
+                   linewidths=1.2 if hollow else 0.5)  # fmt: skip
+    present = sorted({float(t) for _, _, labels, _ in splits for t in labels})
+    handles = [
+        Line2D([], [], marker="s", linestyle="", color=class_color(t), label=f"class {t:g}")
+        for t in present
+    ]
+    if validation is not None:
+        handles += [
+            Line2D([], [], marker="o", linestyle="", color="gray", label="training"),
+            Line2D(
+                [],
+                [],
+                marker="^",
+                linestyle="",
+                color="gray",
+                markerfacecolor="none",
+                label="validation",
+            ),
+        ]
+    ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.8)

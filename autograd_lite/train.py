@@ -11,36 +11,54 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
+import importlib
 import math
 import operator
 import sys
+import time
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .compiler import Generated, TraceError, trace_gradient
 from .engine import Value, no_grad
-from .losses import Objective, Output, get_objective, one_score
+from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
 from .lr_scheduler import LRScheduler
-from .nn import Module
+from .nn import Module, clip_grad_norm_
 from .optim import Adam, Optimizer
 from .seeding import generator
 
-__all__ = ["History", "evaluate", "fit", "predict"]
+__all__ = ["Callback", "History", "evaluate", "fit", "layer_parameters", "predict"]
+
+Callback = Callable[[int, dict[str, float]], "bool | None"]
+"""``callback(epoch, numbers)``, called by ``fit`` after each epoch: ``epoch`` counts from 1,
+``numbers`` is :meth:`History.last` (``loss``, and ``accuracy``, ``val_loss``,
+``val_accuracy`` when recorded). Returning ``False`` stops training (``None``, ``True``:
+carry on)."""
 
 
 @dataclass
 class History:
-    """What happened in each epoch; ``accuracy`` lists stay empty for regression (``mse``)."""
+    """What happened in each epoch; ``accuracy`` lists stay empty for regression (``mse``).
+
+    ``gradient_norms`` (filled by ``fit(..., track_gradients=True)``) maps each layer's name
+    (see :func:`layer_parameters`) to its gradient's L2 norm per epoch: the mean over the
+    epoch's batches, taken after ``backward`` and before clipping. ``stopped_by`` says what
+    ended training before ``epochs``: ``"early_stopping"``, ``"callback"``, or None.
+    """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     best_epoch: int = 0  # 1-based; the epoch whose weights the model ends with
-    stopped_early: bool = False
+    stopped_early: bool = False  # by early stopping or by a callback (see stopped_by)
+    stopped_by: Literal["early_stopping", "callback"] | None = None
+    gradient_norms: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
@@ -105,20 +123,58 @@ def _hits(objective: Objective, outputs: list[Output], targets: list[float]) -> 
     return sum(decide(o) == t for o, t in zip(outputs, targets, strict=True))
 
 
+def layer_parameters(model: Module) -> dict[str, list[Value]]:
+    """The parameters of each layer of ``model``, by name, for ``fit(track_gradients=True)``.
+
+    A layer is a direct submodule that has parameters (:meth:`~autograd_lite.nn.Module.
+    named_children`): ``layers.0``, ``layers.1``, … of an MLP, ``0``, ``2``, … of a
+    Sequential. Parameters outside them are one more layer, named ``other``; a model without
+    such submodules (a Linear, a Neuron) is one layer, named after its class.
+
+    >>> from autograd_lite import nn
+    >>> {name: len(ps) for name, ps in layer_parameters(nn.MLP(2, [3, 1], seed=0)).items()}
+    {'layers.0': 9, 'layers.1': 4}
+    """
+    groups = {name: child.parameters() for name, child in model.named_children()}
+    groups = {name: params for name, params in groups.items() if params}
+    inside = {p for params in groups.values() for p in params}
+    rest = [p for p in model.parameters() if p not in inside]
+    if rest:
+        groups["other" if groups else type(model).__name__] = rest
+    return groups
+
+
+@contextlib.contextmanager
+def _evaluating(model: object) -> Iterator[None]:
+    """The model in eval mode (dropout off) while inside, its own modes back after."""
+    if not isinstance(model, Module):
+        yield
+        return
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 def evaluate(
     model: Callable[[Sequence[float]], Output],
     X: Sequence[Sequence[float]],
     y: Sequence[float],
     *,
-    loss: str | Objective = "mse",
+    loss: str | Objective | LossFunction | None = None,
 ) -> tuple[float, float | None]:
-    """``(mean loss, accuracy)`` of ``model`` on ``(X, y)``, without building a graph.
+    """``(mean loss, accuracy)`` of ``model`` on ``(X, y)``, without building a graph, with
+    the model in eval mode (no dropout; its modes are put back after).
 
-    Accuracy is None for regression losses.
+    ``loss`` as in :func:`fit` (None: chosen from ``y`` by ``losses.choose_loss``). Accuracy
+    is None for regression losses and losses of one's own.
     """
-    objective = get_objective(loss)
+    objective = get_objective(loss if loss is not None else _chosen(y))
     targets = _check_data(X, y, objective, "evaluate")
-    with no_grad():
+    with no_grad(), _evaluating(model):
         outputs = [model(row) for row in X]
         loss_value = objective.loss(outputs, targets).data
     if objective.decide is None:
@@ -132,17 +188,67 @@ def predict(
     *,
     loss: str | Objective = "mse",
 ) -> list[float]:
-    """The label each row gets (the raw output for regression), without building a graph."""
+    """The label each row gets (the raw output for regression), without building a graph,
+    with the model in eval mode (no dropout; its modes are put back after)."""
     objective = get_objective(loss)
-    with no_grad():
+    with no_grad(), _evaluating(model):
         outputs = [model(row) for row in X]
     if objective.decide is None:
         return [one_score(o).data for o in outputs]
     return [objective.decide(o) for o in outputs]
 
 
+def _chosen(y: Sequence[float]) -> str:
+    """The loss ``losses.choose_loss`` picks for labels ``y`` (numbers checked later)."""
+    try:
+        return choose_loss([float(t) for t in y])
+    except (TypeError, ValueError):
+        return "mse"  # not numbers: the loss's own check says what is wrong
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where text bars print frame after frame)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class _NotebookBar:
+    """In Jupyter: one HTML progress bar, updated in place (at most ten times a second)."""
+
+    def __init__(self, total: int, unit: str) -> None:
+        display = importlib.import_module("IPython.display").display  # inside Jupyter only
+        self.total, self.unit, self.done, self.numbers = total, unit, 0, ""
+        self.start = self.shown = time.perf_counter()
+        self.handle = display(self._bundle(), raw=True, display_id=True)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self._show()
+
+    def set_postfix(self, numbers: dict[str, str], refresh: bool = True) -> None:
+        self.numbers = "  ".join(f"{k} {v}" for k, v in numbers.items())
+        self._show()
+
+    def _show(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if force or now - self.shown >= 0.1 or self.done >= self.total:
+            self.shown = now
+            self.handle.update(self._bundle(), raw=True)
+
+    def _bundle(self) -> dict[str, str]:
+        elapsed = time.perf_counter() - self.start
+        text = f"fit {self.done}/{self.total} {self.unit}  {self.numbers}  ({elapsed:.1f} s)"
+        bar = f'<progress value="{self.done}" max="{self.total}" style="width:30%"></progress>'
+        return {"text/plain": text, "text/html": f"<code>{bar} {html.escape(text)}</code>"}
+
+    def close(self) -> None:
+        self._show(force=True)
+
+
 class _Progress:
-    """A tqdm bar when tqdm is installed, else a plain line to stderr every tenth of the run.
+    """A tqdm bar when tqdm is installed, else a plain line to stderr every tenth of the run;
+    in a Jupyter notebook, one HTML bar updated in place (no tqdm needed).
 
     The bar counts epochs; when an epoch is long (``LONG_EPOCH`` examples or more) it
     counts examples instead, so it moves, with an ETA, within the first epoch too.
@@ -151,11 +257,15 @@ class _Progress:
     LONG_EPOCH = 10_000
 
     def __init__(self, epochs: int, examples: int, enabled: bool) -> None:
-        self.epochs, self.enabled, self.bar = epochs, enabled, None
+        self.epochs, self.enabled = epochs, enabled
+        self.bar: Any = None
         self.per_example = examples >= self.LONG_EPOCH
-        if enabled:
+        if enabled and _in_notebook():
+            total = epochs * examples if self.per_example else epochs
+            self.bar = _NotebookBar(total, "examples" if self.per_example else "epochs")
+        elif enabled:
             try:
-                from tqdm import tqdm  # the text bar: works in terminals and notebooks alike
+                from tqdm import tqdm  # the text bar, for terminals
             except ImportError:
                 return
             if self.per_example:
@@ -350,7 +460,7 @@ def fit(
     X: Sequence[Sequence[float]],
     y: Sequence[float],
     *,
-    loss: str | Objective = "mse",
+    loss: str | Objective | LossFunction | None = None,
     optimizer: Optimizer | None = None,
     scheduler: LRScheduler | None = None,
     epochs: int = 100,
@@ -360,8 +470,19 @@ def fit(
     progress: bool = True,
     seed: int | None = None,
     compile: bool | str = "auto",  # shadows the built-in on purpose: the name users know
+    callbacks: Callback | Sequence[Callback] | None = None,
+    track_gradients: bool = False,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
+
+    ``loss`` is a name in ``losses.OBJECTIVES`` (``"bce"``, ``"cross_entropy"``, ``"hinge"``,
+    ``"mse"``), or a function of one's own, ``loss(outputs, targets) -> Value``, given the
+    batch's model outputs and targets (floats) and returning their mean loss; such a loss
+    trains eagerly (compiled code traces one example, which only a named loss promises to
+    average) and records no accuracy. None (the default) picks the loss from ``y`` with
+    ``losses.choose_loss``: labels 0/1 → ``"bce"``, 0…k-1 → ``"cross_entropy"``, else
+    ``"mse"``.
 
     Each epoch shuffles the rows (with ``seed``: an int, or None for the library's global
     generator, which ``ag.manual_seed`` resets), and for each batch of ``batch_size`` rows
@@ -380,12 +501,22 @@ def fit(
     columns when NumPy is installed and a batch has ``ARRAY_MIN_ROWS`` rows or more;
     no graph is kept, so memory does not grow with the batch. ``"auto"`` (the default)
     does so when the model can be traced and trains eagerly otherwise, saying why once;
-    ``False`` always trains eagerly. Both give the same history (to rounding).
+    ``False`` always trains eagerly. Both give the same history (to rounding). A model
+    that cannot be traced in training mode but can in eval mode (one with
+    :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled.
+
+    ``callbacks`` (one or a list) are called after each epoch as ``callback(epoch, numbers)``
+    (see :data:`Callback`); one returning ``False`` stops training, recorded as
+    ``history.stopped_by == "callback"``. ``track_gradients=True`` records each layer's
+    gradient norm per epoch in ``history.gradient_norms`` (see :func:`layer_parameters`;
+    ``plots.plot_gradient_norms`` draws them). ``clip_grad_norm=c`` rescales the gradient
+    after each backward pass, before the optimizer step, so that its total L2 norm is at most
+    ``c`` (:func:`~autograd_lite.nn.clip_grad_norm_`), compiled or eager.
 
     Raises ``ValueError`` naming the learning rate if the loss or a weight stops being a
     finite number (training diverged); the model is then left with its best epoch's weights.
     """
-    objective = get_objective(loss)
+    objective = get_objective(loss if loss is not None else _chosen(y))
     targets = _check_data(X, y, objective, "fit")
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
@@ -402,18 +533,34 @@ def fit(
         raise TypeError(f"scheduler must be an lr_scheduler, got {type(scheduler).__name__}")
     if scheduler is not None and (optimizer is None or scheduler.optimizer is not optimizer):
         raise ValueError("scheduler must be built on the optimizer passed as optimizer=")
+    if clip_grad_norm is not None and (
+        isinstance(clip_grad_norm, bool)
+        or not isinstance(clip_grad_norm, (int, float))
+        or not clip_grad_norm > 0
+    ):
+        raise ValueError(
+            f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}"
+        )
+    hooks = [callbacks] if callable(callbacks) else list(callbacks or [])
+    for hook in hooks:
+        if not callable(hook):
+            raise TypeError(f"callbacks must be callables, got {type(hook).__name__}")
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=0.01)
     rng, order = generator(seed), list(range(len(X)))
     size = batch_size or len(X)
     history, best_loss, best_state = History(), math.inf, model.state_dict()
+    params, layers = model.parameters(), layer_parameters(model) if track_gradients else {}
     model.train()
-    compiled = _compiled(model, objective, X[0], targets[0], compile, validation is not None)
+    compiled, scorer = _compiled(
+        model, objective, X[0], targets[0], compile, validation is not None
+    )
     bar = _Progress(epochs, len(X), progress)
     try:
         for epoch in range(1, epochs + 1):
             rng.shuffle(order)
             total, hits = 0.0, 0
+            norms = dict.fromkeys(layers, 0.0)
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
                 batch_targets = [targets[i] for i in batch]
@@ -426,16 +573,23 @@ def fit(
                     batch_loss.backward()
                     loss_sum = batch_loss.data * len(batch)
                     batch_hits = _hits(objective, batch_outputs, batch_targets)  # no graph kept
+                for name, group in layers.items():
+                    norms[name] += math.sqrt(math.fsum(p.grad * p.grad for p in group))
+                if clip_grad_norm is not None:
+                    clip_grad_norm_(params, clip_grad_norm)
                 optimizer.step()
                 total += loss_sum
                 hits += batch_hits
                 bar.advance(len(batch))
+            batches = math.ceil(len(order) / size)
+            for name, norm in norms.items():
+                history.gradient_norms.setdefault(name, []).append(norm / batches)
             accuracy = hits / len(X) if objective.decide is not None else None
             val_loss, val_accuracy = None, None
             if validation is not None:
                 model.eval()
-                if compiled is not None:
-                    val_loss, val_accuracy = compiled.evaluate(X_val, [float(t) for t in y_val])
+                if scorer is not None:
+                    val_loss, val_accuracy = scorer.evaluate(X_val, [float(t) for t in y_val])
                 else:
                     val_loss, val_accuracy = evaluate(model, X_val, y_val, loss=objective)
                 model.train()
@@ -456,6 +610,11 @@ def fit(
             if watched < best_loss:
                 best_loss, best_state, history.best_epoch = watched, model.state_dict(), epoch
             elif early_stopping is not None and epoch - history.best_epoch >= early_stopping:
+                history.stopped_by = "early_stopping"
+            numbers = history.last()
+            if any([hook(epoch, dict(numbers)) is False for hook in hooks]):  # call every one
+                history.stopped_by = history.stopped_by or "callback"
+            if history.stopped_by is not None:
                 history.stopped_early = True
                 break
     finally:
@@ -474,32 +633,44 @@ def _compiled(
     target: float,
     mode: bool | str,
     scoring: bool,
-) -> _CompiledLoss | None:
-    """The compiled per-example loss, or None to train eagerly (``compile=False``, or a
-    model that cannot be traced under ``"auto"``, which says why once). Everything is
-    traced before training starts, the scoring program (eval mode) too when ``scoring``."""
-    if mode is False:
-        return None
+) -> tuple[_CompiledLoss | None, _CompiledLoss | None]:
+    """The compiled per-example loss for training and for scoring (eval mode, traced only
+    when ``scoring``); None for what runs eagerly: everything with ``compile=False`` or a loss
+    of one's own (not separable), and under ``"auto"`` what cannot be traced, which is said
+    once. Everything is traced before training starts."""
+    if mode is False or not objective.separable:
+        if mode is True:
+            raise ValueError(
+                "compile=True needs a named loss (a loss of one's own trains eagerly): "
+                "pass compile=False or 'auto'"
+            )
+        return None, None
     shape = _structure_of(model)
     compiled = _compiled_before.get(model, {}).get(objective)
     if compiled is None or compiled.shape != shape or compiled.params != model.parameters():
         compiled = _CompiledLoss(model, objective)  # new, or the model changed since
         compiled.shape = shape
-    try:
-        compiled.program(row, target)
-        if scoring:
-            model.eval()
-            try:
-                compiled.program(row, target, gradient=False)
-            finally:
-                model.train()
-    except TraceError as error:
-        if mode is True:
-            raise TraceError(f"{error} Or train eagerly: fit(..., compile=False).") from error
-        warnings.warn(f"fit trains eagerly: the model cannot be compiled ({error})", stacklevel=3)
-        return None
-    _compiled_before.setdefault(model, {})[objective] = compiled
-    return compiled
+    works: list[bool] = []
+    failure: TraceError | None = None
+    for training in [True, False] if scoring else [True]:
+        model.train(training)
+        try:
+            compiled.program(row, target, gradient=training)
+            works.append(True)
+        except TraceError as error:
+            if mode is True:
+                raise TraceError(f"{error} Or train eagerly: fit(..., compile=False).") from error
+            failure = failure or error
+            works.append(False)
+        finally:
+            model.train()
+    if failure is not None:
+        what = "trains eagerly" if not works[0] else "scores eagerly"
+        warnings.warn(f"fit {what}: the model cannot be compiled ({failure})", stacklevel=3)
+    if any(works):
+        _compiled_before.setdefault(model, {})[objective] = compiled
+    train = compiled if works[0] else None
+    return train, (compiled if scoring and works[-1] else None)
 
 
 def _structure_of(model: Module) -> tuple[Any, ...]:

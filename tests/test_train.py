@@ -299,11 +299,14 @@ class Folded(ag.nn.Module):
 def test_auto_falls_back_to_eager_once_and_says_why() -> None:
     X, y = [[1.0], [-2.0], [3.0]], [1.0, 2.0, 3.0]
     with pytest.warns(UserWarning, match="trains eagerly.*comparison") as caught:
-        auto = ag.fit(Folded(), X, y, epochs=3, progress=False)
+        auto = ag.fit(Folded(), X, y, epochs=3, progress=False, loss="mse")
     assert len(caught) == 1
-    assert auto.loss == ag.fit(Folded(), X, y, epochs=3, progress=False, compile=False).loss
+    assert (
+        auto.loss
+        == ag.fit(Folded(), X, y, epochs=3, progress=False, compile=False, loss="mse").loss
+    )
     with pytest.raises(ag.TraceError, match="comparison"):
-        ag.fit(Folded(), X, y, epochs=3, progress=False, compile=True)
+        ag.fit(Folded(), X, y, epochs=3, progress=False, compile=True, loss="mse")
     with pytest.raises(ValueError, match="compile must be"):
         ag.fit(Folded(), X, y, progress=False, compile="yes")
 
@@ -363,11 +366,15 @@ class ClippedWhenScoring(ag.nn.Module):
 
 def test_auto_falls_back_before_training_when_scoring_cannot_be_traced() -> None:
     X, y = [[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0]
-    with pytest.warns(UserWarning, match="trains eagerly"):
-        history = ag.fit(ClippedWhenScoring(), X, y, validation=(X, y), epochs=2, progress=False)
+    with pytest.warns(UserWarning, match="scores eagerly"):  # and trains compiled
+        history = ag.fit(
+            ClippedWhenScoring(), X, y, validation=(X, y), epochs=2, progress=False, loss="mse"
+        )
     assert len(history.val_loss) == 2
     with pytest.raises(ag.TraceError, match=r"compile=False"):
-        ag.fit(ClippedWhenScoring(), X, y, validation=(X, y), compile=True, progress=False)
+        ag.fit(
+            ClippedWhenScoring(), X, y, validation=(X, y), compile=True, progress=False, loss="mse"
+        )
 
 
 def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.MonkeyPatch) -> None:
