@@ -53,7 +53,7 @@ from .ops import (
 
 __all__ = [
     "TraceError", "Value", "apply", "enable_grad", "gradients", "is_grad_enabled", "no_grad",
-    "topological_order", "tracing",
+    "topological_order", "tracing", "tracing_now",
 ]  # fmt: skip
 
 # --- grad mode -------------------------------------------------------------------
@@ -144,14 +144,19 @@ def tracing(what: str) -> Iterator[None]:
         _mode.tracing = previous
 
 
+def tracing_now() -> str:
+    """What ``ag.compile`` is tracing in this thread ("" when nothing): for modules that must
+    refuse, as Dropout's random mask in training mode does."""
+    return _mode.tracing
+
+
 def _refuse_while_tracing(operation: str) -> None:
     if _mode.tracing:
         raise TraceError(
-            f"{operation} on a traced Value while compiling {_mode.tracing}: its result "
-            "would depend on the data, which compiled code cannot follow. Call the "
-            "function without ag.compile (eagerly), or keep the branch inside a primitive "
-            "(relu, abs). (A gradient taken inside the traced function compares too: "
-            "compile the transform instead, ag.compile(ag.grad(f)).)"
+            f"{operation} on a traced Value while compiling {_mode.tracing}: its result would "
+            "depend on the data, which compiled code cannot follow. Call the function without "
+            "ag.compile (eagerly), or keep the branch inside a primitive (relu, abs). (A gradient"
+            " taken inside the traced function compares too: use ag.compile(ag.grad(f)) instead.)"
         )
 
 

@@ -32,8 +32,7 @@ import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar, overload
 
-from .engine import TraceError, Value
-from .engine import _mode as _engine_mode  # read-only: is ag.compile tracing in this thread?
+from .engine import TraceError, Value, tracing_now
 from .seeding import generator
 
 __all__ = [
@@ -726,10 +725,10 @@ class Dropout(Module):
         items = [x] if isinstance(x, (Value, int, float)) else x
         values = [v if isinstance(v, Value) else Value(v, requires_grad=False) for v in items]
         if self.training and self.p > 0:
-            if _engine_mode.tracing:
+            if tracing_now():
                 raise TraceError(
                     f"nn.Dropout({self.p}) draws a new random mask on every call in training "
-                    f"mode, which compiled code ({_engine_mode.tracing}) would fix once: train "
+                    f"mode, which compiled code ({tracing_now()}) would fix once: train "
                     "eagerly, or call model.eval() to compile the model without dropout"
                 )
             scale = 0.0 if self.p == 1 else 1.0 / (1.0 - self.p)
