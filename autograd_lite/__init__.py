@@ -25,6 +25,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .interop import from_torch, to_torch
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
+from .steps import backward_steps, forward_steps
 from .train import History, evaluate, fit, predict
 from .viz import draw_dot
 
@@ -37,12 +38,14 @@ __all__ = [
     "Value",
     "__version__",
     "apply",
+    "backward_steps",
     "compile",
     "data",
     "draw_dot",
     "enable_grad",
     "evaluate",
     "fit",
+    "forward_steps",
     "from_torch",
     "grad",
     "gradcheck",

@@ -443,11 +443,8 @@ class Value:
 
 def _compare(relation: Callable[[float, float], bool], a: Value, b: object) -> bool:
     _refuse_while_tracing(f"a comparison ({relation.__name__})")
-    if isinstance(b, Value):
-        return relation(a.data, b.data)
-    if isinstance(b, numbers.Real):
-        return relation(a.data, float(b))
-    return NotImplemented  # type: ignore[no-any-return]  # Python then raises TypeError
+    other = b.data if isinstance(b, Value) else float(b) if isinstance(b, numbers.Real) else None
+    return NotImplemented if other is None else relation(a.data, other)
 
 
 def _to_value(x: Value | float) -> Value:
@@ -496,11 +493,9 @@ def _leaf(data: float, grad: float, label: str, requires_grad: bool) -> Value:
 
 def _constant(x: object) -> Value | None:
     """A number operand as a leaf that needs no gradient; None if it is no number."""
-    if type(x) is float:
+    if type(x) is float:  # the common case, before the slower abstract check
         return _node(x)
-    if isinstance(x, numbers.Real):
-        return _node(float(x))
-    return None
+    return _node(float(x)) if isinstance(x, numbers.Real) else None
 
 
 def domain_error(op: Primitive, args: tuple[float, ...], error: Exception) -> ValueError:
@@ -626,12 +621,15 @@ def _value_partials(node: Value) -> list[Value | float]:
     ]
 
 
-def _reverse_sweep(root: Value, seed: Value | float, create_graph: bool) -> dict[Value, Any]:
+def _reverse_sweep(
+    root: Value, seed: Value | float, create_graph: bool, edges: list[Any] | None = None
+) -> dict[Value, Any]:
     """∂root/∂node for every node root depends on, keyed by node, touching no ``.grad``.
 
     The general form of the loop in ``Value.backward``: sums live in a dict, and with
     ``create_graph`` the partials come from the op table as Values, so the sums are
-    Values recorded in the graph.
+    Values recorded in the graph. ``edges`` (for ``backward_steps``) receives each edge as
+    it is added: (node, its gradient, input, partial, the input's running gradient).
     """
     grads: dict[Value, Any] = {root: seed}
     with enable_grad() if create_graph else nullcontext():
@@ -642,6 +640,8 @@ def _reverse_sweep(root: Value, seed: Value | float, create_graph: bool) -> dict
                 if child.requires_grad:
                     previous = grads.get(child)
                     grads[child] = partial * g if previous is None else previous + partial * g
+                    if edges is not None:
+                        edges.append((node, g, child, partial, grads[child]))
     return grads
 
 

@@ -103,7 +103,7 @@ LAYERS = [
     {"seeding"},  # stdlib only: the global random generator
     {"ops", "data", "lr_scheduler", "_version"},  # stdlib only
     {"engine"},
-    {"functional", "gradcheck", "losses", "nn", "optim", "testing"},
+    {"functional", "gradcheck", "losses", "nn", "optim", "steps", "testing"},
     {"compiler"},
     {"train", "serialize", "interop"},
     {"tabular"},
