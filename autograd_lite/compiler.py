@@ -426,16 +426,16 @@ _COMPARISON, _UNARY, _ATOM = 3, 10, 12
 
 
 def _literal(x: float | bool) -> str:
-    if isinstance(x, bool):
+    """A constant as source: ``inf`` and ``nan`` by name (the code's globals), a negative
+    number in brackets so that no operator next to it can misread it (``x - (-1.0)``).
+
+    >>> _literal(2.0), _literal(-1.5), _literal(-math.inf), _literal(-0.0), _literal(True)
+    ('2.0', '(-1.5)', '(-inf)', '(-0.0)', 'True')
+    """
+    if isinstance(x, bool) or math.isnan(x):
         return repr(x)
-    if math.isnan(x):
-        return "nan"
-    text = repr(x) if math.isfinite(x) else "inf"
-    return (
-        f"({'-' if x < 0 and text == 'inf' else ''}{text})"
-        if x < 0 or text.startswith("-")
-        else text
-    )
+    text = repr(abs(x)) if math.isfinite(x) else "inf"
+    return f"(-{text})" if math.copysign(1.0, x) < 0 else text
 
 
 class _Writer:
@@ -792,11 +792,7 @@ class Compiled:
 
     def __call__(self, *args: Any) -> Any:
         key, floats = _floats(args)
-        generated = self._generated(key, floats)
-        try:
-            return generated.function(*floats)
-        except (ValueError, ArithmeticError) as error:
-            raise generated.explain(error) from error
+        return self._generated(key, floats).run(*floats)
 
     def generated(self, *args: Any) -> Generated:
         """The program for arguments shaped like ``args``, traced now if it is new."""
