@@ -27,13 +27,14 @@ from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
 from .steps import backward_steps, forward_steps
 from .train import History, evaluate, fit, predict
-from .viz import draw_dot
+from .viz import Stepper, draw_dot
 
 __all__ = [
     "Compiled",
     "GradcheckError",
     "History",
     "ModelFileError",
+    "Stepper",
     "TraceError",
     "Value",
     "__version__",

@@ -19,12 +19,15 @@ True
 from __future__ import annotations
 
 import functools
+import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from .engine import Value, topological_order
+from .steps import Step, backward_steps, name_of
 
-__all__ = ["COLOURS", "RANKDIRS", "GraphvizNotFoundError", "draw_dot"]
+__all__ = ["COLOURS", "HIGHLIGHT", "RANKDIRS", "GraphvizNotFoundError", "Stepper", "draw_dot"]
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 """Graphviz layout directions: left to right, right to left, top to bottom, bottom to top."""
@@ -35,6 +38,10 @@ COLOURS = {
     "constant": "lightgrey",  # a leaf with requires_grad=False: data, numbers in expressions
     "intermediate": "white",
 }
+
+HIGHLIGHT = {"node": "tomato", "edge": "red"}
+"""``draw_dot(root, step=k)``: the fill of the node step k processes, and the colour of its
+input edges (drawn bold, each labelled with its local derivative)."""
 
 INSTALL_HINT = (
     "Graphviz's `dot` program is not installed, so the graph cannot be rendered. Install it "
@@ -120,6 +127,7 @@ def draw_dot(
     show_grad: bool = True,
     edge_labels: bool = False,
     max_nodes: int = 500,
+    step: int | None = None,
 ) -> Any:
     """The graph behind ``root`` as a ``graphviz.Digraph`` (shown inline in Jupyter).
 
@@ -128,30 +136,92 @@ def draw_dot(
     ∂out/∂input, stored on the node in the forward pass, on each edge into an op. Node ids
     follow topological position, so the DOT text is the same on every run.
 
-    Raises ``ValueError`` for an unknown ``rankdir`` and for a graph of more than
-    ``max_nodes`` Values (``dot`` takes about half a minute for 1,000 of them).
+    ``step=k`` draws the backward pass from ``root`` as it stands after step ``k`` of
+    :func:`~autograd_lite.steps.backward_steps` (``0``: before it starts), whatever the
+    ``.grad`` fields hold: the node step ``k`` processes and its input edges in
+    :data:`HIGHLIGHT`, the gradients reached so far filled in (``grad ?`` for the others;
+    none for values that need no gradient), and the step's chain-rule arithmetic as the
+    caption. :class:`Stepper` steps through all of them.
+
+    Raises ``ValueError`` for an unknown ``rankdir``, for a graph of more than
+    ``max_nodes`` Values (``dot`` takes about half a minute for 1,000 of them), and for a
+    ``step`` outside ``0 .. len(backward_steps(root))``.
     """
+    _check(root, rankdir, max_nodes)
+    if step is None:
+        return _draw(root, rankdir, show_grad, edge_labels, None)
+    if not show_grad:
+        raise ValueError("step=k draws the gradients of the backward pass: drop show_grad=False")
+    return _draw(root, rankdir, True, edge_labels, _frame(root, backward_steps(root), step))
+
+
+def _check(root: Value, rankdir: str, max_nodes: int) -> None:
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}; got {rankdir!r}")
     if not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot draws a Value, got {type(root).__name__}")
-    nodes = topological_order(root)
-    if len(nodes) > max_nodes:
+    count = len(topological_order(root))
+    if count > max_nodes:
         raise ValueError(
-            f"the graph has {len(nodes)} values, more than max_nodes={max_nodes}; draw a "
-            f"sub-expression (one neuron's output, say) or pass max_nodes={len(nodes)} "
+            f"the graph has {count} values, more than max_nodes={max_nodes}; draw a "
+            f"sub-expression (one neuron's output, say) or pass max_nodes={count} "
             "(dot needs about 35 s for 1,000 values)"
         )
+
+
+class _Frame:
+    """The backward pass after step ``k``: the gradients reached, the current step."""
+
+    def __init__(self, grads: dict[Value, float], current: Step | None, lines: list[str]) -> None:
+        self.grads, self.current, self.lines = grads, current, lines
+        self.caption = "\n".join(lines)
+
+
+def _root_name(root: Value) -> str:
+    return root.label or "L"
+
+
+def _frame(root: Value, steps: Sequence[Step], k: object) -> _Frame:
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= len(steps):
+        raise ValueError(
+            f"step must be an int from 0 (before the backward pass) to {len(steps)} (its last "
+            f"step: this graph's backward pass has {len(steps)}), got {k!r}"
+        )
+    grads: dict[Value, float] = {}
+    for done in steps[:k]:
+        grads[done.node] = done.grad  # complete when it is reached
+        for edge in done.edges:
+            grads[edge.input] = edge.total  # the running total, so far
+    if k == 0:
+        return _Frame(grads, None, ["before the backward pass: no gradients yet"])
+    current = steps[k - 1]
+    return _Frame(grads, current, current.arithmetic(_root_name(root)))
+
+
+def _draw(
+    root: Value, rankdir: str, show_grad: bool, edge_labels: bool, frame: _Frame | None
+) -> Any:
+    nodes = topological_order(root)
     dot = _digraph_class()(graph_attr={"rankdir": rankdir})  # explains a missing graphviz
     from graphviz import nohtml
 
+    current = frame.current.node if frame is not None and frame.current is not None else None
+    if frame is not None:
+        # the caption, one left-justified line per edge of the step
+        caption = "".join(_escape(line) + "\\l" for line in frame.lines)
+        dot.attr(label=nohtml(caption), labelloc="b", labeljust="l", fontname="Helvetica")
     ids = {node: f"n{i}" for i, node in enumerate(nodes)}
     for node in nodes:
         fields = [_escape(node.label, "\\{}|<>")] if node.label else []
         fields.append(f"data {node.data:.4f}")
-        if show_grad:
+        if frame is not None:
+            if node in frame.grads:
+                fields.append(f"grad {frame.grads[node]:.4f}")
+            elif node.requires_grad:
+                fields.append("grad ?")
+        elif show_grad:
             fields.append(f"grad {node.grad:.4f}")
         if node is root:
             kind = "output"
@@ -160,15 +230,153 @@ def draw_dot(
         else:
             kind = "parameter" if node.requires_grad else "constant"
         label = nohtml("{ " + " | ".join(fields) + " }")
-        dot.node(ids[node], label, shape="record", style="filled", fillcolor=COLOURS[kind])
+        if node is current:
+            dot.node(
+                ids[node], label, shape="record", style="filled,bold", fillcolor=HIGHLIGHT["node"]
+            )
+        else:
+            dot.node(ids[node], label, shape="record", style="filled", fillcolor=COLOURS[kind])
         if node.op is None:
             continue
         op_id = ids[node] + "op"
-        dot.node(op_id, nohtml(_escape(node.op.name)), shape="ellipse")
-        dot.edge(op_id, ids[node])
+        if node is current:
+            dot.node(
+                op_id,
+                nohtml(_escape(node.op.name)),
+                shape="ellipse",
+                style="filled,bold",
+                fillcolor=HIGHLIGHT["node"],
+            )
+            dot.edge(op_id, ids[node], color=HIGHLIGHT["edge"], penwidth="2")
+        else:
+            dot.node(op_id, nohtml(_escape(node.op.name)), shape="ellipse")
+            dot.edge(op_id, ids[node])
         for child, local in zip(node.inputs, node.local_grads):
-            if edge_labels and child.requires_grad:
+            if node is current and child.requires_grad:
+                dot.edge(
+                    ids[child], op_id, label=f"{local:.4g}", color=HIGHLIGHT["edge"], penwidth="2"
+                )
+            elif edge_labels and child.requires_grad:
                 dot.edge(ids[child], op_id, label=f"{local:.4g}")
             else:
                 dot.edge(ids[child], op_id)
     return dot
+
+
+class Stepper:
+    """The backward pass from ``root``, one frame per step: ``draw_dot(root, step=k)`` for
+    ``k`` in ``0 .. len(backward_steps(root))``.
+
+    In Jupyter, with ipywidgets installed (optional), it shows a slider and a Play button
+    that step through the frames; without ipywidgets (or in a static page) it shows every
+    frame one below the other, each with its step number and arithmetic.
+
+    >>> import autograd_lite as ag
+    >>> x = ag.Value(3.0, label="x")
+    >>> y = x * x
+    >>> y.label = "y"
+    >>> stepper = ag.Stepper(y)
+    >>> len(stepper)                   # before the pass, and its one step
+    2
+    >>> print(stepper.caption(1))      # x is used twice: two contributions
+    dy/dx += dy/dy · ∂y/∂x = 1 · 3 = 3
+    dy/dx += dy/dy · ∂y/∂x = 1 · 3 = 3
+    >>> '"{ x | data 3.0000 | grad 6.0000 }"' in stepper.frame(1).source
+    True
+    """
+
+    def __init__(
+        self, root: Value, *, rankdir: str = "LR", edge_labels: bool = False, max_nodes: int = 500
+    ) -> None:
+        _check(root, rankdir, max_nodes)  # refuses what draw_dot refuses, with its error
+        self.root = root
+        self.steps = backward_steps(root)
+        self._options = (rankdir, edge_labels)
+        self._svg: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        """The number of frames: one before the backward pass, then one per step."""
+        return len(self.steps) + 1
+
+    def caption(self, k: int) -> str:
+        """Frame ``k``'s caption: the arithmetic of step ``k``, one line per input edge."""
+        return _frame(self.root, self.steps, k).caption
+
+    def frame(self, k: int) -> Any:
+        """Frame ``k`` as a ``graphviz.Digraph``: the same as ``draw_dot(root, step=k)``."""
+        rankdir, edge_labels = self._options
+        return _draw(self.root, rankdir, True, edge_labels, _frame(self.root, self.steps, k))
+
+    def frames(self) -> list[Any]:
+        """Every frame, from before the backward pass to its last step."""
+        return [self.frame(k) for k in range(len(self))]
+
+    def _title(self, k: int) -> str:
+        if k == 0:
+            return f"Step 0 of {len(self.steps)}: before the backward pass"
+        node = self.steps[k - 1].node
+        return f"Step {k} of {len(self.steps)}: {name_of(node)}"
+
+    def _frame_html(self, k: int) -> str:
+        if k not in self._svg:
+            graph = self.frame(k)
+            try:
+                self._svg[k] = graph.pipe(format="svg", encoding="utf-8")
+            except GraphvizNotFoundError:
+                return f"<pre>{html.escape(INSTALL_HINT)}\n\n{html.escape(graph.source)}</pre>"
+        svg = self._svg[k]
+        return svg[svg.find("<svg") :] if "<svg" in svg else svg  # no XML prologue inline
+
+    def _repr_html_(self) -> str:
+        """Every frame, one below the other, each under its title and with its arithmetic."""
+        parts = []
+        for k in range(len(self)):
+            parts.append(
+                f"<div><h4>{html.escape(self._title(k))}</h4>"
+                f"<pre>{html.escape(self.caption(k))}</pre>{self._frame_html(k)}</div>"
+            )
+        return "\n".join(parts)
+
+    def widget(self) -> Any:
+        """A slider and a Play button over the frames (needs ipywidgets)."""
+        try:
+            import ipywidgets as widgets  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        except ImportError as error:
+            raise ImportError(
+                "the slider needs ipywidgets (pip install ipywidgets); without it a Stepper "
+                "shows every frame"
+            ) from error
+        last = len(self) - 1
+        play = widgets.Play(value=0, min=0, max=last, step=1, interval=1500, description="Play")
+        slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="step")
+        widgets.jslink((play, "value"), (slider, "value"))
+        title = widgets.HTML(self._heading(0))
+        picture = widgets.HTML(self._frame_html(0))
+
+        def show(change: dict[str, Any]) -> None:
+            k = change["new"]
+            title.value, picture.value = self._heading(k), self._frame_html(k)
+
+        slider.observe(show, names="value")
+        return widgets.VBox([widgets.HBox([play, slider]), title, picture])
+
+    def _heading(self, k: int) -> str:
+        return f"<b>{html.escape(self._title(k))}</b><pre>{html.escape(self.caption(k))}</pre>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget where ipywidgets is installed, and every frame as HTML for static
+        pages (and as the fallback where there is no widget)."""
+        bundle: dict[str, Any] = {
+            "text/plain": f"<Stepper: {len(self.steps)} steps of the backward pass>",
+            "text/html": self._repr_html_(),
+        }
+        try:
+            widget = self.widget()
+        except ImportError:
+            return bundle
+        view = widget._repr_mimebundle_(**kwargs)
+        if isinstance(view, dict) and "application/vnd.jupyter.widget-view+json" in view:
+            bundle["application/vnd.jupyter.widget-view+json"] = view[
+                "application/vnd.jupyter.widget-view+json"
+            ]
+        return bundle
