@@ -25,6 +25,7 @@ The same page from the command line::
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 import math
@@ -37,7 +38,7 @@ from .serialize import writable_target, write_atomic
 from .steps import backward_steps, forward_steps, name_of
 from .viz import draw_dot
 
-__all__ = ["explore", "forward_text", "page_data", "page_html"]
+__all__ = ["FUNCTIONS", "explore", "forward_text", "page_data", "page_html", "parse_expression"]
 
 
 def _number(x: float) -> float | str:
@@ -174,6 +175,108 @@ def explore(
     writable_target(path)
     write_atomic(path, page_html(root, gradient=gradient, max_nodes=max_nodes))
     return path
+
+
+FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "softplus", "abs")
+"""The functions an expression given to :func:`parse_expression` may call."""
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def _literal(node: ast.AST) -> float | None:
+    """A number written in the expression (not True, not a string, not 1j), as a float."""
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            raise ValueError(f"{_short(node)} is too large a number") from None
+    return None
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_expression(text: str, values: dict[str, float]) -> Value:
+    """Build the graph of an arithmetic expression, e.g. ``"(a*b + c) * f"``, without ``eval``.
+
+    Allowed: numbers, the names in ``values`` (each a leaf Value labelled with its name),
+    ``+ - * / **``, unary minus and plus, and calls of :data:`FUNCTIONS`, such as
+    ``tanh(x)``. Anything else (attributes, other names or calls, lambdas, subscripts,
+    comparisons) raises ``ValueError`` with one line that says what is not allowed.
+
+    >>> L = parse_expression("tanh(a*b) + 1", {"a": 2.0, "b": -1.5})
+    >>> round(L.data, 4)
+    0.0049
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"not an expression: {text!r} ({error.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("the expression is nested too deeply") from None
+    leaves = {name: Value(float(x), label=name) for name, x in values.items()}
+    used: set[str] = set()
+
+    def build(node: ast.AST) -> Value:
+        number = _literal(node)
+        if number is not None:
+            return Value(number, requires_grad=False)
+        if isinstance(node, ast.Name):
+            if node.id not in leaves:
+                if node.id in FUNCTIONS:
+                    raise ValueError(f"{node.id} is a function: call it, like {node.id}(x)")
+                raise ValueError(f"unknown name {node.id!r}: give its value as {node.id}=NUMBER")
+            used.add(node.id)
+            return leaves[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = build(node.left), build(node.right)
+            op = _BINARY[type(node.op)]
+            if op == "+":
+                return left + right
+            if op == "-":
+                return left - right
+            if op == "*":
+                return left * right
+            if op == "/":
+                return left / right
+            return left**right
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            number = _literal(node.operand)
+            if number is not None:  # -2 is the number -2, not an op on 2
+                sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+                return Value(sign * number, requires_grad=False)
+            operand = build(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+                raise ValueError(
+                    f"only these functions can be called: {', '.join(FUNCTIONS)}; got "
+                    f"{_short(node.func)!r}"
+                )
+            if len(node.args) != 1 or node.keywords:
+                raise ValueError(f"{node.func.id} takes one argument")
+            argument = build(node.args[0])
+            return abs(argument) if node.func.id == "abs" else getattr(argument, node.func.id)()
+        raise ValueError(
+            f"not allowed in an expression: {_short(node)!r} (use numbers, names, "
+            f"+ - * / **, and {', '.join(FUNCTIONS)})"
+        )
+
+    try:
+        root = build(tree.body)
+    except (ArithmeticError, RecursionError) as error:
+        raise ValueError(f"cannot compute {text.strip()!r}: {error}") from None
+    unused = sorted(set(values) - used)
+    if unused:
+        raise ValueError(f"{', '.join(unused)} not used in the expression {text.strip()!r}")
+    if root.op is None:
+        raise ValueError(f"{text.strip()!r} computes nothing: give an expression, like a*b")
+    if not root.label:
+        root.label = "L" if "L" not in values else "out"
+    return root
 
 
 _PAGE = """<!DOCTYPE html>
