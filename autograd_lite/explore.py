@@ -214,7 +214,7 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"not an expression: {text!r} ({error.msg})") from None
+        raise ValueError(f"not an expression: {text[:60]!r} ({error.msg})") from None
     except (RecursionError, MemoryError):
         raise ValueError("the expression is nested too deeply") from None
     leaves = {name: Value(float(x), label=name) for name, x in values.items()}
