@@ -20,6 +20,7 @@ from .engine import (
     no_grad,
     topological_order,
 )
+from .explore import explore
 from .functional import grad, hessian, value_and_grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .interop import from_torch, to_torch
@@ -45,6 +46,7 @@ __all__ = [
     "draw_dot",
     "enable_grad",
     "evaluate",
+    "explore",
     "fit",
     "forward_steps",
     "from_torch",

@@ -203,6 +203,30 @@ def export(args: argparse.Namespace) -> None:
     _say(f"load it with torch.load({str(args.to)!r}, weights_only=False)")
 
 
+def explore_expression(args: argparse.Namespace) -> None:
+    """Write the step-by-step HTML explorer for an expression given on the command line."""
+    from .explore import explore, parse_expression
+
+    _check_out(args.out)
+    root = parse_expression(args.expression, dict(args.values))
+    _say(str(explore(root, args.out)))
+
+
+def _binding(text: str) -> tuple[str, float]:
+    name, equals, number = text.partition("=")
+    if not equals or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, like a=2, got {text!r}")
+    try:
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name.strip()}: expected a number, got {number!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{name.strip()}: the value must be finite, got {number}")
+    return name.strip(), value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -331,6 +355,23 @@ def parser() -> argparse.ArgumentParser:
     export_parser.add_argument(
         "--to", type=Path, required=True, default=argparse.SUPPRESS, help="the .pt file to write"
     )
+
+    explore_parser = commands.add_parser(
+        "explore",
+        help="write an HTML page that steps through backprop on an expression",
+        **common,
+        description="Write one self-contained HTML page that steps through the forward and "
+        'backward pass of an expression, e.g. explore "(a*b + c) * f" a=2 b=-3 c=10 f=-2. '
+        "The expression may use numbers, the names given, + - * / **, and exp log sqrt sin "
+        "cos tanh sigmoid relu softplus abs; it is parsed, never run as Python.",
+    )
+    explore_parser.add_argument("expression", help='the expression, e.g. "(a*b + c) * f"')
+    explore_parser.add_argument(
+        "values", nargs="*", type=_binding, metavar="NAME=VALUE", help="a value for each name"
+    )
+    explore_parser.add_argument(
+        "--out", type=Path, default=Path("backprop.html"), help="the HTML file to write"
+    )
     return main_parser
 
 
@@ -354,6 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             train(args)
         elif args.command == "export":
             export(args)
+        elif args.command == "explore":
+            explore_expression(args)
         else:
             predict_csv(args)
     except (ImportError, OSError, ValueError) as error:

@@ -108,6 +108,7 @@ LAYERS = [
     {"train", "serialize", "interop"},
     {"tabular"},
     {"viz", "plots"},  # presentation
+    {"explore"},  # presentation on top of viz: draws with draw_dot
     {"cli"},
     {"__main__"},
 ]

@@ -1,0 +1,476 @@
+"""Watch backpropagation happen: one self-contained HTML page that steps through a graph.
+
+:func:`explore` writes a single HTML file with everything inline: the graph as SVG rendered by
+Graphviz (as :func:`~autograd_lite.viz.draw_dot` draws it), a little JavaScript and CSS, and the
+steps of :func:`~autograd_lite.steps.forward_steps` and
+:func:`~autograd_lite.steps.backward_steps` as JSON. It loads nothing from the network, so it
+opens from the local disk in any modern browser. Previous / Next / Play and the arrow keys
+step through the forward pass, then the backward pass: the current node and its edges are
+highlighted, values and gradients fill in as they are computed, and a text panel (read out by
+screen readers) shows each step's arithmetic. Hovering a node shows its label, data and grad.
+
+The same page from the command line::
+
+    autograd-lite explore "(a*b + c) * f" a=2 b=-3 c=10 f=-2
+
+>>> import autograd_lite as ag
+>>> a, b = ag.Value(2.0, label="a"), ag.Value(-3.0, label="b")
+>>> L = a * b; L.label = "L"
+>>> data = page_data(L)
+>>> [step["phase"] for step in data["steps"]]
+['forward', 'backward']
+>>> data["steps"][1]["text"][0]
+'dL/da += dL/dL · ∂L/∂a = 1 · -3 = -3'
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from .engine import Value, topological_order
+from .serialize import writable_target, write_atomic
+from .steps import backward_steps, forward_steps, name_of
+from .viz import draw_dot
+
+__all__ = ["FUNCTIONS", "explore", "forward_text", "page_data", "page_html", "parse_expression"]
+
+
+def _number(x: float) -> float | str:
+    """A float for JSON: finite numbers as they are, ``nan`` and ``±inf`` as text."""
+    return x if math.isfinite(x) else str(x)
+
+
+def forward_text(node: Value) -> str:
+    """The forward pass at one node as arithmetic, e.g. ``c = a * b = 2 * -3 = -6``."""
+    if node.op is None:
+        return f"{name_of(node)} = {node.data:.3g} (an input)"
+    names = [name_of(x) for x in node.inputs]
+    values = [f"{x.data:.3g}" for x in node.inputs]
+    op = node.op.name
+    if len(names) == 2:
+        symbolic, numeric = f" {op} ".join(names), f" {op} ".join(values)
+    else:
+        op = "-" if op == "neg" else op
+        symbolic, numeric = f"{op}({names[0]})", f"{op}({values[0]})"
+    return f"{name_of(node)} = {symbolic} = {numeric} = {node.data:.3g}"
+
+
+def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
+    """What the page embeds as JSON: the nodes (by their SVG ids ``n{i}``, in
+    :func:`~autograd_lite.engine.topological_order`) and the steps, forward then backward."""
+    ids = {node: f"n{i}" for i, node in enumerate(topological_order(root))}
+    root_name = root.label or "L"
+    nodes = {
+        ids[node]: {
+            "name": name_of(node),
+            "label": node.label,
+            "data": _number(node.data),
+            "dataText": f"data {node.data:.4f}",
+            "leaf": node.op is None,
+            "requiresGrad": node.requires_grad,
+        }
+        for node in ids
+    }
+    steps: list[dict[str, Any]] = [
+        {
+            "phase": "forward",
+            "node": ids[node],
+            "inputs": [ids[x] for x in node.inputs],
+            "text": [forward_text(node)],
+        }
+        for node in forward_steps(root)
+    ]
+    for step in backward_steps(root, gradient):
+        steps.append(
+            {
+                "phase": "backward",
+                "node": ids[step.node],
+                "grad": _number(step.grad),
+                "gradText": f"grad {step.grad:.4f}",
+                "inputs": [ids[edge.input] for edge in step.edges],
+                "edges": [
+                    {
+                        "input": ids[edge.input],
+                        "local": _number(edge.local),
+                        "contribution": _number(edge.contribution),
+                        "total": _number(edge.total),
+                        "totalText": f"grad {edge.total:.4f}",
+                    }
+                    for edge in step.edges
+                ],
+                "text": step.arithmetic(root_name),
+            }
+        )
+    return {"root": ids[root], "rootName": root_name, "nodes": nodes, "steps": steps}
+
+
+_NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]*)</title>')
+_EDGE = re.compile(r'<g id="edge(\d+)" class="edge">\s*<title>([^<]*)&#45;&gt;([^<]*)</title>')
+
+
+def _svg(root: Value, max_nodes: int) -> str:
+    """The graph as inline SVG: no XML prolog or namespaces (HTML needs none), node groups
+    with the DOT ids (``n3``, ``n3op``), edge groups with ``data-from`` / ``data-to``."""
+    svg = draw_dot(root, edge_labels=True, max_nodes=max_nodes).pipe(format="svg").decode()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg)
+    svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.DOTALL)
+    svg = _NODE.sub(lambda m: f'<g id="{m[1]}" class="node">\n<title>{m[1]}</title>', svg)
+    return _EDGE.sub(
+        lambda m: (
+            f'<g id="e{m[1]}" class="edge" data-from="{m[2]}" data-to="{m[3]}">\n'
+            f"<title>{m[2]} to {m[3]}</title>"
+        ),
+        svg,
+    )
+
+
+def _json_for_script(data: object) -> str:
+    """JSON that cannot end its ``<script>`` element, whatever the labels hold."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def page_html(root: Value, *, gradient: float = 1.0, max_nodes: int = 500) -> str:
+    """The explorer page for ``root`` as HTML text (what :func:`explore` writes)."""
+    svg = _svg(root, max_nodes)  # first: refuses a graph past max_nodes with draw_dot's error
+    data = page_data(root, gradient)
+    title = html.escape(f"Backprop, step by step: {name_of(root)}")
+    parts = {
+        "title": title,
+        "style": _STYLE,
+        "script": _SCRIPT,
+        "data": _json_for_script(data),
+        "svg": svg,
+    }
+    # one pass: text put in (labels in the SVG and the JSON) is never searched for placeholders
+    return re.sub(r"\{(title|style|script|data|svg)\}", lambda m: parts[m[1]], _PAGE)
+
+
+def explore(
+    root: Value,
+    path: str | Path = "backprop.html",
+    *,
+    gradient: float = 1.0,
+    max_nodes: int = 500,
+) -> Path:
+    """Write the step-by-step explorer for ``root`` to ``path``, one self-contained HTML file
+    (open it in a browser); return the path.
+
+    No ``.grad`` changes. Raises ``ValueError`` for a graph of more than ``max_nodes`` Values,
+    as :func:`~autograd_lite.viz.draw_dot` does, and ``OSError`` for a path that cannot be
+    written, before rendering anything.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"explore takes a Value, got {type(root).__name__}")
+    path = Path(path)
+    writable_target(path)
+    write_atomic(path, page_html(root, gradient=gradient, max_nodes=max_nodes))
+    return path
+
+
+FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "softplus", "abs")
+"""The functions an expression given to :func:`parse_expression` may call."""
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+
+
+def _literal(node: ast.AST) -> float | None:
+    """A number written in the expression (not True, not a string, not 1j), as a float."""
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            raise ValueError(f"{_short(node)} is too large a number") from None
+    return None
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_expression(text: str, values: dict[str, float]) -> Value:
+    """Build the graph of an arithmetic expression, e.g. ``"(a*b + c) * f"``, without ``eval``.
+
+    Allowed: numbers, the names in ``values`` (each a leaf Value labelled with its name),
+    ``+ - * / **``, unary minus and plus, and calls of :data:`FUNCTIONS`, such as
+    ``tanh(x)``. Anything else (attributes, other names or calls, lambdas, subscripts,
+    comparisons) raises ``ValueError`` with one line that says what is not allowed.
+
+    >>> L = parse_expression("tanh(a*b) + 1", {"a": 2.0, "b": -1.5})
+    >>> round(L.data, 4)
+    0.0049
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"not an expression: {text[:60]!r} ({error.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("the expression is nested too deeply") from None
+    leaves = {name: Value(float(x), label=name) for name, x in values.items()}
+    used: set[str] = set()
+
+    def build(node: ast.AST) -> Value:
+        number = _literal(node)
+        if number is not None:
+            return Value(number, requires_grad=False)
+        if isinstance(node, ast.Name):
+            if node.id not in leaves:
+                if node.id in FUNCTIONS:
+                    raise ValueError(f"{node.id} is a function: call it, like {node.id}(x)")
+                raise ValueError(f"unknown name {node.id!r}: give its value as {node.id}=NUMBER")
+            used.add(node.id)
+            return leaves[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = build(node.left), build(node.right)
+            op = _BINARY[type(node.op)]
+            if op == "+":
+                return left + right
+            if op == "-":
+                return left - right
+            if op == "*":
+                return left * right
+            if op == "/":
+                return left / right
+            return left**right
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            number = _literal(node.operand)
+            if number is not None:  # -2 is the number -2, not an op on 2
+                sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+                return Value(sign * number, requires_grad=False)
+            operand = build(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+                raise ValueError(
+                    f"only these functions can be called: {', '.join(FUNCTIONS)}; got "
+                    f"{_short(node.func)!r}"
+                )
+            if len(node.args) != 1 or node.keywords:
+                raise ValueError(f"{node.func.id} takes one argument")
+            argument = build(node.args[0])
+            return abs(argument) if node.func.id == "abs" else getattr(argument, node.func.id)()
+        raise ValueError(
+            f"not allowed in an expression: {_short(node)!r} (use numbers, names, "
+            f"+ - * / **, and {', '.join(FUNCTIONS)})"
+        )
+
+    try:
+        root = build(tree.body)
+    except (ArithmeticError, RecursionError) as error:
+        raise ValueError(f"cannot compute {text.strip()!r}: {error}") from None
+    unused = sorted(set(values) - used)
+    if unused:
+        raise ValueError(f"{', '.join(unused)} not used in the expression {text.strip()!r}")
+    if root.op is None:
+        raise ValueError(f"{text.strip()!r} computes nothing: give an expression, like a*b")
+    if not root.label:
+        root.label = "L" if "L" not in values else "out"
+    return root
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{style}</style>
+</head>
+<body>
+<main>
+<h1>{title}</h1>
+<p class="help">Step through the forward pass, then the backward pass: the buttons, or the
+arrow keys (&larr; &rarr;). Hover over a value for its data and gradient.</p>
+<div class="controls" role="group" aria-label="Steps">
+<button type="button" id="prev" aria-keyshortcuts="ArrowLeft">&larr; Previous</button>
+<button type="button" id="play">Play</button>
+<button type="button" id="next" aria-keyshortcuts="ArrowRight">Next &rarr;</button>
+<span id="counter"></span>
+</div>
+<section id="panel" role="status" aria-live="polite" aria-atomic="true">
+<h2 id="phase"></h2>
+<ol id="arithmetic"></ol>
+</section>
+<figure id="graph" aria-label="The computation graph">
+{svg}
+</figure>
+<div id="tooltip" role="tooltip" hidden></div>
+</main>
+<script type="application/json" id="explore-data">{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fff; }
+main { padding: 1rem 1.5rem; }
+h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
+h2 { font-size: 1rem; margin: 0 0 .3rem; }
+.help { margin: 0 0 .6rem; color: #555; }
+.controls { display: flex; gap: .5rem; align-items: center; margin-bottom: .6rem; }
+button { font: inherit; padding: .35rem .9rem; border: 1px solid #888; border-radius: 4px;
+  background: #f4f4f4; cursor: pointer; }
+button:focus-visible { outline: 3px solid #1f77b4; outline-offset: 2px; }
+button:disabled { opacity: .45; cursor: default; }
+#counter { color: #555; margin-left: .5rem; }
+#panel { border-left: 4px solid #d62728; background: #fff7f0; padding: .5rem .8rem;
+  margin-bottom: .8rem; min-height: 3.2rem; }
+#arithmetic { margin: 0; padding-left: 1.4rem; font-family: ui-monospace, monospace; }
+#graph { margin: 0; overflow: auto; }
+#graph svg { max-width: 100%; height: auto; }
+.node.pending text { fill: #bbb; }
+.node.current > polygon, .node.current-op > ellipse { stroke: #d62728; stroke-width: 3; }
+.node.current-op > ellipse { fill: #ffd8cc; }
+.node.reached > polygon { stroke: #2ca02c; stroke-width: 2; }
+.node.current.reached > polygon { stroke: #d62728; stroke-width: 3; }
+.edge.active > path { stroke: #d62728; stroke-width: 2.5; }
+.edge.active > polygon { stroke: #d62728; fill: #d62728; }
+.edge.active > text { fill: #d62728; font-weight: bold; }
+#tooltip { position: fixed; pointer-events: none; background: #222; color: #fff;
+  padding: .3rem .5rem; border-radius: 4px; font-size: .9rem; white-space: pre; }
+"""
+
+_SCRIPT = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("explore-data").textContent);
+  var steps = data.steps, nodes = data.nodes, position = 0, timer = null;
+  var svg = document.querySelector("#graph svg");
+  var $ = function (id) { return document.getElementById(id); };
+  var record = {}, texts = {};
+  Object.keys(nodes).forEach(function (id) {
+    var g = svg.querySelector('g.node[id="' + id + '"]');
+    record[id] = g;
+    var t = g ? g.querySelectorAll("text") : [];
+    texts[id] = { data: t[t.length - 2], grad: t[t.length - 1] };
+  });
+  function edgesInto(id) {
+    var found = [];
+    svg.querySelectorAll("g.edge").forEach(function (e) {
+      var from = e.getAttribute("data-from"), to = e.getAttribute("data-to");
+      if (to === id + "op" || (from === id + "op" && to === id)) { found.push(e); }
+    });
+    return found;
+  }
+  // the state after `position` steps: what is computed, which gradients are known
+  function state(upTo) {
+    var computed = {}, grads = {}, gradTexts = {};
+    Object.keys(nodes).forEach(function (id) { if (nodes[id].leaf) { computed[id] = true; } });
+    for (var i = 0; i < upTo; i++) {
+      var s = steps[i];
+      if (s.phase === "forward") { computed[s.node] = true; continue; }
+      grads[s.node] = s.grad; gradTexts[s.node] = s.gradText;
+      s.edges.forEach(function (e) { grads[e.input] = e.total; gradTexts[e.input] = e.totalText; });
+    }
+    return { computed: computed, grads: grads, gradTexts: gradTexts };
+  }
+  function describe(id, now) {
+    var n = nodes[id];
+    var grad = id in now.grads ? String(now.grads[id]) : "not yet known";
+    var value = now.computed[id] ? String(n.data) : "not yet computed";
+    return (n.label || n.name) + "\ndata " + value + "\ngrad " + grad;
+  }
+  var current = null;
+  function show() {
+    var now = state(position), step = steps[position - 1];
+    current = now;
+    svg.querySelectorAll(".current, .current-op, .active").forEach(function (el) {
+      el.classList.remove("current", "current-op", "active");
+    });
+    Object.keys(nodes).forEach(function (id) {
+      var g = record[id];
+      if (!g) { return; }
+      g.classList.toggle("pending", !now.computed[id]);
+      g.classList.toggle("reached", id in now.grads);
+      var t = texts[id];
+      if (t.data) { t.data.textContent = now.computed[id] ? nodes[id].dataText : "data"; }
+      if (t.grad) { t.grad.textContent = now.gradTexts[id] || "grad"; }
+      var title = g.querySelector("title");
+      if (title) { title.textContent = describe(id, now); }
+    });
+    if (step) {
+      record[step.node].classList.add("current");
+      var op = svg.querySelector('g.node[id="' + step.node + 'op"]');
+      if (op) { op.classList.add("current-op"); }
+      edgesInto(step.node).forEach(function (e) { e.classList.add("active"); });
+    }
+    var backward = steps.filter(function (s) { return s.phase === "backward"; }).length;
+    var forward = steps.length - backward;
+    var phase;
+    if (!step) {
+      phase = "Start: only the inputs are known. Next computes the forward pass.";
+    } else if (step.phase === "forward") {
+      phase = "Forward pass, step " + position + " of " + forward + ": compute " +
+        nodes[step.node].name;
+    } else {
+      phase = "Backward pass, step " + (position - forward) + " of " + backward + ": d" +
+        data.rootName + "/d" + nodes[step.node].name + " = " + step.grad +
+        " is complete; pass it back to the inputs";
+    }
+    $("phase").textContent = phase;
+    var list = $("arithmetic");
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    (step ? step.text : []).forEach(function (line) {
+      var item = document.createElement("li");
+      item.textContent = line;
+      list.appendChild(item);
+    });
+    $("counter").textContent = position + " / " + steps.length;
+    $("prev").disabled = position === 0;
+    $("next").disabled = position === steps.length;
+    if (position === steps.length) { stop(); }
+  }
+  function go(to) { position = Math.max(0, Math.min(steps.length, to)); show(); }
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    $("play").textContent = "Play";
+    $("play").setAttribute("aria-pressed", "false");
+  }
+  function play() {
+    if (timer !== null) { stop(); return; }
+    if (position === steps.length) { go(0); }
+    $("play").textContent = "Pause";
+    $("play").setAttribute("aria-pressed", "true");
+    timer = setInterval(function () { go(position + 1); }, 900);
+  }
+  $("prev").addEventListener("click", function () { stop(); go(position - 1); });
+  $("next").addEventListener("click", function () { stop(); go(position + 1); });
+  $("play").addEventListener("click", play);
+  document.addEventListener("keydown", function (event) {
+    var moves = { ArrowRight: 1, ArrowLeft: -1 };
+    if (event.key in moves) { stop(); go(position + moves[event.key]); event.preventDefault(); }
+    else if (event.key === "Home") { stop(); go(0); event.preventDefault(); }
+    else if (event.key === "End") { stop(); go(steps.length); event.preventDefault(); }
+  });
+  var tip = $("tooltip");
+  Object.keys(record).forEach(function (id) {
+    var g = record[id];
+    if (!g) { return; }
+    g.addEventListener("mousemove", function (event) {
+      tip.textContent = describe(id, current);
+      tip.style.left = (event.clientX + 14) + "px";
+      tip.style.top = (event.clientY + 14) + "px";
+      tip.hidden = false;
+    });
+    g.addEventListener("mouseleave", function () { tip.hidden = true; });
+  });
+  window.explorer = {
+    steps: steps, go: go,
+    position: function () { return position; },
+    grads: function () { return state(position).grads; }
+  };
+  show();
+})();
+"""

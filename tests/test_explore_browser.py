@@ -1,0 +1,207 @@
+"""The explorer page in a real browser: headless Chromium driven by Selenium.
+
+Skipped where Chromium, its driver or Selenium is missing, except in CI (``CI`` set), which
+installs them (``.ci/run``): there a missing browser fails the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import autograd_lite as ag
+from autograd_lite.explore import page_data
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1300,700",
+]
+
+
+def _missing() -> str | None:
+    for program in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(program, os.X_OK):
+            return f"{program} is missing (Debian: apt-get install chromium chromium-driver)"
+    if shutil.which("dot") is None:
+        return "Graphviz's dot is missing"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is missing (pip install selenium)"
+    return None
+
+
+MISSING = _missing()
+pytestmark = pytest.mark.skipif(
+    MISSING is not None and not os.environ.get("CI"), reason=MISSING or ""
+)
+
+
+def karpathy() -> ag.Value:
+    a, b = ag.Value(2.0, label="a"), ag.Value(-3.0, label="b")
+    c, f = ag.Value(10.0, label="c"), ag.Value(-2.0, label="f")
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    L = d * f
+    L.label = "L"
+    return L
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def page(browser: Any, tmp_path: Path) -> tuple[Any, ag.Value, dict[str, Any]]:
+    root = karpathy()
+    path = ag.explore(root, tmp_path / "backprop.html")
+    browser.get_log("browser")  # forget what earlier tests logged
+    browser.get_log("performance")
+    browser.get(path.as_uri())
+    return browser, root, page_data(root)
+
+
+def panel_lines(driver: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#arithmetic li")]
+
+
+def current_node(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.CSS_SELECTOR, "#graph g.node.current")
+    assert len(found) == 1, "exactly one highlighted node"
+    return str(found[0].get_attribute("id"))
+
+
+def test_loads_with_no_console_errors_and_no_network(page: tuple[Any, Any, Any]) -> None:
+    driver, _, _ = page
+    assert driver.title == "Backprop, step by step: L"
+    assert driver.get_log("browser") == [], "nothing on the console"
+    resources = driver.execute_script("return performance.getEntriesByType('resource').length")
+    assert resources == 0, "the page loads nothing"
+    page_url = driver.current_url
+    events = [json.loads(entry["message"])["message"] for entry in driver.get_log("performance")]
+    # the requests the explorer's document made (not the browser's own start page's)
+    urls = [
+        event["params"]["request"]["url"]
+        for event in events
+        if event["method"] == "Network.requestWillBeSent"
+        and event["params"].get("documentURL") == page_url
+    ]
+    assert urls == [page_url], "the page itself and nothing else"
+    assert not [url for url in urls if re.match(r"https?:", url)]
+
+
+def test_next_shows_each_step_and_highlights_its_node(page: tuple[Any, Any, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver, _, data = page
+    steps = data["steps"]
+    assert panel_lines(driver) == []
+    assert driver.find_element(By.ID, "prev").get_attribute("disabled") == "true"
+    for n in range(1, len(steps) + 1):
+        driver.find_element(By.ID, "next").click()
+        assert panel_lines(driver) == steps[n - 1]["text"], f"after {n} clicks"
+        assert current_node(driver) == steps[n - 1]["node"]
+        active = driver.find_elements(By.CSS_SELECTOR, "#graph g.edge.active")
+        node = steps[n - 1]["node"]
+        assert {e.get_attribute("data-to") for e in active} == {node, node + "op"}
+    assert driver.find_element(By.ID, "next").get_attribute("disabled") == "true"
+    assert driver.get_log("browser") == []
+
+
+def test_the_last_step_holds_backwards_gradients(page: tuple[Any, Any, Any]) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver, root, data = page
+    for _ in data["steps"]:
+        driver.find_element(By.ID, "next").click()
+    grads = driver.execute_script("return window.explorer.grads()")
+    root.backward()
+    ids = {f"n{i}": node for i, node in enumerate(ag.topological_order(root))}
+    assert grads == {id_: node.grad for id_, node in ids.items() if node.requires_grad}
+    for id_, node in ids.items():  # and the drawing says so
+        texts = driver.find_elements(By.CSS_SELECTOR, f'g.node[id="{id_}"] text')
+        assert texts[-1].text == f"grad {node.grad:.4f}"
+
+
+def test_arrow_keys_step_forward_and_back(page: tuple[Any, Any, Any]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver, _, data = page
+    steps = data["steps"]
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    assert panel_lines(driver) == steps[3]["text"]
+    assert current_node(driver) == steps[3]["node"]
+    body.send_keys(Keys.ARROW_LEFT)
+    assert panel_lines(driver) == steps[2]["text"]
+    assert current_node(driver) == steps[2]["node"]
+
+
+def test_hover_shows_label_data_and_grad(page: tuple[Any, Any, Any]) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    driver, _, data = page
+    for _ in data["steps"]:
+        driver.find_element(By.ID, "next").click()
+    node = driver.find_element(By.CSS_SELECTOR, 'g.node[id="n0"]')  # f, the first in order
+    ActionChains(driver).move_to_element(node).perform()
+    tip = driver.find_element(By.ID, "tooltip")
+    assert tip.is_displayed()
+    assert tip.text.split("\n") == ["f", "data -2", "grad 4"]
+
+
+def test_a_screenshot_is_not_blank(page: tuple[Any, Any, Any], tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver, _, _ = page
+    for _ in range(5):
+        driver.find_element(By.ID, "next").click()
+    shot = tmp_path / "explorer.png"
+    assert driver.save_screenshot(str(shot))
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG")
+    try:
+        from PIL import Image
+    except ImportError:
+        assert len(png) > 10_000
+        return
+    with Image.open(io.BytesIO(png)) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is not None
+    assert len(colours) > 50, "more than a blank page"
