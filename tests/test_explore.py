@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from running_example import labelled_example
 
 import autograd_lite as ag
 from autograd_lite.explore import page_data, page_html, parse_expression
@@ -23,16 +24,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def karpathy() -> ag.Value:
-    a, b = ag.Value(2.0, label="a"), ag.Value(-3.0, label="b")
-    c, f = ag.Value(10.0, label="c"), ag.Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L
+def classic() -> ag.Value:
+    return labelled_example()["L"]
 
 
 class Page(HTMLParser):
@@ -58,7 +51,7 @@ class Page(HTMLParser):
 
 
 def test_the_page_is_self_contained_with_real_buttons_and_a_live_panel(tmp_path: Path) -> None:
-    root = karpathy()
+    root = classic()
     path = ag.explore(root, tmp_path / "page.html")
     assert path == tmp_path / "page.html"
     text = path.read_text(encoding="utf-8")
@@ -87,7 +80,7 @@ def test_the_page_is_self_contained_with_real_buttons_and_a_live_panel(tmp_path:
 
 
 def test_the_embedded_steps_are_forward_steps_then_backward_steps() -> None:
-    root = karpathy()
+    root = classic()
     ids = {node: f"n{i}" for i, node in enumerate(ag.topological_order(root))}
     data = json.loads(json.dumps(page_data(root)))
     forward, backward = ag.forward_steps(root), ag.backward_steps(root)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from running_example import labelled_example
 
 import autograd_lite as ag
 from autograd_lite.explore import page_data
@@ -52,16 +53,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def karpathy() -> ag.Value:
-    a, b = ag.Value(2.0, label="a"), ag.Value(-3.0, label="b")
-    c, f = ag.Value(10.0, label="c"), ag.Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L
+def classic() -> ag.Value:
+    return labelled_example()["L"]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +76,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, tmp_path: Path) -> tuple[Any, ag.Value, dict[str, Any]]:
-    root = karpathy()
+    root = classic()
     path = ag.explore(root, tmp_path / "backprop.html")
     browser.get_log("browser")  # forget what earlier tests logged
     browser.get_log("performance")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
+from running_example import labelled_example
 
 import autograd_lite as ag
 from autograd_lite import Value
@@ -10,14 +11,8 @@ from autograd_lite.testing import Expression, expressions
 
 
 def test_the_classic_expression_step_by_step() -> None:
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    c, f = Value(10.0, label="c"), Value(-2.0, label="f")
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
+    values = labelled_example()
+    a, b, e, d, L = (values[name] for name in "abedL")
     steps = ag.backward_steps(L)
     assert [s.node for s in steps] == [L, d, e]  # the order backward() visits them
     assert [s.grad for s in steps] == [1.0, -2.0, -2.0]
