@@ -20,9 +20,9 @@ from .engine import (
     no_grad,
     topological_order,
 )
-from .explore import explore
+from .explorer import explore
 from .functional import grad, hessian, value_and_grad
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .gradient_check import GradcheckError, gradcheck, gradgradcheck
 from .interop import from_torch, to_torch
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save

@@ -205,7 +205,7 @@ def export(args: argparse.Namespace) -> None:
 
 def explore_expression(args: argparse.Namespace) -> None:
     """Write the step-by-step HTML explorer for an expression given on the command line."""
-    from .explore import explore, parse_expression
+    from .explorer import explore, parse_expression
 
     _check_out(args.out)
     root = parse_expression(args.expression, dict(args.values))

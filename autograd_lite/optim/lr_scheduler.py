@@ -19,9 +19,9 @@ order skips the first rate and warns). ``get_last_lr()`` is the rate of each gro
 ``LambdaLR``'s functions are code and are not saved: build it with the same ones). To resume,
 build the optimizer and the scheduler as at the start, then load both states, in either order.
 
-This module imports nothing from the package (an optimizer is anything with ``param_groups``),
-so ``optim`` can offer it as ``optim.lr_scheduler``: ``from autograd_lite.optim import
-lr_scheduler``, or ``from autograd_lite.lr_scheduler import StepLR``.
+Import it as PyTorch's is imported: ``from autograd_lite.optim.lr_scheduler import StepLR``,
+or ``from autograd_lite.optim import lr_scheduler``. It imports nothing from the package (an
+optimizer is anything with ``param_groups``).
 """
 
 from __future__ import annotations

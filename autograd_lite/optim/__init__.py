@@ -3,7 +3,8 @@
 An optimizer takes a list of parameters, or PyTorch's list of parameter groups: dicts with
 ``"params"`` and any hyper-parameter to override for those parameters (the others come from
 the constructor's arguments). ``optimizer.param_groups`` is that list of dicts, each holding
-every hyper-parameter; a scheduler from :mod:`lr_scheduler` changes ``group["lr"]`` there.
+every hyper-parameter; a scheduler from :mod:`autograd_lite.optim.lr_scheduler` changes
+``group["lr"]`` there.
 
 >>> w, b = Value(1.0), Value(1.0)
 >>> opt = SGD([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1)
@@ -24,8 +25,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..engine import Value
 from . import lr_scheduler
-from .engine import Value
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
