@@ -104,6 +104,7 @@ LAYERS = [
     {"ops", "data", "_version"},  # stdlib only
     {"engine"},
     {"functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
+    {"lr_scheduler"},  # deprecated: the old path of optim.lr_scheduler, for one release
     {"compiler"},
     {"train", "serialize", "interop"},
     {"tabular"},
@@ -179,3 +180,11 @@ def test_no_function_shadows_a_module() -> None:
     assert [line for line in report if not line.startswith("checked ")] == []
     checked = {line.removeprefix("checked ") for line in report}
     assert {"autograd_lite.explorer", "autograd_lite.optim.lr_scheduler"} <= checked
+
+
+def test_nothing_in_the_package_imports_a_deprecated_path() -> None:
+    """The old ``autograd_lite.lr_scheduler`` is for users' code only (it warns when used)."""
+    deprecated = {"lr_scheduler"}
+    for name, files in top_level_modules().items():
+        if name not in deprecated:
+            assert not deprecated & set().union(*map(package_imports, files)), name
