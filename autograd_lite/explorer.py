@@ -33,8 +33,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ._files import writable_target, write_atomic
 from .engine import Value, topological_order
-from .serialize import writable_target, write_atomic
 from .steps import backward_steps, forward_steps, name_of
 from .viz import draw_dot
 

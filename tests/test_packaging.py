@@ -101,7 +101,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 LAYERS = [
     {"seeding"},  # stdlib only: the global random generator
-    {"ops", "data", "_version"},  # stdlib only
+    {"ops", "data", "_files", "_version"},  # stdlib only
     {"engine"},
     {"functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
     {"lr_scheduler"},  # deprecated: the old path of optim.lr_scheduler, for one release
