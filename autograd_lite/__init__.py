@@ -11,18 +11,11 @@
 from . import data, losses, nn, optim
 from ._version import __version__
 from .compiler import Compiled, TraceError, compile
-from .engine import (
-    Value,
-    apply,
-    enable_grad,
-    gradients,
-    is_grad_enabled,
-    no_grad,
-    topological_order,
-)
-from .explore import explore
+from .engine import Value, apply, gradients, topological_order
+from .explorer import explore
 from .functional import grad, hessian, value_and_grad
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .gradient_check import GradcheckError, gradcheck, gradgradcheck
 from .interop import from_torch, to_torch
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import data, tabular
+from ._files import writable_target, write_atomic
 from ._version import __version__
 from .engine import Value
 from .interop import to_torch
 from .losses import OBJECTIVES
 from .nn import MLP
 from .optim import Adam
-from .serialize import load_with_metadata, writable_target, write_atomic
+from .serialize import load_with_metadata
 from .train import History, evaluate, fit
 from .viz import GraphvizNotFoundError, draw_dot
 
@@ -205,7 +206,7 @@ def export(args: argparse.Namespace) -> None:
 
 def explore_expression(args: argparse.Namespace) -> None:
     """Write the step-by-step HTML explorer for an expression given on the command line."""
-    from .explore import explore, parse_expression
+    from .explorer import explore, parse_expression
 
     _check_out(args.out)
     root = parse_expression(args.expression, dict(args.values))

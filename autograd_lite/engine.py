@@ -1,4 +1,4 @@
-"""The engine: ``Value`` nodes, grad mode, and reverse-mode differentiation.
+"""The engine: ``Value`` nodes, the op table applied to them, and reverse-mode differentiation.
 
 A ``Value`` holds a float, the primitive that made it, its inputs (``inputs``, a tuple
 in operand order) and the local partial derivatives ∂self/∂input as plain numbers,
@@ -10,11 +10,12 @@ and its partial, second input and its partial) rather than in two tuples: one ob
 per node instead of three. That halves the memory and is much of the speed, because
 Python's garbage collector walks every container object a graph is made of.
 
-``backward`` and :func:`gradients` share one reverse sweep: visit the nodes in reverse
-:func:`topological_order` (found iteratively, so depth is unlimited) and add
+``backward`` and :func:`gradients` share one reverse sweep, :func:`reverse_sweep`: visit the
+nodes in reverse :func:`topological_order` (found iteratively, so depth is unlimited) and add
 ``partial * grad(node)`` into each input's gradient. With ``create_graph=True`` the
 same sweep asks the op table for the partials as ``Value`` s, so the gradients are
-themselves differentiable.
+themselves differentiable. Grad mode (``no_grad``) and the tracing guard live in
+:mod:`autograd_lite.grad_mode`, below this module.
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ import itertools
 import numbers
 import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ContextDecorator, contextmanager, nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from types import SimpleNamespace
 from typing import Any
 
+from . import grad_mode
+from .grad_mode import TraceError as TraceError  # `as`: re-exported for compiler and train
+from .grad_mode import enable_grad, refuse_while_tracing
+from .grad_mode import no_grad as no_grad
+from .grad_mode import tracing as tracing
 from .ops import (
     ABS,
     ADD,
@@ -51,114 +57,7 @@ from .ops import (
     Primitive,
 )  # fmt: skip
 
-__all__ = [
-    "TraceError", "Value", "apply", "enable_grad", "gradients", "is_grad_enabled", "no_grad",
-    "topological_order", "tracing", "tracing_now",
-]  # fmt: skip
-
-# --- grad mode -------------------------------------------------------------------
-
-
-class _GradMode(threading.local):
-    enabled: bool = True  # a class default is each thread's starting value
-    tracing: str = ""  # what `ag.compile` is tracing in this thread, if anything
-
-
-_mode = _GradMode()
-_threads_without_grad = 0
-"""How many threads are inside ``no_grad`` now. While it is 0 (nearly always) the hot
-path skips the thread-local lookup, which costs as much as a small op."""
-_mode_lock = threading.Lock()
-
-
-def _set_grad_enabled(enabled: bool) -> None:
-    global _threads_without_grad
-    with _mode_lock:
-        if _mode.enabled != enabled:
-            _threads_without_grad += -1 if enabled else 1
-            _mode.enabled = enabled
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations in this thread record history for differentiation.
-
-    >>> with no_grad():
-    ...     is_grad_enabled()
-    False
-    """
-    return _mode.enabled
-
-
-class no_grad(ContextDecorator):  # noqa: N801 - lower case like the PyTorch name it mirrors
-    """Context manager and decorator that stops history recording in this thread.
-
-    Results computed inside have ``requires_grad=False`` and no inputs: nothing to
-    differentiate, nothing kept alive. Other threads are unaffected.
-
-    >>> x = Value(2.0)
-    >>> with no_grad():
-    ...     y = x * x
-    >>> y.requires_grad
-    False
-    """
-
-    _enabled = False
-
-    def __enter__(self) -> None:
-        self._previous = _mode.enabled
-        _set_grad_enabled(self._enabled)
-
-    def __exit__(self, *exc_info: object) -> None:
-        _set_grad_enabled(self._previous)
-
-    def _recreate_cm(self) -> no_grad:
-        # ContextDecorator reuses one instance per decorated function; a fresh one per
-        # call keeps `_previous` correct under recursion and across threads.
-        return type(self)()
-
-
-class enable_grad(no_grad):  # noqa: N801
-    """Context manager and decorator that turns history recording back on.
-
-    >>> with no_grad():
-    ...     with enable_grad():
-    ...         is_grad_enabled()
-    True
-    """
-
-    _enabled = True
-
-
-class TraceError(RuntimeError):
-    """A traced Value reached Python control flow, which compiled code cannot replay."""
-
-
-@contextmanager
-def tracing(what: str) -> Iterator[None]:
-    """While ``ag.compile`` traces ``what`` in this thread, Values refuse to become bools
-    or floats and to be compared: compiled code runs one fixed sequence of primitives."""
-    previous, _mode.tracing = _mode.tracing, what
-    try:
-        yield
-    finally:
-        _mode.tracing = previous
-
-
-def tracing_now() -> str:
-    """What ``ag.compile`` is tracing in this thread ("" when nothing): for modules that must
-    refuse, as Dropout's random mask in training mode does."""
-    return _mode.tracing
-
-
-def _refuse_while_tracing(operation: str) -> None:
-    if _mode.tracing:
-        raise TraceError(
-            f"{operation} on a traced Value while compiling {_mode.tracing}: its result would "
-            "depend on the data, which compiled code cannot follow. Call the function without "
-            "ag.compile (eagerly), or keep the branch inside a primitive (relu, abs). (A gradient"
-            " taken inside the traced function compares too: use ag.compile(ag.grad(f)) instead.)"
-        )
-
+__all__ = ["Value", "apply", "gradients", "reverse_sweep", "topological_order"]
 
 # --- Value -------------------------------------------------------------------------
 
@@ -361,7 +260,7 @@ class Value:
         return _compare(operator.ge, self, other)
 
     def __float__(self) -> float:
-        _refuse_while_tracing("float()")
+        refuse_while_tracing("float()")
         return self.data
 
     def item(self) -> float:
@@ -373,7 +272,7 @@ class Value:
         return self.__float__()
 
     def __bool__(self) -> bool:
-        _refuse_while_tracing("bool() (an `if`, `and`, `or` or `not`)")
+        refuse_while_tracing("bool() (an `if`, `and`, `or` or `not`)")
         return self.data != 0.0
 
     def __repr__(self) -> str:
@@ -386,7 +285,7 @@ class Value:
         >>> Value(2.0).detach().requires_grad
         False
         """
-        _refuse_while_tracing("detach()")
+        refuse_while_tracing("detach()")
         return Value(self.data, self.label, requires_grad=False)
 
     def backward(self, gradient: Value | float = 1.0, *, create_graph: bool = False) -> None:
@@ -417,7 +316,7 @@ class Value:
         seed = _seed(gradient, create_graph)
         with _backward_lock:  # threads may share nodes: one sweep at a time uses .grad
             if create_graph:
-                for node, g in _reverse_sweep(self, seed, create_graph=True).items():
+                for node, g in reverse_sweep(self, seed, create_graph=True).items():
                     interior = node._a is not None
                     previous = node.grad_value
                     node.grad = (0.0 if interior else node.grad) + _to_value(g).data
@@ -442,7 +341,7 @@ class Value:
 
 
 def _compare(relation: Callable[[float, float], bool], a: Value, b: object) -> bool:
-    _refuse_while_tracing(f"a comparison ({relation.__name__})")
+    refuse_while_tracing(f"a comparison ({relation.__name__})")
     other = b.data if isinstance(b, Value) else float(b) if isinstance(b, numbers.Real) else None
     return NotImplemented if other is None else relation(a.data, other)
 
@@ -505,7 +404,7 @@ def domain_error(op: Primitive, args: tuple[float, ...], error: Exception) -> Va
 
 
 def _without_history(data: float) -> Value:
-    _refuse_while_tracing("an operation under no_grad()")  # its result would be a constant
+    refuse_while_tracing("an operation under no_grad()")  # its result would be a constant
     return _node(data)
 
 
@@ -517,7 +416,7 @@ def _unary(op: Primitive, a: Value) -> Value:
         raise domain_error(op, (x,), error) from error
     if not a.requires_grad:
         return _node(data)
-    if _threads_without_grad and not _mode.enabled:
+    if grad_mode.threads_without_grad and not grad_mode.mode.enabled:
         return _without_history(data)
     rule = op.partials[0]
     partial = rule if op.constant else rule(x, data, FLOAT_MATH)  # type: ignore[operator]
@@ -541,7 +440,7 @@ def _binary(op: Primitive, a: Value | float, b: Value | float) -> Value:
     a_needs, b_needs = a.requires_grad, b.requires_grad  # type: ignore[union-attr]
     if not (a_needs or b_needs):
         return _node(data)
-    if _threads_without_grad and not _mode.enabled:
+    if grad_mode.threads_without_grad and not grad_mode.mode.enabled:
         return _without_history(data)
     da, db = op.partials
     if not op.constant:  # only the partials someone needs: `x ** 2` never takes log(x)
@@ -621,16 +520,42 @@ def _value_partials(node: Value) -> list[Value | float]:
     ]
 
 
-def _reverse_sweep(
-    root: Value, seed: Value | float, create_graph: bool, edges: list[Any] | None = None
+def reverse_sweep(
+    root: Value,
+    gradient: Value | float = 1.0,
+    *,
+    create_graph: bool = False,
+    on_edge: Callable[[Value, Any, Value, Any, Any], object] | None = None,
 ) -> dict[Value, Any]:
-    """∂root/∂node for every node root depends on, keyed by node, touching no ``.grad``.
+    """∂root/∂node for every node ``root`` depends on, keyed by node, touching no ``.grad``.
 
-    The general form of the loop in ``Value.backward``: sums live in a dict, and with
-    ``create_graph`` the partials come from the op table as Values, so the sums are
-    Values recorded in the graph. ``edges`` (for ``backward_steps``) receives each edge as
-    it is added: (node, its gradient, input, partial, the input's running gradient).
+    The one reverse sweep of the package: ``backward(create_graph=True)`` and
+    :func:`gradients` run it, and ``on_edge`` lets a caller watch it (``backward_steps`` does).
+    Nodes are visited in reverse :func:`topological_order`; at each node ``n`` with gradient
+    ``g``, every input ``x`` that requires grad gets ``total(x) += ∂n/∂x · g``. The sums are
+    floats, or with ``create_graph`` Values recorded in the graph (the partials then come
+    from the op table as Values), so they can be differentiated again. The root maps to
+    ``gradient``; a node the root does not depend on is absent.
+
+    Args:
+        root: the Value to differentiate.
+        gradient: the seed ∂L/∂root (a number, or a Value with ``create_graph``).
+        create_graph: return differentiable Values instead of floats.
+        on_edge: called as ``on_edge(node, g, input, partial, total)`` after each edge is
+            added, in visiting order, with the input's running total.
+
+    Returns:
+        A dict from each node to ∂root/∂node.
+
+    >>> from autograd_lite import Value
+    >>> x = Value(3.0, label="x")
+    >>> edges = []
+    >>> reverse_sweep(x * x, on_edge=lambda *edge: edges.append(edge[3:]))[x]
+    6.0
+    >>> edges          # (partial, running total) for each of the two edges into x
+    [(3.0, 3.0), (3.0, 6.0)]
     """
+    seed = _seed(gradient, create_graph)
     grads: dict[Value, Any] = {root: seed}
     with enable_grad() if create_graph else nullcontext():
         for node in reversed(topological_order(root, leaves=False)):
@@ -640,8 +565,8 @@ def _reverse_sweep(
                 if child.requires_grad:
                     previous = grads.get(child)
                     grads[child] = partial * g if previous is None else previous + partial * g
-                    if edges is not None:
-                        edges.append((node, g, child, partial, grads[child]))
+                    if on_edge is not None:
+                        on_edge(node, g, child, partial, grads[child])
     return grads
 
 
@@ -681,7 +606,7 @@ def gradients(
             raise ValueError(f"{x!r} has requires_grad=False: it has no gradient")
     if not output.requires_grad:
         return [Value(0.0, requires_grad=False) for _ in inputs]
-    grads = _reverse_sweep(output, _seed(gradient, create_graph), create_graph)
+    grads = reverse_sweep(output, gradient, create_graph=create_graph)
     return [_to_value(grads.get(x, 0.0)) for x in inputs]
 
 

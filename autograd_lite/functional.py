@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Value, enable_grad, gradients
+from .engine import Value, gradients
+from .grad_mode import enable_grad
 
 __all__ = ["Transform", "grad", "hessian", "value_and_grad"]
 

@@ -32,7 +32,8 @@ import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar, overload
 
-from .engine import TraceError, Value, tracing_now
+from .engine import Value
+from .grad_mode import TraceError, tracing_now
 from .seeding import generator
 
 __all__ = [

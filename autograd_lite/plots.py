@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .engine import Value, no_grad
+from .engine import Value
+from .grad_mode import no_grad
 from .train import History, _evaluating
 
 if TYPE_CHECKING:

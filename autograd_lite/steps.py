@@ -3,9 +3,9 @@
 :func:`backward_steps` returns the reverse sweep as plain records, one per interior node in
 the order ``backward()`` visits them: the node, its gradient when it is reached, and for
 each input edge the local derivative, the contribution (local × upstream) and the input's
-running gradient after adding it. The records come from the engine's own sweep (the one
-:func:`~autograd_lite.engine.gradients` runs), so there is no second chain rule here, and no
-``.grad`` changes. :func:`forward_steps` gives the other direction.
+running gradient after adding it. The records come from the engine's own sweep
+(:func:`~autograd_lite.engine.reverse_sweep`, watched edge by edge), so there is no second
+chain rule here, and no ``.grad`` changes. :func:`forward_steps` gives the other direction.
 
 >>> from autograd_lite import Value
 >>> a, b = Value(2.0, label="a"), Value(-3.0, label="b")
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engine import Value, _reverse_sweep, _seed, topological_order
+from .engine import Value, reverse_sweep, topological_order
 
 __all__ = ["Edge", "Step", "backward_steps", "forward_steps", "name_of"]
 
@@ -82,7 +82,7 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[Step]:
         raise TypeError(f"backward_steps takes a Value, got {type(root).__name__}")
     found: list[tuple[Value, float, Value, float, float]] = []
     if root.requires_grad:
-        _reverse_sweep(root, _seed(gradient, False), False, found)
+        reverse_sweep(root, gradient, on_edge=lambda *edge: found.append(edge))
     steps: list[Step] = []
     for node, upstream, child, local, total in found:
         edge = Edge(child, local, local * upstream, total)

@@ -27,9 +27,9 @@ from typing import Any, Literal
 from .compiler import Generated, TraceError, trace_gradient
 from .engine import Value, no_grad
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
-from .lr_scheduler import LRScheduler
 from .nn import Module, clip_grad_norm_
 from .optim import Adam, Optimizer
+from .optim.lr_scheduler import LRScheduler
 from .seeding import generator
 
 __all__ = ["Callback", "History", "evaluate", "fit", "layer_parameters", "predict"]

@@ -8,16 +8,22 @@ README's picture, served from where they live in the repository, so there is one
 - README.md links its picture absolutely, so PyPI shows it; on the site the same link points
   to the repository's own file, so the site works offline and ``--strict`` checks that the
   file exists.
+- A notebook's title (in the navigation and the browser's tab) is its first heading as text,
+  code included: mkdocs-jupyter's title drops code spans ("A Value, its graph, and" for
+  "A Value, its graph, and `backward()`").
 """
 
 from __future__ import annotations
 
+import html
 import importlib
 import inspect
+import json
 import posixpath
 import re
 from pathlib import Path
 
+from markdown import markdown as render_markdown
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
@@ -57,6 +63,33 @@ def on_page_markdown(markdown: str, *, page: Page, config: MkDocsConfig, files: 
         lambda match: posixpath.relpath(match.group(1), here),
         markdown,
     )
+
+
+def on_page_content(html_text: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Title a notebook's page by its first heading, code spans and all (see the module's note).
+
+    Runs after mkdocs-jupyter has set its own title, and before any navigation is drawn."""
+    if page.file.src_uri.endswith(".ipynb"):
+        title = notebook_title(Path(page.file.abs_src_path or ""))
+        if title:
+            page.title = title
+    return html_text
+
+
+def notebook_title(path: Path) -> str | None:
+    """The first level-1 heading of the notebook at ``path`` as plain text, or None."""
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"]) if cell["cell_type"] == "markdown" else ""
+        heading = re.search(r"^# +(.+?)[ #]*$", source, re.MULTILINE)
+        if heading:
+            return plain_text(heading.group(1))
+    return None
+
+
+def plain_text(inline_markdown: str) -> str:
+    """Inline Markdown as the text a reader sees: ``and `backward()` `` gives ``and backward()``."""
+    rendered = render_markdown(inline_markdown)
+    return html.unescape(re.sub(r"<[^>]*>", "", rendered)).strip()
 
 
 def exports() -> str:

@@ -14,7 +14,7 @@ import pytest
 from running_example import labelled_example
 
 import autograd_lite as ag
-from autograd_lite.explore import page_data, page_html, parse_expression
+from autograd_lite.explorer import page_data, page_html, parse_expression
 from tests.cli_runner import run
 
 pytest.importorskip("graphviz")

@@ -19,7 +19,7 @@ import pytest
 from running_example import labelled_example
 
 import autograd_lite as ag
-from autograd_lite.explore import page_data
+from autograd_lite.explorer import page_data
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = [

@@ -249,3 +249,17 @@ def test_the_scheduler_module_is_optim_lr_scheduler() -> None:
     assert ag.optim.lr_scheduler is lr_scheduler
     assert ag.optim.lr_scheduler.StepLR is lr_scheduler.StepLR
     assert isinstance(ag.optim.lr_scheduler.LambdaLR(sgd(), abs), lr_scheduler.LRScheduler)
+
+
+def test_the_old_import_path_still_works_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning, match=r"import StepLR from autograd_lite\.optim\."):
+        from autograd_lite.lr_scheduler import StepLR
+    assert StepLR is lr_scheduler.StepLR
+    import autograd_lite.lr_scheduler as old
+
+    with pytest.warns(DeprecationWarning, match="import LambdaLR from"):
+        moved = old.LambdaLR
+    assert moved is lr_scheduler.LambdaLR
+    assert set(dir(old)) == set(lr_scheduler.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        old.nothing  # noqa: B018

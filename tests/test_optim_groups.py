@@ -137,6 +137,7 @@ OPTIMIZERS: list[tuple[type[optim.Optimizer], dict[str, Any]]] = [
     (optim.Adam, {"lr": 0.1, "amsgrad": True}),
     (optim.AdamW, {"lr": 0.1}),
     (optim.RMSprop, {"lr": 0.1}),
+    (optim.RMSprop, {"lr": 0.1, "momentum": 0.9, "centered": True}),
 ]
 
 
@@ -187,6 +188,10 @@ BAD_STATES: dict[str, tuple[list[Any], Any, str]] = {
     "buffer unknown": (["state", 0, "momentum_buffer"], 1.0, "must hold step"),
     "buffer text": (["state", 0, "exp_avg"], "x", "must be a number"),
     "step float": (["state", 0, "step"], 1.5, "must be an int"),
+    "step whole float": (["state", 0, "step"], 2.0, "must be an int"),
+    "step negative": (["state", 0, "step"], -3, "'step' of parameter 0 must be an int >= 0"),
+    "second moment negative": (["state", 1, "exp_avg_sq"], -0.5, "cannot be negative"),
+    "buffer too large": (["state", 0, "exp_avg"], 10**400, "'exp_avg' of parameter 0 is too"),
     "steps": (["steps"], -1, "steps"),
 }
 
@@ -205,3 +210,58 @@ def test_a_bad_optimizer_state_leaves_the_optimizer_untouched(
     with pytest.raises(ValueError, match=message):
         opt.load_state_dict(broken(good, path, value))
     assert opt.state_dict() == good
+
+
+SQUARES: list[tuple[type[optim.Optimizer], dict[str, Any], str]] = [
+    (optim.Adam, {}, "exp_avg_sq"),
+    (optim.Adam, {"amsgrad": True}, "max_exp_avg_sq"),
+    (optim.AdamW, {"amsgrad": True}, "exp_avg_sq"),
+    (optim.RMSprop, {}, "square_avg"),
+    (optim.RMSprop, {"momentum": 0.9, "centered": True}, "square_avg"),
+]
+
+
+@pytest.mark.parametrize(("kind", "options", "buffer"), SQUARES)
+def test_a_checkpoint_with_a_negative_step_or_second_moment_is_refused(
+    kind: type[optim.Optimizer], options: dict[str, Any], buffer: str
+) -> None:
+    """PyTorch's update takes √ of these buffers and 1 - β^step: a negative one (or a negative
+    step) would make the next step's weights NaN or complex. Nothing changes on refusal."""
+    params = values(0.5, -0.5)
+    opt = kind(params, lr=0.1, **options)
+    for p in params:
+        p.grad = 1.0
+    opt.step()
+    good = opt.state_dict()
+    with pytest.raises(ValueError, match=rf"state '{buffer}' of parameter 1 .* cannot be negative"):
+        opt.load_state_dict(broken(good, ["state", 1, buffer], -1e-12))
+    with pytest.raises(ValueError, match="must be an int >= 0, got -3"):
+        opt.load_state_dict(broken(good, ["state", 0, "step"], -3))
+    with pytest.raises(ValueError, match="must be an int"):
+        opt.load_state_dict(broken(good, ["state", 0, "step"], 0.5))
+    assert opt.state_dict() == good
+    opt.load_state_dict(broken(good, ["state", 1, buffer], 0.0))  # zero is a mean of squares
+    assert opt.state[params[1]][buffer] == 0.0
+
+
+def test_an_rmsprop_state_saved_before_momentum_and_centered_loads_as_it_ran() -> None:
+    params = values(0.5, -0.5)
+    opt = optim.RMSprop(params, lr=0.1)
+    for p in params:
+        p.grad = 1.0
+    opt.step()
+    old = json.loads(json.dumps(opt.state_dict()))
+    for group in old["param_groups"]:
+        del group["momentum"], group["centered"]
+    fresh = optim.RMSprop(params, lr=0.1)
+    fresh.load_state_dict(old)
+    assert fresh.state_dict() == opt.state_dict()
+    assert fresh.param_groups[0]["momentum"] == 0.0
+    assert fresh.param_groups[0]["centered"] is False
+
+
+def test_rmsprop_refuses_bad_momentum_and_centered() -> None:
+    with pytest.raises(ValueError, match="momentum"):
+        optim.RMSprop(values(1.0), momentum=-0.1)
+    with pytest.raises(ValueError, match="centered must be True or False"):
+        optim.RMSprop(values(1.0), centered=1)  # type: ignore[arg-type]

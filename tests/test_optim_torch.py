@@ -97,6 +97,40 @@ def test_adam_with_amsgrad_matches_pytorch() -> None:
         pair.train_step()
 
 
+RMSPROP = [
+    {"momentum": 0.9},
+    {"centered": True},
+    {"lr": 0.02, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
+    {"lr": 0.005, "alpha": 0.3, "centered": True, "momentum": 0.2},  # lerp's weight >= 0.5
+    {"lr": 0.01, "alpha": 0.9, "eps": 1e-4, "momentum": 0.99},
+]
+
+
+@pytest.mark.parametrize("options", RMSPROP)
+def test_rmsprop_with_momentum_and_centering_matches_pytorch_step_by_step(
+    options: dict[str, Any],
+) -> None:
+    pair = Pair("RMSprop", [(5, {})], options)
+    for _ in range(30):
+        pair.train_step()  # the weights, compared after every step
+        ours, theirs = pair.ours.state_dict()["state"], pair.theirs.state_dict()["state"]
+        assert ours.keys() == theirs.keys()
+        for index, buffers in ours.items():
+            assert buffers.keys() == theirs[index].keys()  # the same buffers, no more
+            for key, value in buffers.items():
+                expected = float(theirs[index][key])
+                assert value == pytest.approx(expected, rel=1e-12, abs=1e-300), key
+
+
+def test_rmsprop_has_pytorchs_settings_and_defaults() -> None:
+    ours = optim.RMSprop([Value(1.0)]).param_groups[0]
+    theirs = torch.optim.RMSprop([torch.tensor(1.0, requires_grad=True)]).param_groups[0]
+    assert {key: theirs[key] for key in ours if key != "params"} == {
+        key: value for key, value in ours.items() if key != "params"
+    }
+    assert {"momentum", "centered"} <= ours.keys()
+
+
 GROUPS: list[tuple[str, Groups, dict[str, Any]]] = [
     ("SGD", [(3, {}), (2, {"lr": 0.01, "momentum": 0.5}), (2, {"nesterov": True})],
      {"lr": 0.1, "momentum": 0.9}),
@@ -106,6 +140,7 @@ GROUPS: list[tuple[str, Groups, dict[str, Any]]] = [
     ("AdamW", [(3, {"weight_decay": 0.0}), (2, {"lr": 0.1, "eps": 1e-4}), (1, {})],
      {"weight_decay": 0.05}),
     ("RMSprop", [(3, {"alpha": 0.5}), (2, {"lr": 0.001, "weight_decay": 0.1})], {}),
+    ("RMSprop", [(3, {"centered": True}), (2, {"momentum": 0.8})], {"lr": 0.01}),
 ]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ def main() -> None:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    from autograd_lite.explore import explore, parse_expression
+    from autograd_lite.explorer import explore, parse_expression
 
     here = Path(__file__).resolve().parent
     values = {"a": 2.0, "b": -3.0, "c": 10.0, "f": -2.0}

@@ -3,7 +3,8 @@
 An optimizer takes a list of parameters, or PyTorch's list of parameter groups: dicts with
 ``"params"`` and any hyper-parameter to override for those parameters (the others come from
 the constructor's arguments). ``optimizer.param_groups`` is that list of dicts, each holding
-every hyper-parameter; a scheduler from :mod:`lr_scheduler` changes ``group["lr"]`` there.
+every hyper-parameter; a scheduler from :mod:`autograd_lite.optim.lr_scheduler` changes
+``group["lr"]`` there.
 
 >>> w, b = Value(1.0), Value(1.0)
 >>> opt = SGD([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1)
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
+from ..engine import Value
 from . import lr_scheduler
-from .engine import Value
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
@@ -44,6 +45,11 @@ class Optimizer:
 
     state_keys: tuple[str, ...] = ()
     optional_state_keys: tuple[str, ...] = ()
+    squares: tuple[str, ...] = ()
+    """The buffers that are running means of squares: a saved state must not make them negative."""
+    settings_added_later: ClassVar[Mapping[str, Any]] = {}
+    """Hyper-parameters a saved state may lack, having been saved before they existed, with the
+    values that behave as it did then (PyTorch's ``__setstate__`` fills them in the same way)."""
 
     def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -174,6 +180,7 @@ class Optimizer:
                     f"parameter group {k} holds {len(saved['params'])} parameters in the "
                     f"state, {len(group['params'])} in the optimizer"
                 )
+            saved = {**self.settings_added_later, **saved}
             absent = [key for key in self.defaults if key not in saved]
             if absent:
                 raise ValueError(f"parameter group {k} lacks {', '.join(absent)}")
@@ -210,12 +217,22 @@ class Optimizer:
             for buffer, value in buffers.items():
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(f"state {buffer!r} of parameter {i} must be a number")
+                try:
+                    float(value)
+                except OverflowError:
+                    raise ValueError(f"state {buffer!r} of parameter {i} is too large") from None
+                if buffer in self.squares and value < 0:
+                    raise ValueError(
+                        f"state {buffer!r} of parameter {i} is a mean of squares: it cannot be "
+                        f"negative, got {value!r}"
+                    )
+            step = buffers.get("step", 0)
+            if not isinstance(step, int) or step < 0:  # a negative step makes complex weights
+                raise ValueError(f"state 'step' of parameter {i} must be an int >= 0, got {step!r}")
             state[i] = {
                 buffer: value if buffer == "step" else float(value)
                 for buffer, value in buffers.items()
             }
-            if not isinstance(state[i].get("step", 0), int):
-                raise ValueError(f"state 'step' of parameter {i} must be an int")
         return state
 
 
@@ -290,6 +307,7 @@ class Adam(Optimizer):
 
     state_keys = ("step", "exp_avg", "exp_avg_sq")
     optional_state_keys = ("max_exp_avg_sq",)
+    squares = ("exp_avg_sq", "max_exp_avg_sq")
     decoupled_weight_decay = False  # AdamW: p ← p(1 - lr·wd) instead of g ← g + wd·p
 
     def __init__(
@@ -368,9 +386,23 @@ class AdamW(Adam):
 
 
 class RMSprop(Optimizer):
-    """RMSprop: v ← αv + (1-α)g²;  p ← p - lr·g / (√v + ε)."""
+    """RMSprop, with PyTorch's momentum and centred options.
+
+    v ← αv + (1-α)g²;  with ``centered``: ḡ ← ḡ + (1-α)(g - ḡ) and d = √(v - ḡ²) + ε, else
+    d = √v + ε;  with ``momentum`` μ > 0: b ← μb + g/d and p ← p - lr·b, else p ← p - lr·g/d.
+    (g includes L2 weight decay: g ← grad + wd·p.) The buffers ``square_avg`` (v),
+    ``grad_avg`` (ḡ, centred only) and ``momentum_buffer`` (b) start at 0, as PyTorch's.
+
+    >>> w = Value(1.0); w.grad = 0.5
+    >>> opt = RMSprop([w], lr=0.01, momentum=0.9, centered=True)
+    >>> opt.step(); round(w.data, 4)     # centred: √(v - ḡ²) is smaller than √v, the step larger
+    0.8995
+    """
 
     state_keys = ("step", "square_avg")
+    optional_state_keys = ("momentum_buffer", "grad_avg")
+    squares = ("square_avg",)
+    settings_added_later: ClassVar[Mapping[str, Any]] = {"momentum": 0.0, "centered": False}
 
     def __init__(
         self,
@@ -379,17 +411,29 @@ class RMSprop(Optimizer):
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
     ) -> None:
-        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay}
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+        }
         super().__init__(params, defaults)
 
     def _check_group(self, group: ParamGroup) -> None:
         super()._check_group(group)
         _check_range(group, "alpha", 0.0, math.inf)
         _check_range(group, "eps", 0.0, math.inf)
+        _check_range(group, "momentum", 0.0, math.inf)
+        _check_flag(group, "centered")
 
     def _step_group(self, group: ParamGroup) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        momentum, centered = group["momentum"], group["centered"]
         weight_decay, state = group["weight_decay"], self.state
         for p in group["params"]:
             s = state.get(p)
@@ -398,4 +442,21 @@ class RMSprop(Optimizer):
             s["step"] = int(s["step"]) + 1
             g = p.grad + weight_decay * p.data
             v = s["square_avg"] = alpha * s["square_avg"] + (1 - alpha) * g * g
-            p.data = p.data - lr * g / (math.sqrt(v) + eps)
+            if centered:
+                mean = s["grad_avg"] = _lerp(s.get("grad_avg", 0.0), g, 1 - alpha)
+                variance = v - mean * mean
+                d = (math.sqrt(variance) if variance >= 0 else math.nan) + eps  # NaN as torch
+            else:
+                d = math.sqrt(v) + eps
+            if momentum > 0:
+                b = s["momentum_buffer"] = momentum * s.get("momentum_buffer", 0.0) + g / d
+                p.data = p.data - lr * b
+            else:
+                p.data = p.data - lr * g / d  # (lr·g)/d, rounded as PyTorch's addcdiv
+
+
+def _lerp(start: float, end: float, weight: float) -> float:
+    """start + weight·(end - start), computed as PyTorch's ``lerp`` does for exact agreement."""
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)

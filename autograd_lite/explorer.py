@@ -26,19 +26,28 @@ The same page from the command line::
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import json
 import math
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ._files import writable_target, write_atomic
 from .engine import Value, topological_order
-from .serialize import writable_target, write_atomic
 from .steps import backward_steps, forward_steps, name_of
 from .viz import draw_dot
 
-__all__ = ["FUNCTIONS", "explore", "forward_text", "page_data", "page_html", "parse_expression"]
+__all__ = [
+    "FUNCTIONS",
+    "explore",
+    "forward_text",
+    "page_data",
+    "page_html",
+    "parse_expression",
+]
 
 
 def _number(x: float) -> float | str:
@@ -144,15 +153,33 @@ def page_html(root: Value, *, gradient: float = 1.0, max_nodes: int = 500) -> st
     svg = _svg(root, max_nodes)  # first: refuses a graph past max_nodes with draw_dot's error
     data = page_data(root, gradient)
     title = html.escape(f"Backprop, step by step: {name_of(root)}")
+    page, style, script = _page_files()
     parts = {
         "title": title,
-        "style": _STYLE,
-        "script": _SCRIPT,
+        "style": style,
+        "script": script,
         "data": _json_for_script(data),
         "svg": svg,
     }
     # one pass: text put in (labels in the SVG and the JSON) is never searched for placeholders
-    return re.sub(r"\{(title|style|script|data|svg)\}", lambda m: parts[m[1]], _PAGE)
+    return re.sub(r"\{(title|style|script|data|svg)\}", lambda m: parts[m[1]], page)
+
+
+@functools.cache
+def _page_files() -> tuple[str, str, str]:
+    """The page's template, style and script: ``explorer.html``, ``explorer.css`` and
+    ``explorer.js``, package data beside this module, which :func:`page_html` puts inline.
+
+    >>> template, style, script = _page_files()
+    >>> "{script}" in template and "#graph" in style and "explore-data" in script
+    True
+    """
+    here = resources.files(__name__.rpartition(".")[0])
+    page, style, script = (
+        here.joinpath(f"explorer.{kind}").read_text(encoding="utf-8")
+        for kind in ("html", "css", "js")
+    )
+    return page, style, script
 
 
 def explore(
@@ -277,200 +304,3 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
     if not root.label:
         root.label = "L" if "L" not in values else "out"
     return root
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{style}</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-<p class="help">Step through the forward pass, then the backward pass: the buttons, or the
-arrow keys (&larr; &rarr;). Hover over a value for its data and gradient.</p>
-<div class="controls" role="group" aria-label="Steps">
-<button type="button" id="prev" aria-keyshortcuts="ArrowLeft">&larr; Previous</button>
-<button type="button" id="play">Play</button>
-<button type="button" id="next" aria-keyshortcuts="ArrowRight">Next &rarr;</button>
-<span id="counter"></span>
-</div>
-<section id="panel" role="status" aria-live="polite" aria-atomic="true">
-<h2 id="phase"></h2>
-<ol id="arithmetic"></ol>
-</section>
-<figure id="graph" aria-label="The computation graph">
-{svg}
-</figure>
-<div id="tooltip" role="tooltip" hidden></div>
-</main>
-<script type="application/json" id="explore-data">{data}</script>
-<script>{script}</script>
-</body>
-</html>
-"""
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fff; }
-main { padding: 1rem 1.5rem; }
-h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
-h2 { font-size: 1rem; margin: 0 0 .3rem; }
-.help { margin: 0 0 .6rem; color: #555; }
-.controls { display: flex; gap: .5rem; align-items: center; margin-bottom: .6rem; }
-button { font: inherit; padding: .35rem .9rem; border: 1px solid #888; border-radius: 4px;
-  background: #f4f4f4; cursor: pointer; }
-button:focus-visible { outline: 3px solid #1f77b4; outline-offset: 2px; }
-button:disabled { opacity: .45; cursor: default; }
-#counter { color: #555; margin-left: .5rem; }
-#panel { border-left: 4px solid #d62728; background: #fff7f0; padding: .5rem .8rem;
-  margin-bottom: .8rem; min-height: 3.2rem; }
-#arithmetic { margin: 0; padding-left: 1.4rem; font-family: ui-monospace, monospace; }
-#graph { margin: 0; overflow: auto; }
-#graph svg { max-width: 100%; height: auto; }
-.node.pending text { fill: #bbb; }
-.node.current > polygon, .node.current-op > ellipse { stroke: #d62728; stroke-width: 3; }
-.node.current-op > ellipse { fill: #ffd8cc; }
-.node.reached > polygon { stroke: #2ca02c; stroke-width: 2; }
-.node.current.reached > polygon { stroke: #d62728; stroke-width: 3; }
-.edge.active > path { stroke: #d62728; stroke-width: 2.5; }
-.edge.active > polygon { stroke: #d62728; fill: #d62728; }
-.edge.active > text { fill: #d62728; font-weight: bold; }
-#tooltip { position: fixed; pointer-events: none; background: #222; color: #fff;
-  padding: .3rem .5rem; border-radius: 4px; font-size: .9rem; white-space: pre; }
-"""
-
-_SCRIPT = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("explore-data").textContent);
-  var steps = data.steps, nodes = data.nodes, position = 0, timer = null;
-  var svg = document.querySelector("#graph svg");
-  var $ = function (id) { return document.getElementById(id); };
-  var record = {}, texts = {};
-  Object.keys(nodes).forEach(function (id) {
-    var g = svg.querySelector('g.node[id="' + id + '"]');
-    record[id] = g;
-    var t = g ? g.querySelectorAll("text") : [];
-    texts[id] = { data: t[t.length - 2], grad: t[t.length - 1] };
-  });
-  function edgesInto(id) {
-    var found = [];
-    svg.querySelectorAll("g.edge").forEach(function (e) {
-      var from = e.getAttribute("data-from"), to = e.getAttribute("data-to");
-      if (to === id + "op" || (from === id + "op" && to === id)) { found.push(e); }
-    });
-    return found;
-  }
-  // the state after `position` steps: what is computed, which gradients are known
-  function state(upTo) {
-    var computed = {}, grads = {}, gradTexts = {};
-    Object.keys(nodes).forEach(function (id) { if (nodes[id].leaf) { computed[id] = true; } });
-    for (var i = 0; i < upTo; i++) {
-      var s = steps[i];
-      if (s.phase === "forward") { computed[s.node] = true; continue; }
-      grads[s.node] = s.grad; gradTexts[s.node] = s.gradText;
-      s.edges.forEach(function (e) { grads[e.input] = e.total; gradTexts[e.input] = e.totalText; });
-    }
-    return { computed: computed, grads: grads, gradTexts: gradTexts };
-  }
-  function describe(id, now) {
-    var n = nodes[id];
-    var grad = id in now.grads ? String(now.grads[id]) : "not yet known";
-    var value = now.computed[id] ? String(n.data) : "not yet computed";
-    return (n.label || n.name) + "\ndata " + value + "\ngrad " + grad;
-  }
-  var current = null;
-  function show() {
-    var now = state(position), step = steps[position - 1];
-    current = now;
-    svg.querySelectorAll(".current, .current-op, .active").forEach(function (el) {
-      el.classList.remove("current", "current-op", "active");
-    });
-    Object.keys(nodes).forEach(function (id) {
-      var g = record[id];
-      if (!g) { return; }
-      g.classList.toggle("pending", !now.computed[id]);
-      g.classList.toggle("reached", id in now.grads);
-      var t = texts[id];
-      if (t.data) { t.data.textContent = now.computed[id] ? nodes[id].dataText : "data"; }
-      if (t.grad) { t.grad.textContent = now.gradTexts[id] || "grad"; }
-      var title = g.querySelector("title");
-      if (title) { title.textContent = describe(id, now); }
-    });
-    if (step) {
-      record[step.node].classList.add("current");
-      var op = svg.querySelector('g.node[id="' + step.node + 'op"]');
-      if (op) { op.classList.add("current-op"); }
-      edgesInto(step.node).forEach(function (e) { e.classList.add("active"); });
-    }
-    var backward = steps.filter(function (s) { return s.phase === "backward"; }).length;
-    var forward = steps.length - backward;
-    var phase;
-    if (!step) {
-      phase = "Start: only the inputs are known. Next computes the forward pass.";
-    } else if (step.phase === "forward") {
-      phase = "Forward pass, step " + position + " of " + forward + ": compute " +
-        nodes[step.node].name;
-    } else {
-      phase = "Backward pass, step " + (position - forward) + " of " + backward + ": d" +
-        data.rootName + "/d" + nodes[step.node].name + " = " + step.grad +
-        " is complete; pass it back to the inputs";
-    }
-    $("phase").textContent = phase;
-    var list = $("arithmetic");
-    while (list.firstChild) { list.removeChild(list.firstChild); }
-    (step ? step.text : []).forEach(function (line) {
-      var item = document.createElement("li");
-      item.textContent = line;
-      list.appendChild(item);
-    });
-    $("counter").textContent = position + " / " + steps.length;
-    $("prev").disabled = position === 0;
-    $("next").disabled = position === steps.length;
-    if (position === steps.length) { stop(); }
-  }
-  function go(to) { position = Math.max(0, Math.min(steps.length, to)); show(); }
-  function stop() {
-    if (timer !== null) { clearInterval(timer); timer = null; }
-    $("play").textContent = "Play";
-    $("play").setAttribute("aria-pressed", "false");
-  }
-  function play() {
-    if (timer !== null) { stop(); return; }
-    if (position === steps.length) { go(0); }
-    $("play").textContent = "Pause";
-    $("play").setAttribute("aria-pressed", "true");
-    timer = setInterval(function () { go(position + 1); }, 900);
-  }
-  $("prev").addEventListener("click", function () { stop(); go(position - 1); });
-  $("next").addEventListener("click", function () { stop(); go(position + 1); });
-  $("play").addEventListener("click", play);
-  document.addEventListener("keydown", function (event) {
-    var moves = { ArrowRight: 1, ArrowLeft: -1 };
-    if (event.key in moves) { stop(); go(position + moves[event.key]); event.preventDefault(); }
-    else if (event.key === "Home") { stop(); go(0); event.preventDefault(); }
-    else if (event.key === "End") { stop(); go(steps.length); event.preventDefault(); }
-  });
-  var tip = $("tooltip");
-  Object.keys(record).forEach(function (id) {
-    var g = record[id];
-    if (!g) { return; }
-    g.addEventListener("mousemove", function (event) {
-      tip.textContent = describe(id, current);
-      tip.style.left = (event.clientX + 14) + "px";
-      tip.style.top = (event.clientY + 14) + "px";
-      tip.hidden = false;
-    });
-    g.addEventListener("mouseleave", function () { tip.hidden = true; });
-  });
-  window.explorer = {
-    steps: steps, go: go,
-    position: function () { return position; },
-    grads: function () { return state(position).grads; }
-  };
-  show();
-})();
-"""

@@ -1,0 +1,141 @@
+"""Grad mode and the tracing guard: whether operations record history, in this thread.
+
+``no_grad`` / ``enable_grad`` (context managers and decorators, like PyTorch's) switch
+recording off and on for the current thread only; :func:`is_grad_enabled` tells which is on.
+While ``ag.compile`` traces a function, :func:`tracing` names what it traces and the engine's
+Values refuse, through :func:`refuse_while_tracing`, whatever would bake a data-dependent
+choice into compiled code (``bool``, ``float``, comparisons) with a :class:`TraceError`.
+
+The engine reads :data:`mode` and :data:`threads_without_grad` on every operation; they are
+set only through the functions here. Standard library only: nothing in the package lies below.
+
+>>> from autograd_lite import Value
+>>> with no_grad():
+...     (Value(2.0) * 3).requires_grad
+False
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import ContextDecorator, contextmanager
+
+__all__ = [
+    "TraceError", "enable_grad", "is_grad_enabled", "no_grad", "refuse_while_tracing", "tracing",
+    "tracing_now",
+]  # fmt: skip
+
+
+class _GradMode(threading.local):
+    enabled: bool = True  # a class default is each thread's starting value
+    tracing: str = ""  # what `ag.compile` is tracing in this thread, if anything
+
+
+mode = _GradMode()
+"""This thread's grad mode (``mode.enabled``) and what it is tracing (``mode.tracing``)."""
+threads_without_grad = 0
+"""How many threads are inside ``no_grad`` now. While it is 0 (nearly always) the engine's
+hot path skips the thread-local lookup, which costs as much as a small op."""
+_mode_lock = threading.Lock()
+
+
+def _set_grad_enabled(enabled: bool) -> None:
+    global threads_without_grad
+    with _mode_lock:
+        if mode.enabled != enabled:
+            threads_without_grad += -1 if enabled else 1
+            mode.enabled = enabled
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread record history for differentiation.
+
+    >>> with no_grad():
+    ...     is_grad_enabled()
+    False
+    """
+    return mode.enabled
+
+
+class no_grad(ContextDecorator):  # noqa: N801 - lower case like the PyTorch name it mirrors
+    """Context manager and decorator that stops history recording in this thread.
+
+    Results computed inside have ``requires_grad=False`` and no inputs: nothing to
+    differentiate, nothing kept alive. Other threads are unaffected.
+
+    >>> from autograd_lite import Value
+    >>> x = Value(2.0)
+    >>> with no_grad():
+    ...     y = x * x
+    >>> y.requires_grad
+    False
+    """
+
+    _enabled = False
+
+    def __enter__(self) -> None:
+        self._previous = mode.enabled
+        _set_grad_enabled(self._enabled)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _set_grad_enabled(self._previous)
+
+    def _recreate_cm(self) -> no_grad:
+        # ContextDecorator reuses one instance per decorated function; a fresh one per
+        # call keeps `_previous` correct under recursion and across threads.
+        return type(self)()
+
+
+class enable_grad(no_grad):  # noqa: N801
+    """Context manager and decorator that turns history recording back on.
+
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         is_grad_enabled()
+    True
+    """
+
+    _enabled = True
+
+
+class TraceError(RuntimeError):
+    """A traced Value reached Python control flow, which compiled code cannot replay."""
+
+
+@contextmanager
+def tracing(what: str) -> Iterator[None]:
+    """While ``ag.compile`` traces ``what`` in this thread, Values refuse to become bools
+    or floats and to be compared: compiled code runs one fixed sequence of primitives.
+
+    >>> with tracing("f"):
+    ...     tracing_now()
+    'f'
+    """
+    previous, mode.tracing = mode.tracing, what
+    try:
+        yield
+    finally:
+        mode.tracing = previous
+
+
+def tracing_now() -> str:
+    """What ``ag.compile`` is tracing in this thread ("" when nothing): for modules that must
+    refuse, as Dropout's random mask in training mode does."""
+    return mode.tracing
+
+
+def refuse_while_tracing(operation: str) -> None:
+    """Raise :class:`TraceError` if this thread is tracing: ``operation`` on a traced Value
+    would make compiled code depend on the data it saw while tracing.
+
+    Raises:
+        TraceError: naming the operation and what is traced, with what to do instead.
+    """
+    if mode.tracing:
+        raise TraceError(
+            f"{operation} on a traced Value while compiling {mode.tracing}: its result would "
+            "depend on the data, which compiled code cannot follow. Call the function without "
+            "ag.compile (eagerly), or keep the branch inside a primitive (relu, abs). (A gradient"
+            " taken inside the traced function compares too: use ag.compile(ag.grad(f)) instead.)"
+        )

@@ -1,0 +1,169 @@
+"""The explorer's page files (explorer.html, explorer.css, explorer.js beside explorer.py) are
+package data, checked as what they are: strict HTML, CSS that parses, JavaScript that node
+accepts; the wheel ships them, and a built page holds them inline with nothing to load."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from running_example import labelled_example
+
+from autograd_lite.explorer import page_html
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = ("explorer.html", "explorer.css", "explorer.js")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}  # fmt: skip
+needs_dot = pytest.mark.skipif(  # CI installs Graphviz: there these tests must run
+    shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz's dot is missing"
+)
+
+
+def page_file(name: str) -> str:
+    return resources.files("autograd_lite").joinpath(name).read_text(encoding="utf-8")
+
+
+class StrictHTML(HTMLParser):
+    """An HTML parser that refuses what browsers would silently repair: an end tag that does not
+    close the innermost open element, an element left open, an end tag for a void element, a
+    repeated attribute or id, and anything before the doctype."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, tuple[int, int]]] = []
+        self.ids: set[str] = set()
+        self.seen_doctype = False
+        self.feed(text)
+        self.close()
+        if self.open:
+            raise ValueError(f"left open: {[(tag, line) for tag, (line, _) in self.open]}")
+
+    def handle_decl(self, decl: str) -> None:
+        if decl.lower() != "doctype html" or self.seen_doctype:
+            raise ValueError(f"unexpected declaration <!{decl}>")
+        self.seen_doctype = True
+
+    def unknown_decl(self, data: str) -> None:
+        raise ValueError(f"unknown declaration {data!r} at line {self.getpos()[0]}")
+
+    def _check_attributes(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self.seen_doctype:
+            raise ValueError(f"<{tag}> before <!DOCTYPE html>")
+        names = [name for name, _ in attrs]
+        if len(names) != len(set(names)):
+            raise ValueError(f"<{tag}> repeats an attribute at line {self.getpos()[0]}")
+        for name, value in attrs:
+            if name == "id":
+                if value in self.ids:
+                    raise ValueError(f"id {value!r} is used twice")
+                self.ids.add(str(value))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._check_attributes(tag, attrs)
+        if tag not in VOID:
+            self.open.append((tag, self.getpos()))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._check_attributes(tag, attrs)  # <path ... />: inline SVG closes its own elements
+
+    def handle_endtag(self, tag: str) -> None:
+        line = self.getpos()[0]
+        if tag in VOID:
+            raise ValueError(f"</{tag}> at line {line}: {tag} is a void element")
+        if not self.open or self.open[-1][0] != tag:
+            inner = f"<{self.open[-1][0]}> from line {self.open[-1][1][0]}" if self.open else "none"
+            raise ValueError(f"</{tag}> at line {line} does not close the open element ({inner})")
+        self.open.pop()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "<!DOCTYPE html><div><span></div></span>",
+        "<!DOCTYPE html><main><p>open",
+        "<!DOCTYPE html><br></br>",
+        '<!DOCTYPE html><b id="x"></b><i id="x"></i>',
+        '<!DOCTYPE html><a href="1" href="2"></a>',
+        "<p>before the doctype</p><!DOCTYPE html>",
+    ],
+)
+def test_the_strict_html_check_refuses_what_browsers_repair(broken: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
+        StrictHTML(broken)
+
+
+def test_the_page_files_are_package_data_beside_the_module() -> None:
+    for name in FILES:
+        assert (ROOT / "autograd_lite" / name).is_file()
+        assert page_file(name).strip(), f"{name} is empty"
+    template = page_file("explorer.html")
+    assert set(re.findall(r"\{(\w+)\}", template)) == {"title", "style", "script", "data", "svg"}
+
+
+def test_the_template_is_strict_html() -> None:
+    page = StrictHTML(page_file("explorer.html"))
+    assert {"prev", "play", "next", "panel", "graph", "explore-data"} <= page.ids
+
+
+def test_the_style_parses_as_css() -> None:
+    tinycss2 = pytest.importorskip("tinycss2", reason="tinycss2 parses the CSS")
+    rules = tinycss2.parse_stylesheet(page_file("explorer.css"), True, True)
+    assert len(rules) > 10
+    for rule in rules:
+        assert rule.type == "qualified-rule", f"not a CSS rule: {rule.serialize()[:60]!r}"
+        declarations = tinycss2.parse_blocks_contents(rule.content, True, True)
+        assert declarations, f"empty rule {tinycss2.serialize(rule.prelude).strip()!r}"
+        for declaration in declarations:
+            assert declaration.type == "declaration", f"{declaration.serialize()[:60]!r}"
+
+
+def test_the_script_passes_node_check(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on the PATH: it checks the JavaScript's syntax")
+    script = tmp_path / "explorer.js"
+    script.write_text(page_file("explorer.js"), encoding="utf-8")
+    checked = subprocess.run([node, "--check", str(script)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    broken = tmp_path / "broken.js"
+    broken.write_text(page_file("explorer.js").replace("function", "functoin", 1))
+    assert subprocess.run([node, "--check", str(broken)], capture_output=True).returncode != 0
+
+
+def test_no_page_file_can_end_its_element_early() -> None:
+    """The style and script go inside <style> and <script>: neither may hold their end tag."""
+    assert not re.search(r"</style", page_file("explorer.css"), re.IGNORECASE)
+    assert not re.search(r"</script|<!--", page_file("explorer.js"), re.IGNORECASE)
+
+
+@needs_dot
+def test_a_built_page_holds_the_files_inline_and_is_strict_html() -> None:
+    pytest.importorskip("graphviz")
+    page = page_html(labelled_example()["L"])
+    StrictHTML(page)
+    assert f"<style>\n{page_file('explorer.css')}</style>" in page
+    assert f"<script>\n{page_file('explorer.js')}</script>" in page
+    assert not re.search(r"\{(title|style|script|data|svg)\}", page), "a placeholder is left"
+    assert not re.search(r"\b(src|href)\s*=|@import|url\(", page), "nothing is loaded"
+
+
+def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
+    pytest.importorskip("hatchling", reason="hatchling builds the wheel (the dev extra has it)")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "-d", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("autograd_lite-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"autograd_lite/{name}" for name in (*FILES, "py.typed")} <= shipped
