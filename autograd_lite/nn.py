@@ -750,11 +750,14 @@ def clip_grad_norm_(
     ``max_norm``; returns the total norm before clipping, as PyTorch's
     ``torch.nn.utils.clip_grad_norm_``.
 
-    The total norm is (Σ |g|^norm_type)^(1/norm_type) over every gradient (``norm_type=inf``:
-    the largest |g|). When it exceeds ``max_norm`` every gradient is multiplied by
+    The total norm is (Σ |g|^norm_type)^(1/norm_type) over every gradient; ``norm_type=inf``
+    gives the largest |g|, ``-inf`` the smallest and ``0`` how many gradients are not zero.
+    Computed in IEEE arithmetic like PyTorch's: a sum too large for a float is inf, a NaN
+    gradient makes it NaN. When the norm exceeds ``max_norm`` every gradient is multiplied by
     max_norm / (norm + 1e-6), so the direction is kept and only the step shrinks: the cure
     for exploding gradients. ``error_if_nonfinite`` raises ``RuntimeError`` for a NaN or
-    infinite norm (otherwise NaN spreads to every gradient, as in PyTorch).
+    infinite norm, before touching any gradient (otherwise an inf norm zeroes the gradients
+    and NaN spreads to every one, as in PyTorch).
 
     >>> a, b = Value(0.0), Value(0.0)
     >>> a.grad, b.grad = 3.0, 4.0
@@ -764,13 +767,15 @@ def clip_grad_norm_(
     params = [parameters] if isinstance(parameters, Value) else list(parameters)
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or max_norm < 0:
         raise ValueError(f"max_norm must be a non-negative number, got {max_norm!r}")
+    try:
+        order = float(norm_type)
+    except (TypeError, ValueError):
+        order = math.nan
+    if math.isnan(order):
+        raise ValueError(f"norm_type must be a number, inf or -inf, got {norm_type!r}")
     if not params:
         return 0.0
-    grads = [abs(p.grad) for p in params]
-    if norm_type == math.inf:
-        total = max(grads)
-    else:
-        total = math.fsum(g**norm_type for g in grads) ** (1.0 / norm_type)
+    total = _total_norm([abs(p.grad) for p in params], order)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"the total norm of order {norm_type} of the gradients is {total}, so they cannot "
@@ -781,3 +786,28 @@ def clip_grad_norm_(
         for p in params:
             p.grad *= coefficient
     return total
+
+
+def _total_norm(sizes: list[float], order: float) -> float:
+    """The ``order``-norm of non-negative ``sizes`` in IEEE arithmetic (overflow is inf)."""
+    if order == 0.0:
+        return float(sum(size != 0.0 for size in sizes))  # NaN and inf count as not zero
+    if any(math.isnan(size) for size in sizes):
+        return math.nan
+    if order == math.inf:
+        return max(sizes)
+    if order == -math.inf:
+        return min(sizes)
+    try:
+        powered = math.fsum([_ieee_power(size, order) for size in sizes])
+    except OverflowError:  # the running sum passed 1.8e308
+        powered = math.inf
+    return _ieee_power(powered, 1.0 / order)
+
+
+def _ieee_power(base: float, exponent: float) -> float:
+    """``base ** exponent`` for base ≥ 0 as IEEE defines it: inf on overflow and for 0 ** -p."""
+    try:
+        return base**exponent
+    except (OverflowError, ZeroDivisionError):
+        return math.inf

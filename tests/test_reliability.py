@@ -208,3 +208,14 @@ def test_operators_still_refuse_what_is_no_number_with_python_type_error() -> No
     with pytest.raises(TypeError, match="unsupported operand"):
         Value(1.0) + "a"  # type: ignore[operator]
     assert (Value(1.0) + True).data == 2.0
+
+
+@pytest.mark.parametrize("mode", [False, True])
+def test_fit_with_clipping_reports_divergence_when_the_gradient_norm_overflows(
+    mode: bool,
+) -> None:
+    model = nn.MLP(1, [1], seed=0)
+    with pytest.raises(ValueError, match="training diverged"):
+        ag.fit(model, [[1e200], [1.0]], [1.5, 2.5], clip_grad_norm=1.0, epochs=2,
+               progress=False, compile=mode)  # fmt: skip
+    assert all(map(math.isfinite, model.state_dict().values()))
