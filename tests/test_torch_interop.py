@@ -223,3 +223,22 @@ def test_the_readme_to_pytorch_example_runs() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
     assert isinstance(namespace["back"], nn.Sequential)
+
+
+def test_from_torch_carries_each_modules_training_flag() -> None:
+    module = torch.nn.Sequential(
+        torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(3, 1)
+    ).eval()
+    model = ag.from_torch(module)
+    assert [m.training for m in model.modules()] == [False] * 5
+    x = [1.0, -2.0]
+    first = model(x)
+    assert isinstance(first, Value)
+    assert first.data == model(x).data  # no dropout mask drawn
+    expected = module(torch.tensor([x])).item()
+    assert first.data == pytest.approx(expected, rel=1e-6)
+    mixed = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    mixed[1].eval()  # eval on one layer only, as torch allows
+    assert [m.training for m in ag.from_torch(mixed).modules()] == [True, True, False]
+    assert ag.from_torch(torch.nn.Dropout(0.2).eval()).training is False
+    assert ag.from_torch(torch.nn.Dropout(0.2)).training is True
