@@ -175,6 +175,13 @@ class Module:
     def parameters(self) -> list[Value]:
         return [p for _, p in self.named_parameters()]
 
+    def _named_values(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """Like :meth:`named_parameters`, frozen Values (``requires_grad=False``) included:
+        the state a model is saved and restored with, as PyTorch's ``state_dict`` keeps
+        frozen parameters and buffers."""
+        for name, attribute in vars(self).items():
+            yield from _named(attribute, f"{prefix}{name}", frozen=True)
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0.0
@@ -212,19 +219,27 @@ class Module:
                         yield f"{name}.{i}", item
 
     def state_dict(self) -> dict[str, float]:
-        """Every parameter's value by dotted name."""
-        return {name: p.data for name, p in self.named_parameters()}
+        """Every parameter's value by dotted name, frozen ones (``requires_grad=False``)
+        included, as in PyTorch.
+
+        >>> model = Linear(2, 1, seed=0)
+        >>> model.bias[0].requires_grad = False
+        >>> list(model.state_dict()), len(model.parameters())
+        (['weight.0.0', 'weight.0.1', 'bias.0'], 2)
+        """
+        return {name: p.data for name, p in self._named_values()}
 
     def load_state_dict(
         self, state: Mapping[str, float], strict: bool = True
     ) -> tuple[list[str], list[str]]:
-        """Copy values in by name; returns ``(missing_keys, unexpected_keys)``.
+        """Copy values in by name (frozen parameters too; ``requires_grad`` flags stay as
+        they are); returns ``(missing_keys, unexpected_keys)``.
 
         Everything is checked before anything is written: with ``strict`` any missing or
         unexpected key raises ``KeyError``, and a value that is not a finite number raises
         ``ValueError``; either way the model is left as it was.
         """
-        params = dict(self.named_parameters())
+        params = dict(self._named_values())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if strict and (missing or unexpected):
@@ -315,15 +330,20 @@ def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _named(attribute: object, name: str) -> Iterator[tuple[str, Value]]:
+def _named(attribute: object, name: str, frozen: bool = False) -> Iterator[tuple[str, Value]]:
+    """The Values in ``attribute`` by dotted name: those that require grad, or with
+    ``frozen`` every one."""
     if isinstance(attribute, Value):
-        if attribute.requires_grad:
+        if frozen or attribute.requires_grad:
             yield name, attribute
     elif isinstance(attribute, Module):
-        yield from attribute.named_parameters(f"{name}.")
+        if frozen:
+            yield from attribute._named_values(f"{name}.")
+        else:
+            yield from attribute.named_parameters(f"{name}.")
     elif isinstance(attribute, list):
         for i, item in enumerate(attribute):
-            yield from _named(item, f"{name}.{i}")
+            yield from _named(item, f"{name}.{i}", frozen)
 
 
 def _inputs(x: Inputs | Value | float, nin: int) -> Inputs:
@@ -585,6 +605,10 @@ class Sequential(Module):
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         for i, module in enumerate(self.layers):
             yield from module.named_parameters(f"{prefix}{i}.")
+
+    def _named_values(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for i, module in enumerate(self.layers):
+            yield from module._named_values(f"{prefix}{i}.")
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, module in enumerate(self.layers):
