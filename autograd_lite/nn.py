@@ -832,6 +832,7 @@ def _total_norm(sizes: list[float], order: float) -> float:
 def _ieee_power(base: float, exponent: float) -> float:
     """``base ** exponent`` for base ≥ 0 as IEEE defines it: inf on overflow and for 0 ** -p."""
     try:
-        return base**exponent
+        power: float = base**exponent
     except (OverflowError, ZeroDivisionError):
         return math.inf
+    return power
