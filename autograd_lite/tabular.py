@@ -182,11 +182,11 @@ class TrainingRun:
         numbers = history.last()
         if self.metadata.loss != "mse":
             return numbers
-        scale = self.metadata.target_std**2
+        std = self.metadata.target_std
         shown: dict[str, float] = {}
-        for name, value in numbers.items():
-            shown[name] = value * scale
-            shown[name.replace("loss", "rmse")] = math.sqrt(value * scale)
+        for name, value in numbers.items():  # inf where squared units pass 1.8e308
+            shown[name] = value * std * std
+            shown[name.replace("loss", "rmse")] = math.sqrt(value) * std
         return shown
 
     def save(self, path: str | Path) -> None:

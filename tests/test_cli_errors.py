@@ -412,3 +412,24 @@ def test_train_stops_early_and_keeps_the_best_weights(
     assert code == 0
     assert "stopped early" in out
     assert (tmp_path / "m.json").exists()
+
+
+def test_train_and_predict_take_numbers_near_the_float_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = ["1e200,1,0.5", "2,3,1.5e200", "-1e200,2,3.0", "4,5,-1.7e308", "3,1e-300,1.0"]
+    (tmp_path / "big.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    model = str(tmp_path / "m.json")
+    code, out, err = run(
+        ["train", str(tmp_path / "big.csv"), "--target", "y", "--epochs", "2", "--quiet",
+         "--out", model], capsys,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert "rmse" in out
+    metadata = tabular.load_bundle(model)[1]
+    assert all(map(math.isfinite, [*metadata.means, *metadata.stds, metadata.target_std]))
+    code, out, err = run(["predict", model, str(tmp_path / "big.csv")], capsys)
+    assert (code, err) == (0, "")
+    predicted = [float(row["predicted_y"]) for row in csv.DictReader(io.StringIO(out))]
+    assert len(predicted) == 5
+    assert all(map(math.isfinite, predicted))
