@@ -151,6 +151,13 @@ def train(args: argparse.Namespace) -> None:
     run = tabular.prepare(
         args.data, args.target, hidden=args.hidden, loss=args.loss, seed=args.seed
     )
+    classes = run.metadata.classes
+    if classes is not None:
+        shown = ", ".join(f"{label:g}" for label in classes[:8]) + (", …" if classes[8:] else "")
+        _say(
+            f"note: the class labels {shown} of {args.target!r} are numbered 0..{len(classes) - 1}"
+            " for training; predict writes the labels back"
+        )
     held_out = len(run.validation[0]) if run.validation else "no"
     _say(
         f"Training {run.model} with {run.metadata.loss} loss on {len(run.X)} rows of "
@@ -198,8 +205,10 @@ def export(args: argparse.Namespace) -> None:
             "note: like the model, the module takes the features "
             f"{', '.join(map(str, metadata.get('features', [])))} standardized with the "
             f"means and stds in {args.model}'s metadata"
-            + (", and gives the target standardized" if "target_std" in metadata else "")
+            + (", and gives the target standardized" if metadata.get("loss") == "mse" else "")
         )
+    if isinstance(metadata.get("classes"), list):
+        _say(f"note: its output i scores the class label classes[i] in {args.model}'s metadata")
     _say(f"load it with torch.load({str(args.to)!r}, weights_only=False)")
 
 
