@@ -394,7 +394,8 @@ def _say(text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; bad arguments and bad files end with one line and exit code 2."""
+    """Run the command line; bad arguments, bad files and a missing program or package (PyTorch
+    for export, Graphviz for explore) end with one line and exit code 2."""
     command_parser = parser()
     args = command_parser.parse_args(argv)
     try:
@@ -408,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             explore_expression(args)
         else:
             predict_csv(args)
-    except (ImportError, OSError, ValueError) as error:
+    except (ImportError, OSError, ValueError, GraphvizNotFoundError) as error:
         message = " ".join(str(error).split("\n"))  # one line, even for a name with a newline
         command_parser.exit(2, f"autograd-lite {args.command}: error: {message}\n")
     return 0

@@ -444,3 +444,20 @@ def test_train_numbers_sparse_class_labels_and_predict_writes_them_back(
     assert (code, err) == (0, "")
     predicted = {row["predicted_label"] for row in csv.DictReader(io.StringIO(out))}
     assert predicted <= {str(label) for label in labels}
+
+
+def test_explore_without_graphviz_dot_is_one_line_with_the_install_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # dot cannot be found
+    out = tmp_path / "page.html"
+    code, stdout, stderr = run(["explore", "a*b", "a=2", "b=3", "--out", str(out)], capsys)
+    assert code == 2
+    assert stderr.count("\n") == 1
+    assert stderr.startswith("autograd-lite explore: error: Graphviz's `dot` program is not")
+    assert "apt-get install graphviz" in stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary file left either
