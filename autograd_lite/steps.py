@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .engine import Value, _reverse_sweep, _seed, topological_order
 
-__all__ = ["NAME_LIMIT", "Edge", "Step", "backward_steps", "forward_steps", "name_of"]
+__all__ = ["NAME_LIMIT", "Edge", "Step", "backward_steps", "forward_steps", "name_of", "names"]
 
 NAME_LIMIT = 40
 """The longest expression a node is named by (``(a*b)``); past it a node is named by its place
