@@ -152,6 +152,13 @@ def train(args: argparse.Namespace) -> None:
     run = tabular.prepare(
         args.data, args.target, hidden=args.hidden, loss=args.loss, seed=args.seed
     )
+    classes = run.metadata.classes
+    if classes is not None:
+        shown = ", ".join(f"{label:g}" for label in classes[:8]) + (", …" if classes[8:] else "")
+        _say(
+            f"note: the class labels {shown} of {args.target!r} are numbered 0..{len(classes) - 1}"
+            " for training; predict writes the labels back"
+        )
     held_out = len(run.validation[0]) if run.validation else "no"
     _say(
         f"Training {run.model} with {run.metadata.loss} loss on {len(run.X)} rows of "
@@ -199,8 +206,10 @@ def export(args: argparse.Namespace) -> None:
             "note: like the model, the module takes the features "
             f"{', '.join(map(str, metadata.get('features', [])))} standardized with the "
             f"means and stds in {args.model}'s metadata"
-            + (", and gives the target standardized" if "target_std" in metadata else "")
+            + (", and gives the target standardized" if metadata.get("loss") == "mse" else "")
         )
+    if isinstance(metadata.get("classes"), list):
+        _say(f"note: its output i scores the class label classes[i] in {args.model}'s metadata")
     _say(f"load it with torch.load({str(args.to)!r}, weights_only=False)")
 
 
@@ -386,7 +395,8 @@ def _say(text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; bad arguments and bad files end with one line and exit code 2."""
+    """Run the command line; bad arguments, bad files and a missing program or package (PyTorch
+    for export, Graphviz for explore) end with one line and exit code 2."""
     command_parser = parser()
     args = command_parser.parse_args(argv)
     try:
@@ -400,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             explore_expression(args)
         else:
             predict_csv(args)
-    except (ImportError, OSError, ValueError) as error:
+    except (ImportError, OSError, ValueError, GraphvizNotFoundError) as error:
         message = " ".join(str(error).split("\n"))  # one line, even for a name with a newline
         command_parser.exit(2, f"autograd-lite {args.command}: error: {message}\n")
     return 0

@@ -161,7 +161,10 @@ def standardize(
     """Scale every column to mean 0 and standard deviation 1.
 
     Returns ``(scaled, (means, stds))``; pass those ``stats`` to scale new data the same
-    way. Constant columns keep std 1 (nothing to divide by).
+    way. Constant columns keep std 1 (nothing to divide by). Any finite column works, 1e200
+    or 1e-200 alike: each is summed in units of a power of two near its largest value, so
+    nothing overflows or underflows, and ordinary columns get the very same bits as plain
+    sums would give. A new row far outside the training range may scale to ±inf.
 
     >>> standardize([[1.0], [3.0]])
     ([[-1.0], [1.0]], ([2.0], [1.0]))
@@ -170,15 +173,35 @@ def standardize(
         raise ValueError("standardize needs at least one row")
     columns = list(zip(*X, strict=True))
     if stats is None:
-        means = [sum(c) / len(c) for c in columns]
-        stds = [math.sqrt(sum((v - m) ** 2 for v in c) / len(c)) or 1.0
-                for c, m in zip(columns, means, strict=True)]  # fmt: skip
+        means, stds = map(list, zip(*map(_mean_and_std, columns), strict=True))
     else:
         means, stds = stats
         if len(means) != len(columns):
             raise ValueError(f"stats are for {len(means)} columns, X has {len(columns)}")
     scaled = [[(v - m) / s for v, m, s in zip(row, means, stds, strict=True)] for row in X]
+    for j, (column, m, s) in enumerate(zip(columns, means, stds, strict=True)):
+        if not math.isfinite(max(map(abs, column)) + abs(m)):  # v - m may overflow: split it
+            for row, v in zip(scaled, column, strict=True):
+                row[j] = v / s - m / s
     return scaled, (means, stds)
+
+
+def _mean_and_std(column: Sequence[float]) -> tuple[float, float]:
+    """A column's mean and (population) standard deviation, 1.0 for a constant column.
+
+    Worked out on the column divided by 2**e, where 2**e is just above its largest |value|:
+    the scaled values lie in [-1, 1], so neither the sum nor the squares can overflow or
+    underflow, and scaling by a power of two is exact, so the result is what the plain sums
+    give wherever those do not overflow.
+    """
+    largest = max(map(abs, column))
+    if largest == 0.0:
+        return 0.0, 1.0
+    e = math.frexp(largest)[1]
+    units = [math.ldexp(v, -e) for v in column]
+    mean = sum(units) / len(units)
+    spread = math.sqrt(sum((v - mean) ** 2 for v in units) / len(units))
+    return math.ldexp(mean, e), math.ldexp(spread, e) or 1.0
 
 
 @dataclass(frozen=True)

@@ -67,13 +67,13 @@ def _as_float(data: object) -> float:
         return data
     if isinstance(data, Value):
         raise TypeError("Value() takes a number, not a Value; use v.detach() for a copy")
-    if isinstance(data, numbers.Real):
+    if isinstance(data, numbers.Real):  # every number entering a graph comes through here
         try:
             return float(data)
         except OverflowError:  # an int past 1.8e308: say so, not just "int too large"
             raise ValueError(
-                f"Value() takes a number that fits in a float (|x| < 1.8e308), got a "
-                f"{type(data).__name__} that does not"
+                "Value() and its operators take a number that fits in a float (|x| < 1.8e308),"
+                f" got {type(data).__name__} {str(data)[:12]}... that does not"
             ) from None
     raise TypeError(
         f"Value() takes a real number (int, float or bool), got {type(data).__name__}: {data!r}"
@@ -342,8 +342,8 @@ class Value:
 
 def _compare(relation: Callable[[float, float], bool], a: Value, b: object) -> bool:
     refuse_while_tracing(f"a comparison ({relation.__name__})")
-    other = b.data if isinstance(b, Value) else float(b) if isinstance(b, numbers.Real) else None
-    return NotImplemented if other is None else relation(a.data, other)
+    other = b if isinstance(b, Value) else _constant(b)
+    return NotImplemented if other is None else relation(a.data, other.data)
 
 
 def _to_value(x: Value | float) -> Value:
@@ -394,7 +394,7 @@ def _constant(x: object) -> Value | None:
     """A number operand as a leaf that needs no gradient; None if it is no number."""
     if type(x) is float:  # the common case, before the slower abstract check
         return _node(x)
-    return _node(float(x)) if isinstance(x, numbers.Real) else None
+    return _node(_as_float(x)) if isinstance(x, numbers.Real) else None
 
 
 def domain_error(op: Primitive, args: tuple[float, ...], error: Exception) -> ValueError:
@@ -574,7 +574,7 @@ def _seed(gradient: object, create_graph: bool) -> Value | float:
     if isinstance(gradient, Value):
         return gradient if create_graph else gradient.data
     if isinstance(gradient, numbers.Real):
-        return float(gradient)
+        return _as_float(gradient)
     raise TypeError(f"gradient must be a number or a Value, got {type(gradient).__name__}")
 
 

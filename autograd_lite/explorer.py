@@ -31,13 +31,14 @@ import html
 import json
 import math
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ._files import writable_target, write_atomic
 from .engine import Value, topological_order
-from .steps import backward_steps, forward_steps, name_of
+from .steps import backward_steps, forward_steps, name_of, names
 from .viz import draw_dot
 
 __all__ = [
@@ -55,29 +56,41 @@ def _number(x: float) -> float | str:
     return x if math.isfinite(x) else str(x)
 
 
-def forward_text(node: Value) -> str:
-    """The forward pass at one node as arithmetic, e.g. ``c = a * b = 2 * -3 = -6``."""
+def forward_text(node: Value, named: Mapping[Value, str] | None = None) -> str:
+    """The forward pass at one node as arithmetic, e.g. ``c = a * b = 2 * -3 = -6``.
+
+    Values are named as :func:`~autograd_lite.steps.names` names them: ``named``, that
+    mapping for the whole graph, saves working it out again for every node.
+    """
+    if named is None:
+        named = names(node)
     if node.op is None:
-        return f"{name_of(node)} = {node.data:.3g} (an input)"
-    names = [name_of(x) for x in node.inputs]
+        return f"{named[node]} = {node.data:.3g} (an input)"
+    parts = [named[x] for x in node.inputs]
     values = [f"{x.data:.3g}" for x in node.inputs]
     op = node.op.name
-    if len(names) == 2:
-        symbolic, numeric = f" {op} ".join(names), f" {op} ".join(values)
+    if len(parts) == 2:
+        symbolic, numeric = f" {op} ".join(parts), f" {op} ".join(values)
     else:
         op = "-" if op == "neg" else op
-        symbolic, numeric = f"{op}({names[0]})", f"{op}({values[0]})"
-    return f"{name_of(node)} = {symbolic} = {numeric} = {node.data:.3g}"
+        symbolic, numeric = f"{op}({parts[0]})", f"{op}({values[0]})"
+    return f"{named[node]} = {symbolic} = {numeric} = {node.data:.3g}"
 
 
 def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
     """What the page embeds as JSON: the nodes (by their SVG ids ``n{i}``, in
-    :func:`~autograd_lite.engine.topological_order`) and the steps, forward then backward."""
+    :func:`~autograd_lite.engine.topological_order`) and the steps, forward then backward.
+
+    Its size grows in proportion to the graph: a node is named by its expression only while
+    that is short, and by its place ``#i`` (its id ``n{i}``) past that
+    (:func:`~autograd_lite.steps.names`).
+    """
     ids = {node: f"n{i}" for i, node in enumerate(topological_order(root))}
+    named = names(root)
     root_name = root.label or "L"
     nodes = {
         ids[node]: {
-            "name": name_of(node),
+            "name": named[node],
             "label": node.label,
             "data": _number(node.data),
             "dataText": f"data {node.data:.4f}",
@@ -91,7 +104,7 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
             "phase": "forward",
             "node": ids[node],
             "inputs": [ids[x] for x in node.inputs],
-            "text": [forward_text(node)],
+            "text": [forward_text(node, named)],
         }
         for node in forward_steps(root)
     ]

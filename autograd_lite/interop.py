@@ -131,13 +131,19 @@ def from_torch(module: Any) -> Module:
     ``module`` is a ``torch.nn.Sequential`` (nested ones are flattened) of ``Linear``,
     ``ReLU``, ``Tanh`` and ``Sigmoid`` layers, which gives a :class:`~autograd_lite.nn.
     Sequential` of the same; or one such layer, which gives that layer. Weights of any
-    floating dtype are read as float64. ``ag.save`` writes the result like any other model.
-    Raises ``ImportError`` without PyTorch and ``TypeError`` for any other layer.
+    floating dtype are read as float64. Each module keeps its training flag, so a module in
+    eval mode gives a model in eval mode (dropout off). ``ag.save`` writes the result like
+    any other model. Raises ``ImportError`` without PyTorch and ``TypeError`` for any other layer.
     """
     torch = _torch()
     if isinstance(module, torch.nn.Sequential):
-        return Sequential(*[_from_torch_layer(torch, layer) for layer in _flatten(torch, module)])
-    return _from_torch_layer(torch, module)
+        model: Module = Sequential(
+            *[_from_torch_layer(torch, layer) for layer in _flatten(torch, module)]
+        )
+    else:
+        model = _from_torch_layer(torch, module)
+    model.training = bool(module.training)  # each layer already carries its own flag
+    return model
 
 
 def _flatten(torch: Any, module: Any) -> list[Any]:
@@ -147,6 +153,13 @@ def _flatten(torch: Any, module: Any) -> list[Any]:
 
 
 def _from_torch_layer(torch: Any, layer: Any) -> Module:
+    model = _from_torch_weights(torch, layer)
+    for module in model.modules():  # eval mode stays eval mode, layer by layer, as in torch
+        module.training = bool(layer.training)
+    return model
+
+
+def _from_torch_weights(torch: Any, layer: Any) -> Module:
     for name, torch_name in _TORCH_NAMES.items():
         if type(layer) is getattr(torch.nn, torch_name):
             return _ACTIVATION_MODULES[name]()

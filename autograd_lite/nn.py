@@ -176,6 +176,13 @@ class Module:
     def parameters(self) -> list[Value]:
         return [p for _, p in self.named_parameters()]
 
+    def _named_values(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """Like :meth:`named_parameters`, frozen Values (``requires_grad=False``) included:
+        the state a model is saved and restored with, as PyTorch's ``state_dict`` keeps
+        frozen parameters and buffers."""
+        for name, attribute in vars(self).items():
+            yield from _named(attribute, f"{prefix}{name}", frozen=True)
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0.0
@@ -213,19 +220,27 @@ class Module:
                         yield f"{name}.{i}", item
 
     def state_dict(self) -> dict[str, float]:
-        """Every parameter's value by dotted name."""
-        return {name: p.data for name, p in self.named_parameters()}
+        """Every parameter's value by dotted name, frozen ones (``requires_grad=False``)
+        included, as in PyTorch.
+
+        >>> model = Linear(2, 1, seed=0)
+        >>> model.bias[0].requires_grad = False
+        >>> list(model.state_dict()), len(model.parameters())
+        (['weight.0.0', 'weight.0.1', 'bias.0'], 2)
+        """
+        return {name: p.data for name, p in self._named_values()}
 
     def load_state_dict(
         self, state: Mapping[str, float], strict: bool = True
     ) -> tuple[list[str], list[str]]:
-        """Copy values in by name; returns ``(missing_keys, unexpected_keys)``.
+        """Copy values in by name (frozen parameters too; ``requires_grad`` flags stay as
+        they are); returns ``(missing_keys, unexpected_keys)``.
 
         Everything is checked before anything is written: with ``strict`` any missing or
         unexpected key raises ``KeyError``, and a value that is not a finite number raises
         ``ValueError``; either way the model is left as it was.
         """
-        params = dict(self.named_parameters())
+        params = dict(self._named_values())
         missing = [name for name in params if name not in state]
         unexpected = [name for name in state if name not in params]
         if strict and (missing or unexpected):
@@ -316,15 +331,20 @@ def _where(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _named(attribute: object, name: str) -> Iterator[tuple[str, Value]]:
+def _named(attribute: object, name: str, frozen: bool = False) -> Iterator[tuple[str, Value]]:
+    """The Values in ``attribute`` by dotted name: those that require grad, or with
+    ``frozen`` every one."""
     if isinstance(attribute, Value):
-        if attribute.requires_grad:
+        if frozen or attribute.requires_grad:
             yield name, attribute
     elif isinstance(attribute, Module):
-        yield from attribute.named_parameters(f"{name}.")
+        if frozen:
+            yield from attribute._named_values(f"{name}.")
+        else:
+            yield from attribute.named_parameters(f"{name}.")
     elif isinstance(attribute, list):
         for i, item in enumerate(attribute):
-            yield from _named(item, f"{name}.{i}")
+            yield from _named(item, f"{name}.{i}", frozen)
 
 
 def _inputs(x: Inputs | Value | float, nin: int) -> Inputs:
@@ -587,6 +607,10 @@ class Sequential(Module):
         for i, module in enumerate(self.layers):
             yield from module.named_parameters(f"{prefix}{i}.")
 
+    def _named_values(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for i, module in enumerate(self.layers):
+            yield from module._named_values(f"{prefix}{i}.")
+
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for i, module in enumerate(self.layers):
             yield str(i), module
@@ -751,11 +775,14 @@ def clip_grad_norm_(
     ``max_norm``; returns the total norm before clipping, as PyTorch's
     ``torch.nn.utils.clip_grad_norm_``.
 
-    The total norm is (Σ |g|^norm_type)^(1/norm_type) over every gradient (``norm_type=inf``:
-    the largest |g|). When it exceeds ``max_norm`` every gradient is multiplied by
+    The total norm is (Σ |g|^norm_type)^(1/norm_type) over every gradient; ``norm_type=inf``
+    gives the largest |g|, ``-inf`` the smallest and ``0`` how many gradients are not zero.
+    Computed in IEEE arithmetic like PyTorch's: a sum too large for a float is inf, a NaN
+    gradient makes it NaN. When the norm exceeds ``max_norm`` every gradient is multiplied by
     max_norm / (norm + 1e-6), so the direction is kept and only the step shrinks: the cure
     for exploding gradients. ``error_if_nonfinite`` raises ``RuntimeError`` for a NaN or
-    infinite norm (otherwise NaN spreads to every gradient, as in PyTorch).
+    infinite norm, before touching any gradient (otherwise an inf norm zeroes the gradients
+    and NaN spreads to every one, as in PyTorch).
 
     >>> a, b = Value(0.0), Value(0.0)
     >>> a.grad, b.grad = 3.0, 4.0
@@ -765,13 +792,15 @@ def clip_grad_norm_(
     params = [parameters] if isinstance(parameters, Value) else list(parameters)
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or max_norm < 0:
         raise ValueError(f"max_norm must be a non-negative number, got {max_norm!r}")
+    try:
+        order = float(norm_type)
+    except (TypeError, ValueError):
+        order = math.nan
+    if math.isnan(order):
+        raise ValueError(f"norm_type must be a number, inf or -inf, got {norm_type!r}")
     if not params:
         return 0.0
-    grads = [abs(p.grad) for p in params]
-    if norm_type == math.inf:
-        total = max(grads)
-    else:
-        total = math.fsum(g**norm_type for g in grads) ** (1.0 / norm_type)
+    total = _total_norm([abs(p.grad) for p in params], order)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
             f"the total norm of order {norm_type} of the gradients is {total}, so they cannot "
@@ -782,3 +811,29 @@ def clip_grad_norm_(
         for p in params:
             p.grad *= coefficient
     return total
+
+
+def _total_norm(sizes: list[float], order: float) -> float:
+    """The ``order``-norm of non-negative ``sizes`` in IEEE arithmetic (overflow is inf)."""
+    if order == 0.0:
+        return float(sum(size != 0.0 for size in sizes))  # NaN and inf count as not zero
+    if any(math.isnan(size) for size in sizes):
+        return math.nan
+    if order == math.inf:
+        return max(sizes)
+    if order == -math.inf:
+        return min(sizes)
+    try:
+        powered = math.fsum([_ieee_power(size, order) for size in sizes])
+    except OverflowError:  # the running sum passed 1.8e308
+        powered = math.inf
+    return _ieee_power(powered, 1.0 / order)
+
+
+def _ieee_power(base: float, exponent: float) -> float:
+    """``base ** exponent`` for base ≥ 0 as IEEE defines it: inf on overflow and for 0 ** -p."""
+    try:
+        power: float = base**exponent
+    except (OverflowError, ZeroDivisionError):
+        return math.inf
+    return power

@@ -3,6 +3,9 @@
 A file looks like ``{"format": "autograd_lite.model", "version": 1, "architecture": {"type":
 "MLP", "nin": 2, "nouts": [16, 1], "activation": "relu"}, "parameters": {"layers.0.neurons.0.w.0":
 0.25, ...}, "metadata": {...}}``. Floats are written with ``repr``, so they load back bit for bit.
+``"parameters"`` holds every weight, frozen ones (``requires_grad=False``) included, and a model
+with frozen weights also gets ``"frozen": [their names]``; without any the key is left out, so
+such files read as they always did.
 
 >>> import tempfile, pathlib
 >>> from autograd_lite.nn import MLP
@@ -44,7 +47,8 @@ MAX_DEPTH = 64
 MAX_INT_DIGITS = 300
 """Integers in a model file longer than this are refused: no weight is that large."""
 
-_KEYS = {"format", "version", "architecture", "parameters", "metadata"}
+_KEYS = {"format", "version", "architecture", "parameters", "frozen", "metadata"}
+_OBJECTS = {"architecture", "parameters", "metadata"}  # the keys whose values are JSON objects
 _short = reprlib.Repr()
 _short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 60, 60, 6, 6
 
@@ -73,11 +77,13 @@ def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None 
     bad = [name for name, value in parameters.items() if not math.isfinite(value)]
     if bad:
         raise ValueError(f"cannot save non-finite weights: {bad[:3]}")
+    frozen = [name for name, value in model._named_values() if not value.requires_grad]
     document = {
         "format": FORMAT,
         "version": VERSION,
         "architecture": architecture(model),
         "parameters": parameters,
+        **({"frozen": frozen} if frozen else {}),
         "metadata": dict(metadata or {}),
     }
     text = json.dumps(document, indent=1, allow_nan=False)  # fails before any file is touched
@@ -156,15 +162,29 @@ def _read(path: Path) -> dict[str, Any]:
             f"version {VERSION}"
         )
     document.setdefault("metadata", {})
-    if not all(isinstance(document.get(key), dict) for key in _KEYS - {"format", "version"}):
+    if not all(isinstance(document.get(key), dict) for key in _OBJECTS):
         raise ModelFileError(
             f"{path}: 'architecture', 'parameters' and 'metadata' must be JSON objects"
+        )
+    frozen = document.setdefault("frozen", [])
+    if not isinstance(frozen, list) or not all(isinstance(name, str) for name in frozen):
+        raise ModelFileError(f"{path}: 'frozen' must be a list of parameter names")
+    if len(set(frozen)) != len(frozen):
+        raise ModelFileError(f"{path}: 'frozen' names a parameter twice")
+    unknown = [name for name in frozen if name not in document["parameters"]]
+    if unknown:
+        raise ModelFileError(
+            f"{path}: 'frozen' names {_short.repr(unknown[0])}, which is not among the parameters"
         )
     return document
 
 
-def _build(spec: dict[str, Any], parameters: dict[str, Any]) -> Module:
-    """The model ``spec`` describes, with ``parameters`` in it, every part checked first."""
+def _build(spec: dict[str, Any], parameters: dict[str, Any], frozen: list[str]) -> Module:
+    """The model ``spec`` describes, with ``parameters`` in it, every part checked first.
+
+    Each weight in the file requires grad unless ``frozen`` names it. A Value the module's
+    constructor makes frozen (a constant) may be absent: files written before frozen values
+    were saved lack them, and such a Value keeps what the constructor gave it."""
     kind = spec.get("type")
     cls = MODULES.get(kind) if isinstance(kind, str) else None
     if cls is None:
@@ -186,14 +206,19 @@ def _build(spec: dict[str, Any], parameters: dict[str, Any]) -> Module:
     rebuilt = json.loads(json.dumps(architecture(fresh)))
     if not _same(rebuilt, spec):  # e.g. "nin": true builds nin 1; the file must say 1
         raise ValueError(f"the architecture {_short.repr(spec)} is not one a model writes")
-    names = {name for name, _ in fresh.named_parameters()}
-    missing, unexpected = sorted(names - parameters.keys()), sorted(parameters.keys() - names)
+    values = dict(fresh._named_values())
+    required = {name for name, value in values.items() if value.requires_grad}
+    missing = sorted(required - parameters.keys())
+    unexpected = sorted(parameters.keys() - values.keys())
     if missing or unexpected:
         raise ValueError(
             f"the weights do not fit the architecture: missing {_short.repr(missing)}, "
             f"unexpected {_short.repr(unexpected)}"
         )
-    fresh.load_state_dict(parameters, strict=True)
+    fresh.load_state_dict(parameters, strict=False)
+    frozen_names = set(frozen)
+    for name in parameters:
+        values[name].requires_grad = name not in frozen_names
     return fresh
 
 
@@ -204,7 +229,7 @@ def load_with_metadata(
     path = Path(path)
     document = _read(path)
     try:
-        fresh = _build(document["architecture"], document["parameters"])
+        fresh = _build(document["architecture"], document["parameters"], document["frozen"])
         if model is not None and architecture(model) != architecture(fresh):
             raise ValueError(
                 f"the file holds {architecture(fresh)}, the model is {architecture(model)}"
@@ -216,7 +241,7 @@ def load_with_metadata(
         raise ModelFileError(f"{path}: {reason}") from error
     if model is None:
         return fresh, document["metadata"]
-    model.load_state_dict(fresh.state_dict())
+    model.load_state_dict(fresh.state_dict())  # values only: the model keeps its flags
     return model, document["metadata"]
 
 

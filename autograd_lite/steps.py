@@ -18,11 +18,16 @@ dL/da += dL/d(a*b) · ∂(a*b)/∂a = 2.46e-05 · -3 = -7.37e-05
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .engine import Value, reverse_sweep, topological_order
 
-__all__ = ["Edge", "Step", "backward_steps", "forward_steps", "name_of"]
+__all__ = ["NAME_LIMIT", "Edge", "Step", "backward_steps", "forward_steps", "name_of", "names"]
+
+NAME_LIMIT = 40
+"""The longest expression a node is named by (``(a*b)``); past it a node is named by its place
+in the graph (``#37``), so text about a graph grows with the graph, not with its square."""
 
 
 @dataclass(frozen=True)
@@ -46,27 +51,71 @@ class Step:
     node: Value
     grad: float
     edges: tuple[Edge, ...]
+    names: Mapping[Value, str] = field(default_factory=dict, compare=False, repr=False)
+    """The names of the values, as :func:`names` gives them for the graph the step is from
+    (a value missing here is named by :func:`name_of`)."""
 
     def arithmetic(self, root: str = "L") -> list[str]:
         """Each edge's chain-rule line, e.g. ``dL/da += dL/dc · ∂c/∂a = -2 · -3 = 6``."""
-        node = name_of(self.node)
+        node = self._name(self.node)
         return [
-            f"d{root}/d{name_of(e.input)} += d{root}/d{node} · ∂{node}/∂{name_of(e.input)} = "
+            f"d{root}/d{self._name(e.input)} += d{root}/d{node} · ∂{node}/∂{self._name(e.input)} = "
             f"{self.grad:.3g} · {e.local:.3g} = {e.contribution:.3g}"
             for e in self.edges
         ]
 
+    def _name(self, value: Value) -> str:
+        known = self.names.get(value)
+        return name_of(value) if known is None else known
+
 
 def name_of(value: Value) -> str:
-    """A Value's label, or for an unlabelled result its expression, e.g. ``(a*b)``."""
-    if value.label:
-        return value.label
-    if value.op is None:
-        return f"{value.data:g}"
-    names = [name_of(x) for x in value.inputs]
-    if len(names) == 2:
-        return f"({names[0]}{value.op.name}{names[1]})"
-    return f"{value.op.name}({names[0]})"
+    """A Value's label; for an unlabelled number its value; for an unlabelled result its
+    expression, e.g. ``(a*b)``, while that takes at most :data:`NAME_LIMIT` characters, and
+    past that its place in the topological order of its graph, ``#k`` (``draw_dot(value)``
+    numbers that node ``n{k}``). See :func:`names`.
+
+    >>> a = Value(2.0, label="a")
+    >>> name_of(a * 3), name_of((a * a).tanh())
+    ('(a*3)', 'tanh((a*a))')
+    """
+    return names(value)[value]
+
+
+def names(root: Value) -> dict[Value, str]:
+    """:func:`name_of` for every value ``root`` depends on, all names from one pass.
+
+    A label is the name (cut short, ending in "…", past :data:`NAME_LIMIT` characters). An
+    expression is written out while it fits in :data:`NAME_LIMIT` characters; a longer one
+    is named ``#k`` for its place k in :func:`~autograd_lite.engine.topological_order` of
+    ``root`` (the ids draw_dot and the explorer give nodes), so that no name spells out a
+    sub-expression of the whole graph: ``x = x*x`` thirty times gives thirty short names, not
+    a billion characters. Iterative: any depth works.
+
+    >>> x = Value(1.0, label="x")
+    >>> y = x
+    >>> for _ in range(4): y = y * y
+    >>> list(names(y).values())
+    ['x', '(x*x)', '((x*x)*(x*x))', '(((x*x)*(x*x))*((x*x)*(x*x)))', '#4']
+    """
+    found: dict[Value, str] = {}
+    sizes: dict[Value, int] = {}  # the length of the full expression, capped past the limit
+    for k, value in enumerate(topological_order(root)):
+        if value.label or value.op is None:
+            name = value.label or f"{value.data:g}"
+            if len(name) > NAME_LIMIT:  # a long label, cut short
+                name = name[: NAME_LIMIT - 1] + "…"
+            size = len(name)
+        else:
+            op, inputs = value.op.name, value.inputs
+            size = len(op) + 2 + sum(sizes[x] for x in inputs)
+            if size <= NAME_LIMIT:  # then so are the inputs' names: their full expressions
+                parts = [found[x] for x in inputs]
+                name = f"({parts[0]}{op}{parts[1]})" if len(parts) == 2 else f"{op}({parts[0]})"
+            else:
+                name, size = f"#{k}", NAME_LIMIT + 1
+        found[value], sizes[value] = name, size
+    return found
 
 
 def backward_steps(root: Value, gradient: float = 1.0) -> list[Step]:
@@ -83,13 +132,14 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[Step]:
     found: list[tuple[Value, float, Value, float, float]] = []
     if root.requires_grad:
         reverse_sweep(root, gradient, on_edge=lambda *edge: found.append(edge))
+    named = names(root) if found else {}
     steps: list[Step] = []
     for node, upstream, child, local, total in found:
         edge = Edge(child, local, local * upstream, total)
         if steps and steps[-1].node is node:
-            steps[-1] = Step(node, upstream, (*steps[-1].edges, edge))
+            steps[-1] = Step(node, upstream, (*steps[-1].edges, edge), named)
         else:
-            steps.append(Step(node, upstream, (edge,)))
+            steps.append(Step(node, upstream, (edge,), named))
     return steps
 
 

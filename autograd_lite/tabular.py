@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import reprlib
 from collections.abc import Mapping, Sequence
@@ -59,7 +60,10 @@ class TabularMetadata:
 
     Feature j enters the model as (xⱼ - meansⱼ) / stdsⱼ. A regression model (a loss without
     a decision rule, ``mse``) learns the target scaled the same way, so its prediction is
-    output · target_std + target_mean; for classifiers those two stay 0 and 1.
+    output · target_std + target_mean; for classifiers those two stay 0 and 1. A
+    ``cross_entropy`` classifier whose labels were not 0..k-1 learnt them numbered in
+    increasing order: ``classes`` holds the labels, so that class i is ``classes[i]`` (None
+    when the labels were 0..k-1 already, and then left out of the file).
     Every instance is valid: the constructor raises ``ValueError`` saying what is wrong.
     """
 
@@ -70,6 +74,7 @@ class TabularMetadata:
     stds: list[float]
     target_mean: float = 0.0
     target_std: float = 1.0
+    classes: list[float] | None = None
 
     def __post_init__(self) -> None:
         names = self.features
@@ -92,6 +97,8 @@ class TabularMetadata:
             raise ValueError("target_mean and target_std must be finite numbers")
         if any(s <= 0 for s in self.stds) or self.target_std <= 0:
             raise ValueError("standard deviations must be positive")
+        if self.classes is not None:
+            _check_classes(self.classes, self.loss)
 
     @property
     def objective(self) -> Objective:
@@ -99,7 +106,10 @@ class TabularMetadata:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object saved as the model file's ``metadata``."""
-        return asdict(self)
+        fields = asdict(self)
+        if self.classes is None:
+            del fields["classes"]  # the file older versions wrote, and read
+        return fields
 
     @classmethod
     def from_dict(cls, metadata: Mapping[str, Any]) -> TabularMetadata:
@@ -109,7 +119,8 @@ class TabularMetadata:
         them (older demo files lack them).
         """
         known = {field.name for field in fields(cls)}
-        required = known - ({"target_mean", "target_std"} if _classifies(metadata) else set())
+        optional = {"classes"} | ({"target_mean", "target_std"} if _classifies(metadata) else set())
+        required = known - optional
         missing, unknown = sorted(required - metadata.keys()), sorted(metadata.keys() - known)
         if missing or unknown:
             raise ValueError(f"missing {missing}, unknown {unknown}")
@@ -120,8 +131,36 @@ class TabularMetadata:
         return data.standardize(rows, (self.means, self.stds))[0]
 
     def unscale(self, outputs: Sequence[float]) -> list[float]:
-        """Predictions in the target's own units (unchanged for a classifier's labels)."""
+        """Predictions in the target's own units: a classifier's class numbers as the labels
+        they stand for (unchanged without ``classes``).
+
+        >>> TabularMetadata(["x"], "y", "cross_entropy", [0.0], [1.0], classes=[3, 7]).unscale(
+        ...     [1.0, 0.0])
+        [7, 3]
+        """
+        if self.classes is not None:
+            try:
+                return [self.classes[int(v)] for v in outputs]
+            except IndexError:
+                raise ValueError(
+                    f"the model predicts a class past the {len(self.classes)} classes "
+                    "in its metadata"
+                ) from None
         return [v * self.target_std + self.target_mean for v in outputs]
+
+
+def _check_classes(classes: object, loss: str) -> None:
+    """``ValueError`` unless ``classes`` is what ``prepare`` saves for a loss of ``loss``."""
+    if loss != "cross_entropy":
+        raise ValueError(f"classes are saved for the loss cross_entropy only, not {loss}")
+    if not isinstance(classes, list) or not all(_number(v) for v in classes):
+        raise ValueError(f"classes must be a list of labels, got {_short(classes)}")
+    if len(classes) < 2:
+        raise ValueError(f"classes must hold at least two labels, got {_short(classes)}")
+    if not all(v >= 0 and float(v).is_integer() for v in classes):
+        raise ValueError(f"classes must be whole numbers ≥ 0, got {_short(classes)}")
+    if any(a >= b for a, b in itertools.pairwise(classes)):
+        raise ValueError(f"classes must be in increasing order, got {_short(classes)}")
 
 
 def _classifies(metadata: Mapping[str, Any]) -> bool:
@@ -182,11 +221,11 @@ class TrainingRun:
         numbers = history.last()
         if self.metadata.loss != "mse":
             return numbers
-        scale = self.metadata.target_std**2
+        std = self.metadata.target_std
         shown: dict[str, float] = {}
-        for name, value in numbers.items():
-            shown[name] = value * scale
-            shown[name.replace("loss", "rmse")] = math.sqrt(value * scale)
+        for name, value in numbers.items():  # inf where squared units pass 1.8e308
+            shown[name] = value * std * std
+            shown[name.replace("loss", "rmse")] = math.sqrt(value) * std
         return shown
 
     def save(self, path: str | Path) -> None:
@@ -216,11 +255,13 @@ def prepare(
     Every other column is a feature, standardized. ``loss="auto"`` picks the loss from the
     target with :func:`~autograd_lite.losses.choose_loss`; regression targets are standardized
     too. With ``MIN_ROWS_TO_HOLD_OUT`` rows or more, ``HOLD_OUT`` of them are kept for
-    validation. Class labels must be 0, 1, …, k-1: "auto" takes a target as classes only
-    when k ≤ ``MAX_CLASSES`` (so a 0/100000 or a "year" column is a number to regress on),
-    and a named ``cross_entropy`` refuses labels of which most of 0..k-1 never occur.
-    Raises ``ValueError`` (naming the file) for a table it cannot use, and for a model of
-    more than ``MAX_PARAMETERS`` parameters.
+    validation. "auto" takes a target of whole numbers as classes only when they are all below
+    ``MAX_CLASSES`` (so a 0/100000 or a "year" column is a number to regress on). Class labels
+    that are not 0, 1, …, k-1 (say 3, 7 and 11, or a named ``cross_entropy`` on 0 and 99999)
+    are numbered 0..k-1 in increasing order for training, and the labels are kept in the
+    metadata's ``classes`` so that ``predict`` writes them back: the model has one output per
+    class that occurs. Raises ``ValueError`` (naming the file) for a table it cannot use (a
+    single class among them), and for a model of more than ``MAX_PARAMETERS`` parameters.
     """
     X, y, features = data.load_csv(path, target=target)
     if not features:
@@ -232,13 +273,18 @@ def prepare(
         raise ValueError(
             f"{path}: loss {name} wants {objective.targets}, but {target!r} holds {wrong!r}"
         )
-    if loss == "cross_entropy":
-        k, seen = int(max(y)) + 1, len(set(y))
-        if seen <= k // 2:  # labels like 0 and 100000 are codes, not the classes 0..k-1
+    classes = None
+    if name == "cross_entropy":
+        labels = sorted(set(y))
+        if len(labels) < 2:
             raise ValueError(
-                f"{path}: cross_entropy needs class labels 0..k-1, but {target!r} holds "
-                f"{seen} distinct labels up to {k - 1}; number the classes 0..{seen - 1}"
+                f"{path}: {target!r} holds only the class {labels[0]:g}; a classifier needs "
+                "examples of two classes at least"
             )
+        if labels != list(range(len(labels))):  # 3, 7, 11 become 0, 1, 2
+            classes = labels
+            number = {label: float(i) for i, label in enumerate(labels)}
+            y = [number[label] for label in y]
     sizes = {"nin": len(features), "nouts": [*hidden, objective.outputs(y)]}
     count = MLP.parameter_count(sizes)
     if count > MAX_PARAMETERS:
@@ -252,7 +298,9 @@ def prepare(
     if objective.decide is None:  # regression trains on standardized targets
         column, ([target_mean], [target_std]) = data.standardize([[v] for v in y])
         targets = [row[0] for row in column]
-    metadata = TabularMetadata(features, target, name, means, stds, target_mean, target_std)
+    metadata = TabularMetadata(
+        features, target, name, means, stds, target_mean, target_std, classes
+    )
     model = MLP(len(features), [*hidden, objective.outputs(y)], seed=seed)
     validation = None
     if len(X) >= MIN_ROWS_TO_HOLD_OUT:
@@ -276,12 +324,22 @@ def load_bundle(path: str | Path) -> tuple[Module, TabularMetadata]:
     """
     model, metadata = load_with_metadata(path)
     try:
-        return model, TabularMetadata.from_dict(metadata)
+        table = TabularMetadata.from_dict(metadata)
     except (TypeError, ValueError) as error:
         raise ModelFileError(
             f"{path}: its metadata lacks the feature names, scaling, target or loss that "
             f"`autograd-lite train` saves ({error}); train the model with it to use it here"
         ) from error
+    if (
+        table.classes is not None
+        and isinstance(model, MLP)
+        and model.sizes[-1] != len(table.classes)
+    ):
+        raise ModelFileError(
+            f"{path}: its metadata names {len(table.classes)} classes, the model has "
+            f"{model.sizes[-1]} outputs"
+        )
+    return model, table
 
 
 def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int]:
@@ -307,9 +365,7 @@ def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int
         )
     X = table.numbers(metadata.features)
     regression = metadata.objective.decide is None
-    outputs = predict(model, metadata.scale(X), loss=metadata.loss)
-    if regression:
-        outputs = metadata.unscale(outputs)
+    outputs = metadata.unscale(predict(model, metadata.scale(X), loss=metadata.loss))
     header = list(table.header)
     at = table.names.index(column) if column in table.names else None
     if at is None:
@@ -318,7 +374,7 @@ def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     for (_, cells), value in zip(table.rows, outputs, strict=True):
-        written = repr(value) if regression else f"{value:g}"
+        written = repr(value) if regression else str(int(value))  # labels are whole numbers
         row = list(cells)
         if at is None:
             row.append(written)

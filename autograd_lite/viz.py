@@ -25,9 +25,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .engine import Value, topological_order
-from .steps import Step, backward_steps, name_of
+from .steps import Step, backward_steps, names
 
-__all__ = ["COLOURS", "HIGHLIGHT", "RANKDIRS", "GraphvizNotFoundError", "Stepper", "draw_dot"]
+__all__ = [
+    "COLOURS", "HIGHLIGHT", "LABEL_LIMIT", "MAX_LAYOUT_COST", "RANKDIRS", "GraphvizNotFoundError",
+    "Stepper", "draw_dot", "layout_cost",
+]  # fmt: skip
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 """Graphviz layout directions: left to right, right to left, top to bottom, bottom to top."""
@@ -46,8 +49,17 @@ input edges (drawn bold, each labelled with its local derivative)."""
 INSTALL_HINT = (
     "Graphviz's `dot` program is not installed, so the graph cannot be rendered. Install it "
     "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
-    "conda: conda install -c conda-forge graphviz), then restart the kernel."
+    "conda: conda install -c conda-forge graphviz); in a notebook, restart the kernel then."
 )
+
+LABEL_LIMIT = 40
+"""A label longer than this many characters is drawn cut short, ending in "…" (the explorer
+shows the whole label on hover): a drawing's text grows with the graph, whatever the labels."""
+
+MAX_LAYOUT_COST = 40_000
+"""The largest layout cost (see :func:`layout_cost`) that ``draw_dot`` and the explorer hand to
+Graphviz: about what ``dot`` lays out in two seconds (up to four under load). Raise it to
+wait longer."""
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -143,8 +155,14 @@ def draw_dot(
     none for values that need no gradient), and the step's chain-rule arithmetic as the
     caption. :class:`Stepper` steps through all of them.
 
+    A label longer than :data:`LABEL_LIMIT` characters is drawn cut short, and an unlabelled
+    value that :func:`~autograd_lite.steps.names` calls ``#k`` (its expression is too long to
+    write out) is drawn with that name, so that captions and pictures agree.
+
     Raises ``ValueError`` for an unknown ``rankdir``, for a graph of more than
-    ``max_nodes`` Values (``dot`` takes about half a minute for 1,000 of them), and for a
+    ``max_nodes`` Values (``dot`` takes about half a minute for 1,000 of them), for a graph
+    whose layout would keep ``dot`` busy for more than a few seconds (one value used by many
+    operations far apart, as ``a`` in ``a + a + … + a``: see :func:`layout_cost`), and for a
     ``step`` outside ``0 .. len(backward_steps(root))``.
     """
     _check(root, rankdir, max_nodes)
@@ -169,6 +187,72 @@ def _check(root: Value, rankdir: str, max_nodes: int) -> None:
             f"sub-expression (one neuron's output, say) or pass max_nodes={count} "
             "(dot needs about 35 s for 1,000 values)"
         )
+    cost, culprit, uses = _layout(root)
+    if cost > MAX_LAYOUT_COST:
+        name = names(root)[culprit]
+        why = (
+            f"{name!r} is used by {uses} operations far apart"
+            if uses > 1
+            else f"values such as {name!r} are used far from where they are made"
+        )
+        raise ValueError(
+            f"the graph is too tangled for Graphviz to lay out in a few seconds: {why}, and "
+            f"every long edge is a path dot must route (layout cost {cost:,}, more than "
+            f"{MAX_LAYOUT_COST:,}); draw a sub-expression, or one with fewer uses of the same "
+            "value"
+        )
+
+
+def layout_cost(root: Value) -> int:
+    """How hard the graph of ``root`` is for Graphviz's ``dot`` to lay out, in its own units.
+
+    ``dot`` puts the graph's nodes (values and ops) in ranks, then places every node, and a
+    dummy node on every rank an edge passes through, by network simplex; that placement is
+    what takes the time. Measured here, it grows with the sum of the squared lengths (in
+    ranks) of the edges, far more than with the number of nodes or the length of labels: a
+    chain of 500 values is quick, while ``a + a + … + a`` with 75 terms, whose ``a`` sends
+    edges across the whole chain, took minutes. This is that sum, with ranks found as dot
+    would find them for these graphs (each node as early as its inputs allow, or each as late
+    as its uses allow, whichever is shorter); :data:`MAX_LAYOUT_COST` bounds it.
+
+    >>> a = Value(1.0, label="a")
+    >>> layout_cost(a * a + a), layout_cost(((a * a + a) * a + a) * a + a)
+    (14, 298)
+    """
+    return _layout(root)[0]
+
+
+def _layout(root: Value) -> tuple[int, Value, int]:
+    """The layout cost, the value whose edges cost most, and how many times it is used."""
+    order = topological_order(root)
+    early: dict[Value, int] = {}  # each value's rank, its op one rank before it
+    for value in order:
+        early[value] = 0 if value._a is None else max(early[x] for x in value.inputs) + 2
+    first_use: dict[Value, int] = {}
+    for value in order:
+        for x in value.inputs:
+            first_use[x] = min(first_use.get(x, early[value]), early[value])
+    for value in order:  # a leaf is drawn one rank before its first use
+        if value._a is None and value in first_use:
+            early[value] = first_use[value] - 2
+    late = {root: early[root]}
+    for value in reversed(order):  # each value as late as its uses allow
+        for x in value.inputs:
+            late[x] = min(late.get(x, late[value]), late[value] - 2)
+    best: tuple[int, Value, int] = (0, root, 0)
+    for rank in (early, late):
+        spent: dict[Value, int] = {}
+        uses: dict[Value, int] = {}
+        for value in order:
+            for x in value.inputs:  # the edge x -> value's op, which sits at rank[value] - 1
+                span = rank[value] - 1 - rank[x]
+                spent[x] = spent.get(x, 0) + span * span
+                uses[x] = uses.get(x, 0) + 1
+        cost = sum(spent.values()) + sum(v._a is not None for v in order)  # op -> value: 1
+        culprit = max(spent, key=spent.__getitem__, default=root)
+        if rank is early or cost <= best[0]:  # a tie: what dot does, pulling values down
+            best = (cost, culprit, uses.get(culprit, 0))
+    return best
 
 
 class _Frame:
@@ -213,8 +297,11 @@ def _draw(
         caption = "".join(_escape(line) + "\\l" for line in frame.lines)
         dot.attr(label=nohtml(caption), labelloc="b", labeljust="l", fontname="Helvetica")
     ids = {node: f"n{i}" for i, node in enumerate(nodes)}
+    named = names(root)
     for node in nodes:
-        fields = [_escape(node.label, "\\{}|<>")] if node.label else []
+        fields = [_escape(_elided(node.label), "\\{}|<>")] if node.label else []
+        if not node.label and named[node].startswith("#"):
+            fields.append(named[node])  # the name captions give it: its expression is long
         fields.append(f"data {node.data:.4f}")
         if frame is not None:
             if node in frame.grads:
@@ -263,6 +350,11 @@ def _draw(
     return dot
 
 
+def _elided(label: str) -> str:
+    """``label``, or its first ``LABEL_LIMIT - 1`` characters and "…" when it is longer."""
+    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
+
+
 class Stepper:
     """The backward pass from ``root``, one frame per step: ``draw_dot(root, step=k)`` for
     ``k`` in ``0 .. len(backward_steps(root))``.
@@ -291,6 +383,7 @@ class Stepper:
         _check(root, rankdir, max_nodes)  # refuses what draw_dot refuses, with its error
         self.root = root
         self.steps = backward_steps(root)
+        self._names = names(root)
         self._options = (rankdir, edge_labels)
         self._svg: dict[int, str] = {}
 
@@ -315,7 +408,7 @@ class Stepper:
         if k == 0:
             return f"Step 0 of {len(self.steps)}: before the backward pass"
         node = self.steps[k - 1].node
-        return f"Step {k} of {len(self.steps)}: {name_of(node)}"
+        return f"Step {k} of {len(self.steps)}: {self._names[node]}"
 
     def _frame_html(self, k: int) -> str:
         if k not in self._svg:

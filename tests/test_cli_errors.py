@@ -88,20 +88,6 @@ CASES: dict[str, tuple[list[str], str, str]] = {
     "out read-only": ([*TRAIN, "--out", "{dir}/readonly.json"], "read-only", "readonly.json"),
     "out a folder": ([*TRAIN, "--out", "{dir}/a_folder"], "is a folder", "out.json"),
     "out nowhere": ([*TRAIN, "--out", "{dir}/no/model.json"], "does not exist", "out.json"),
-    "sparse classes": (
-        [
-            "train",
-            "{dir}/sparse.csv",
-            "--target",
-            "label",
-            "--loss",
-            "cross_entropy",
-            "--out",
-            "{dir}/out.json",
-        ],
-        "class labels 0..k-1",
-        "out.json",
-    ),
     "unclosed quote": (
         ["train", "{dir}/quote.csv", "--target", "y", "--out", "{dir}/out.json"],
         "quote.csv:2: a quoted cell is never closed",
@@ -412,3 +398,66 @@ def test_train_stops_early_and_keeps_the_best_weights(
     assert code == 0
     assert "stopped early" in out
     assert (tmp_path / "m.json").exists()
+
+
+def test_train_and_predict_take_numbers_near_the_float_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = ["1e200,1,0.5", "2,3,1.5e200", "-1e200,2,3.0", "4,5,-1.7e308", "3,1e-300,1.0"]
+    (tmp_path / "big.csv").write_text("a,b,y\n" + "\n".join(rows) + "\n")
+    model = str(tmp_path / "m.json")
+    code, out, err = run(
+        ["train", str(tmp_path / "big.csv"), "--target", "y", "--epochs", "2", "--quiet",
+         "--out", model], capsys,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert "rmse" in out
+    metadata = tabular.load_bundle(model)[1]
+    assert all(map(math.isfinite, [*metadata.means, *metadata.stds, metadata.target_std]))
+    code, out, err = run(["predict", model, str(tmp_path / "big.csv")], capsys)
+    assert (code, err) == (0, "")
+    predicted = [float(row["predicted_y"]) for row in csv.DictReader(io.StringIO(out))]
+    assert len(predicted) == 5
+    assert all(map(math.isfinite, predicted))
+
+
+@pytest.mark.parametrize(
+    ("labels", "loss", "shown"),
+    [([3, 7, 11], "auto", "3, 7, 11"), ([0, 99999], "cross_entropy", "0, 99999")],
+)
+def test_train_numbers_sparse_class_labels_and_predict_writes_them_back(
+    labels: list[int], loss: str, shown: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = "".join(f"{i},{(i * 3) % 7},{labels[i % len(labels)]}\n" for i in range(30))
+    (tmp_path / "t.csv").write_text("x1,x2,label\n" + rows)
+    model = str(tmp_path / "m.json")
+    code, out, err = run(
+        ["train", str(tmp_path / "t.csv"), "--target", "label", "--loss", loss, "--epochs", "2",
+         "--quiet", "--out", model], capsys,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert f"MLP(2, [16, 16, {len(labels)}]" in out  # one output per class that occurs
+    note = [line for line in out.splitlines() if "numbered" in line]
+    assert len(note) == 1
+    assert shown in note[0]
+    code, out, err = run(["predict", model, str(tmp_path / "t.csv")], capsys)
+    assert (code, err) == (0, "")
+    predicted = {row["predicted_label"] for row in csv.DictReader(io.StringIO(out))}
+    assert predicted <= {str(label) for label in labels}
+
+
+def test_explore_without_graphviz_dot_is_one_line_with_the_install_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # dot cannot be found
+    out = tmp_path / "page.html"
+    code, stdout, stderr = run(["explore", "a*b", "a=2", "b=3", "--out", str(out)], capsys)
+    assert code == 2
+    assert stderr.count("\n") == 1
+    assert stderr.startswith("autograd-lite explore: error: Graphviz's `dot` program is not")
+    assert "apt-get install graphviz" in stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary file left either

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,30 @@ def test_split_and_standardize() -> None:
     assert len(again) == 10
     with pytest.raises(ValueError, match="rows"):
         data.train_test_split(X, y[:-1])
+
+
+@pytest.mark.parametrize("size", [1e200, 1.7e308, 1e-200, 1e-300])
+def test_standardize_columns_of_any_finite_size(size: float) -> None:
+    X = [[size, 1.0], [-size, 2.0], [size, 3.0], [size / 2, 4.0]]
+    scaled, (means, stds) = data.standardize(X)
+    assert all(math.isfinite(v) for v in [*means, *stds, *(v for row in scaled for v in row)])
+    assert means[0] == pytest.approx(0.375 * size, rel=1e-12)
+    for column in zip(*scaled, strict=True):
+        assert sum(column) / len(column) == pytest.approx(0.0, abs=1e-12)
+        assert sum(v * v for v in column) / len(column) == pytest.approx(1.0)
+    again, _ = data.standardize([[1.7e308, 0.0], [-1.7e308, 0.0]], (means, stds))
+    assert len(again) == 2  # new rows far outside the training range scale to inf, not an error
+
+
+def test_standardize_is_unchanged_bit_for_bit_on_ordinary_columns() -> None:
+    X = [[0.1 * i + 3.0, (-1.0) ** i * i * 7.5] for i in range(13)]
+    columns = list(zip(*X, strict=True))
+    means = [sum(c) / len(c) for c in columns]
+    stds = [
+        math.sqrt(sum((v - m) ** 2 for v in c) / len(c))
+        for c, m in zip(columns, means, strict=True)
+    ]
+    assert data.standardize(X)[1] == (means, stds)
 
 
 def test_load_csv(tmp_path: Path) -> None:

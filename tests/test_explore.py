@@ -207,3 +207,58 @@ def test_an_expression_past_the_size_limit_is_refused(
     code, _, stderr = run(["explore", big, "a=1", "--out", str(tmp_path / "x.html")], capsys)
     assert code == 2
     assert "more than max_nodes=500" in stderr
+
+
+def _sum_of(terms: int) -> ag.Value:
+    return parse_expression(" + ".join(["a"] * terms), {"a": 1.0})
+
+
+def _squared(times: int) -> ag.Value:
+    x = ag.Value(1.0001, label="x")
+    for _ in range(times):
+        x = x * x
+    return x
+
+
+def _size(root: ag.Value) -> int:
+    return len(json.dumps(page_data(root), ensure_ascii=False).encode())
+
+
+def test_page_data_grows_in_proportion_to_the_graph() -> None:
+    assert _size(_sum_of(300)) < 200_000
+    assert _size(_sum_of(600)) < 2.2 * _size(_sum_of(300))
+    assert _size(_squared(30)) < 200_000
+    assert _size(_squared(60)) < 2.2 * _size(_squared(30))
+    names = [node["name"] for node in page_data(_squared(30))["nodes"].values()]
+    assert len(set(names)) == len(names) == 31  # short, and still one name per node
+
+
+def test_page_data_of_a_3000_node_chain() -> None:
+    y = ag.Value(0.5, label="x")
+    for _ in range(1500):
+        y = (y * 0.9).tanh()
+    data = page_data(y)
+    assert len(data["nodes"]) == 4501  # x, 1,500 constants 0.9, 3,000 results
+    assert data["steps"][-1]["text"][0].startswith("dL/dx += dL/d(x*0.9) · ∂(x*0.9)/∂x = ")
+
+
+def test_the_squared_chain_page_is_small(tmp_path: Path) -> None:
+    path = ag.explore(_squared(30), tmp_path / "squares.html")
+    assert path.stat().st_size < 200_000
+
+
+def test_a_graph_too_tangled_for_dot_is_refused_like_draw_dot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _sum_of(75)  # 76 values, far under max_nodes: dot used to run for minutes
+    with pytest.raises(ValueError, match="Graphviz") as drawn:
+        ag.draw_dot(root)
+    with pytest.raises(ValueError, match="Graphviz") as explored:
+        ag.explore(root, tmp_path / "sum.html")
+    assert str(explored.value) == str(drawn.value)
+    assert not (tmp_path / "sum.html").exists()
+    big = " + ".join(["a"] * 75)
+    code, _, stderr = run(["explore", big, "a=1", "--out", str(tmp_path / "x.html")], capsys)
+    assert code == 2
+    assert stderr.count("\n") == 1
+    assert str(drawn.value) in stderr

@@ -167,6 +167,55 @@ def test_clip_grad_norm_matches_pytorch(norm_type: float, max_norm: float) -> No
         assert p.grad == pytest.approx(float(t.grad), rel=1e-12, abs=1e-15)
 
 
+_CLIP_GRADIENTS = [
+    [0.3, -1.7, 2.2, 0.0, -0.05],
+    [1e200, 1.0],
+    [1e300, 1e300],
+    [1e-200, 1e-200],
+    [math.nan, 1.0],
+    [1.0, math.nan],
+    [math.inf, 1.0],
+    [0.0, 0.0],
+    [0.0, -2.5],
+]
+
+
+@pytest.mark.parametrize("grads", _CLIP_GRADIENTS)
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.0, 0.5, 0.0, math.inf, -math.inf, -1.0, -2.0])
+def test_clip_grad_norm_matches_pytorch_at_every_order_and_extreme(
+    norm_type: float, grads: list[float]
+) -> None:
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for clip_grad_norm_")
+    ours = [Value(0.0) for _ in grads]
+    theirs = [torch.zeros((), dtype=torch.float64, requires_grad=True) for _ in grads]
+    for p, t, g in zip(ours, theirs, grads, strict=True):
+        p.grad = g
+        t.grad = torch.tensor(g, dtype=torch.float64)
+    total = nn.clip_grad_norm_(ours, 1.0, norm_type=norm_type)
+    expected = float(torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type))
+    assert total == pytest.approx(expected, rel=1e-12, nan_ok=True)
+    for p, t in zip(ours, theirs, strict=True):
+        assert p.grad == pytest.approx(float(t.grad), rel=1e-12, abs=1e-15, nan_ok=True)
+
+
+def test_clip_grad_norm_special_orders_and_overflow() -> None:
+    params = [Value(0.0) for _ in range(4)]
+    for p, g in zip(params, [0.5, -3.0, 0.0, 2.0], strict=True):
+        p.grad = g
+    assert nn.clip_grad_norm_(params, 100.0, norm_type=-math.inf) == 0.0  # smallest |g|
+    assert nn.clip_grad_norm_(params, 100.0, norm_type=0) == 3.0  # how many are not zero
+    assert nn.clip_grad_norm_(params, 100.0, norm_type="inf") == 3.0  # type: ignore[arg-type]
+    params[0].grad = 1e200
+    assert nn.clip_grad_norm_(params, 1.0) == math.inf  # the square overflows, as in PyTorch
+    assert params[0].grad == 0.0
+    params[0].grad = 1e200
+    with pytest.raises(RuntimeError, match="norm"):
+        nn.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    assert params[0].grad == 1e200  # refused before touching anything
+    with pytest.raises(ValueError, match="norm_type"):
+        nn.clip_grad_norm_(params, 1.0, norm_type=math.nan)
+
+
 def test_dropout_matches_pytorch_semantics() -> None:
     torch = pytest.importorskip("torch", reason="PyTorch is the oracle for Dropout")
     torch.manual_seed(0)

@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import threading
+from typing import Any
 
 import pytest
 
@@ -174,3 +175,47 @@ def test_bad_constructor_arguments_say_what_is_wrong() -> None:
         Value(1.0, requires_grad="no")  # type: ignore[arg-type]
     x = Value(1.5)
     assert +x is x
+
+
+_HUGE = 10**400
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda v: v + _HUGE,
+        lambda v: _HUGE + v,
+        lambda v: v - _HUGE,
+        lambda v: _HUGE - v,
+        lambda v: v * _HUGE,
+        lambda v: _HUGE * v,
+        lambda v: v / _HUGE,
+        lambda v: _HUGE / v,
+        lambda v: v**_HUGE,
+        lambda v: _HUGE**v,
+        lambda v: v < _HUGE,
+        lambda v: v >= -_HUGE,
+        lambda v: ag.apply(ag.ops.ADD, v, _HUGE),
+        lambda v: v.backward(gradient=_HUGE),
+    ],
+)
+def test_every_operator_given_a_number_past_a_float_says_so(f: Any) -> None:
+    with pytest.raises(ValueError, match="fits in a float"):
+        f(Value(2.0))
+
+
+def test_operators_still_refuse_what_is_no_number_with_python_type_error() -> None:
+    with pytest.raises(TypeError, match="unsupported operand"):
+        Value(1.0) + "a"  # type: ignore[operator]
+    assert (Value(1.0) + True).data == 2.0
+
+
+@pytest.mark.parametrize("mode", [False, True])
+def test_fit_with_clipping_reports_divergence_when_the_gradient_norm_overflows(
+    mode: bool,
+) -> None:
+    model = nn.MLP(1, [1], seed=0)
+    with pytest.raises(ValueError, match="training diverged"):
+        ag.fit(model, [[1e200], [1.0]], [1.5, 2.5], clip_grad_norm=1.0, epochs=2,
+               progress=False, compile=mode)  # fmt: skip
+    assert all(map(math.isfinite, model.state_dict().values()))

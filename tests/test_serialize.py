@@ -243,3 +243,95 @@ def test_a_failed_save_leaves_the_old_file_whole(
     assert path.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no temporary files left
     assert outputs(ag.load(path)) == outputs(good)
+
+
+def _frozen_names(model: Module) -> list[str]:
+    return [name for name, value in model._named_values() if not value.requires_grad]
+
+
+def test_frozen_parameters_are_part_of_the_state_and_the_file(tmp_path: Path) -> None:
+    model = ag.nn.Sequential(ag.nn.Linear(2, 3, seed=0), ag.nn.Tanh(), ag.nn.Linear(3, 1, seed=1))
+    model.layers[0].weight[1][0].requires_grad = False  # type: ignore[attr-defined]
+    for b in model.layers[0].bias:  # type: ignore[attr-defined]
+        b.requires_grad = False
+    assert len(model.state_dict()) == 13  # as PyTorch's state_dict: frozen ones kept
+    assert len(model.parameters()) == 9  # what an optimizer updates
+    path = tmp_path / "frozen.json"
+    ag.save(model, path)
+    document = json.loads(path.read_text())
+    assert document["frozen"] == ["0.weight.1.0", "0.bias.0", "0.bias.1", "0.bias.2"]
+    loaded = ag.load(path)
+    assert loaded.state_dict() == model.state_dict()
+    assert outputs(loaded) == outputs(model)
+    assert _frozen_names(loaded) == _frozen_names(model)
+    assert len(loaded.parameters()) == 9
+    into = ag.nn.Sequential(ag.nn.Linear(2, 3, seed=5), ag.nn.Tanh(), ag.nn.Linear(3, 1, seed=6))
+    assert ag.load(path, into).state_dict() == model.state_dict()
+    assert _frozen_names(into) == []  # as PyTorch's load_state_dict: flags stay the model's
+
+
+def test_load_state_dict_restores_frozen_values_and_checks_for_them() -> None:
+    model = MLP(2, [1], seed=0)
+    frozen = model.layers[0].neurons[0].b  # type: ignore[attr-defined]
+    frozen.requires_grad = False
+    state = model.state_dict()
+    frozen.data = 123.0
+    model.load_state_dict(state)
+    assert frozen.data == state["layers.0.neurons.0.b"]
+    with pytest.raises(KeyError, match="missing"):
+        model.load_state_dict({k: v for k, v in state.items() if "b" not in k})
+
+
+def test_files_without_frozen_parameters_keep_the_format_older_versions_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "model.json"
+    ag.save(MLP(2, [2, 1], seed=0), path)
+    assert "frozen" not in json.loads(path.read_text())
+
+
+class Shifted(Module):
+    """x + shift, where shift is a constant the constructor makes (a buffer, in PyTorch's words)."""
+
+    def __init__(self) -> None:
+        self.w = Value(1.0)
+        self.shift = Value(0.5, requires_grad=False)
+
+    def __call__(self, x: Any) -> Value:
+        return self.w * x[0] + self.shift
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+
+def test_a_module_with_a_constant_loads_from_files_with_or_without_it(tmp_path: Path) -> None:
+    model = Shifted()
+    model.w.data, model.shift.data = 2.0, -4.0
+    path = tmp_path / "shifted.json"
+    ag.save(model, path)
+    loaded = ag.load(path)
+    assert loaded.state_dict() == {"w": 2.0, "shift": -4.0}
+    assert not loaded.shift.requires_grad  # type: ignore[attr-defined]
+    older = {"format": serialize.FORMAT, "version": 1, "architecture": {"type": "Shifted"},
+             "parameters": {"w": 2.0}, "metadata": {}}  # fmt: skip
+    path.write_text(json.dumps(older))  # what saves wrote before frozen values were kept
+    assert ag.load(path).state_dict() == {"w": 2.0, "shift": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("frozen", "message"),
+    [
+        ("layers.0.neurons.0.b", "'frozen' must be a list"),
+        (["no.such.weight"], "no.such.weight"),
+        ([1], "'frozen' must be a list"),
+        (["layers.0.neurons.0.b", "layers.0.neurons.0.b"], "twice"),
+    ],
+)
+def test_a_bad_frozen_list_is_refused(frozen: Any, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    path.write_text(edit(lambda d: d.update(frozen=frozen)))
+    model = MLP(2, [2, 1], seed=9)
+    before = model.state_dict()
+    with pytest.raises(ag.ModelFileError, match=message):
+        ag.load(path, model)
+    assert model.state_dict() == before

@@ -69,6 +69,23 @@ BAD_METADATA = {
     "short stds": (changed(stds=[1.0]), "1 stds for 2 features"),
     "zero std": (changed(stds=[0.0, 1.0]), "positive"),
     "text target std": (changed(target_std="1"), "target_std must be finite"),
+    "classes for regression": (changed(classes=[3, 7]), "classes"),
+    "classes unsorted": (
+        changed(loss="cross_entropy", classes=[7.0, 3.0], target_mean=None, target_std=None),
+        "increasing",
+    ),
+    "classes of one": (
+        changed(loss="cross_entropy", classes=[3.0], target_mean=None, target_std=None),
+        "at least two",
+    ),
+    "classes not whole": (
+        changed(loss="cross_entropy", classes=[0.5, 3.0], target_mean=None, target_std=None),
+        "whole numbers",
+    ),
+    "classes a string": (
+        changed(loss="cross_entropy", classes="3,7", target_mean=None, target_std=None),
+        "classes must be a list",
+    ),
 }
 
 
@@ -123,3 +140,48 @@ def test_prepare_holds_nothing_out_of_a_small_table_and_honours_a_named_loss(
         tabular.prepare(tmp_path / "t.csv", "y", loss="l1")
     with pytest.raises(ValueError, match="no feature columns"):
         tabular.prepare(write(tmp_path / "only.csv", "y\n1\n0\n"), "y")
+
+
+def test_class_labels_that_are_not_0_to_k_minus_1_are_numbered_and_written_back(
+    tmp_path: Path,
+) -> None:
+    labels = [3, 7, 11]
+    rows = "".join(f"{i},{labels[i % 3]},{(i * 7) % 5}\n" for i in range(30))
+    path = write(tmp_path / "t.csv", "p,label,q\n" + rows)
+    run = tabular.prepare(path, "label", hidden=[4], seed=0)
+    assert run.metadata.loss == "cross_entropy"
+    assert run.model.sizes == [2, 4, 3]  # not 12 outputs, nine for classes that never occur
+    assert run.metadata.classes == [3.0, 7.0, 11.0]
+    assert run.validation is not None
+    assert set(run.y + run.validation[1]) == {0.0, 1.0, 2.0}
+    assert run.metadata.unscale([0.0, 2.0, 1.0]) == [3.0, 11.0, 7.0]
+    run.fit(epochs=2, batch_size=None, lr=0.01, seed=0, progress=False)
+    run.save(tmp_path / "m.json")
+    saved = json.loads((tmp_path / "m.json").read_text())["metadata"]
+    assert saved["classes"] == [3.0, 7.0, 11.0]
+    assert tabular.load_bundle(tmp_path / "m.json")[1] == run.metadata
+    text, count = tabular.predict_csv(tmp_path / "m.json", path)
+    predicted = [line.rsplit(",", 1)[1] for line in text.splitlines()[1:]]
+    assert count == 30
+    assert set(predicted) <= {"3", "7", "11"}
+
+
+def test_labels_already_0_to_k_minus_1_keep_the_file_as_it_was(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{i % 3}\n" for i in range(12))
+    run = tabular.prepare(write(tmp_path / "t.csv", "p,label\n" + rows), "label", hidden=[2])
+    assert run.metadata.classes is None
+    assert "classes" not in run.metadata.to_dict()  # older versions read the bundle
+
+
+def test_a_single_class_is_refused_in_one_line(tmp_path: Path) -> None:
+    rows = "".join(f"{i},5\n" for i in range(12))
+    with pytest.raises(ValueError, match="only the class 5"):
+        tabular.prepare(write(tmp_path / "t.csv", "p,label\n" + rows), "label", hidden=[2])
+
+
+def test_a_bundle_whose_classes_do_not_fit_its_model_is_refused(tmp_path: Path) -> None:
+    metadata = TabularMetadata(["a", "b"], "z", "cross_entropy", [0.0, 0.0], [1.0, 1.0],
+                               classes=[3.0, 7.0, 11.0])  # fmt: skip
+    tabular.save_bundle(ag.nn.MLP(2, [4, 2], seed=0), metadata, tmp_path / "m.json")
+    with pytest.raises(ag.ModelFileError, match="3 classes"):
+        tabular.load_bundle(tmp_path / "m.json")

@@ -223,3 +223,36 @@ def test_the_readme_to_pytorch_example_runs() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
     assert isinstance(namespace["back"], nn.Sequential)
+
+
+def test_from_torch_carries_each_modules_training_flag() -> None:
+    module = torch.nn.Sequential(
+        torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(3, 1)
+    ).eval()
+    model = ag.from_torch(module)
+    assert [m.training for m in model.modules()] == [False] * 5
+    x = [1.0, -2.0]
+    first = model(x)
+    assert isinstance(first, Value)
+    assert first.data == model(x).data  # no dropout mask drawn
+    expected = module(torch.tensor([x])).item()
+    assert first.data == pytest.approx(expected, rel=1e-6)
+    mixed = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    mixed[1].eval()  # eval on one layer only, as torch allows
+    assert [m.training for m in ag.from_torch(mixed).modules()] == [True, True, False]
+    assert ag.from_torch(torch.nn.Dropout(0.2).eval()).training is False
+    assert ag.from_torch(torch.nn.Dropout(0.2)).training is True
+
+
+def test_export_of_a_classifier_with_numbered_labels_says_what_its_outputs_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "table.csv"
+    csv.write_text("a,y\n" + "".join(f"{i},{[3, 7, 11][i % 3]}\n" for i in range(12)))
+    model = tmp_path / "model.json"
+    assert run(["train", str(csv), "--target", "y", "--epochs", "1", "--out", str(model),
+                "--quiet"], capsys)[0] == 0  # fmt: skip
+    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
+    assert code == 0
+    assert "classes[i]" in out
+    assert "target standardized" not in out  # a classifier's outputs are class scores

@@ -15,7 +15,14 @@ import pytest
 import autograd_lite as ag
 from autograd_lite import Value
 from autograd_lite.ops import Primitive
-from autograd_lite.viz import COLOURS, INSTALL_HINT, GraphvizNotFoundError
+from autograd_lite.viz import (
+    COLOURS,
+    INSTALL_HINT,
+    LABEL_LIMIT,
+    MAX_LAYOUT_COST,
+    GraphvizNotFoundError,
+    layout_cost,
+)
 
 graphviz = pytest.importorskip("graphviz")
 # Skipped where Graphviz's dot is missing, except in CI, which installs it: there they must run.
@@ -220,3 +227,89 @@ def test_render_without_dot_leaves_no_file(monkeypatch: pytest.MonkeyPatch, tmp_
     with pytest.raises(GraphvizNotFoundError):
         graph.render(outfile=tmp_path / "graph.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def _reused(times: int, op: str = "+") -> Value:
+    """``a + a + … + a`` (or ``a * a * … * a``): one value used by every operation of a chain."""
+    a = Value(1.0, label="a")
+    total = a
+    for _ in range(times):
+        total = total + a if op == "+" else total * a
+    return total
+
+
+def _fan_out(times: int) -> Value:
+    a = Value(1.0, label="a")
+    terms = [a * float(i) for i in range(times)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+@pytest.mark.parametrize(
+    ("root", "culprit"),
+    [
+        (_reused(74), "'a' is used by 75 operations"),
+        (_reused(40, "*"), "'a' is used by 41 operations"),
+        (_fan_out(60), "'a' is used by 60 operations"),
+    ],
+    ids=["a+...+a 75 terms", "a*...*a 41 factors", "a times 60 numbers, summed"],
+)
+def test_a_graph_whose_layout_would_keep_dot_busy_is_refused(root: Value, culprit: str) -> None:
+    assert len(ag.topological_order(root)) < 500  # under max_nodes: the count does not catch it
+    assert layout_cost(root) > MAX_LAYOUT_COST
+    with pytest.raises(ValueError, match="too tangled for Graphviz") as info:
+        ag.draw_dot(root)
+    assert culprit in str(info.value)
+    assert "sub-expression" in str(info.value)
+    with pytest.raises(ValueError, match="too tangled for Graphviz"):
+        ag.Stepper(root)
+
+
+@pytest.mark.parametrize(
+    "root",
+    [
+        _reused(20),
+        ag.nn.MLP(3, [8, 8, 1], seed=0)([1.0, 2.0, 3.0]),  # type: ignore[list-item]
+        _fan_out(20),
+    ],
+    ids=["a+...+a 21 terms", "MLP(3, [8, 8, 1])", "a times 20 numbers, summed"],
+)
+def test_graphs_dot_lays_out_quickly_are_drawn(root: Value) -> None:
+    assert layout_cost(root) <= MAX_LAYOUT_COST
+    assert len(records(ag.draw_dot(root).source)) == len(ag.topological_order(root))
+
+
+def test_a_long_chain_costs_in_proportion_to_its_length() -> None:
+    x = Value(0.5, label="x")
+    for _ in range(166):
+        x = (x * 0.9 + 0.1).tanh()
+    assert layout_cost(x) < 3 * len(ag.topological_order(x))
+
+
+def test_long_labels_are_drawn_cut_short_and_long_expressions_by_their_place() -> None:
+    x = Value(1.0, label="x" * 500)
+    y = x * 2.0
+    for _ in range(20):
+        y = y * y
+    source = ag.draw_dot(y).source
+    assert "x" * 500 not in source
+    assert "x" * (LABEL_LIMIT - 1) + "…" in source
+    fields = records(source)
+    assert fields["n0"] == "x" * (LABEL_LIMIT - 1) + "… | data 1.0000 | grad 0.0000"
+    assert fields["n1"] == "data 2.0000 | grad 0.0000"  # a number: named by its value
+    assert fields["n22"] == "#22 | data inf | grad 0.0000"  # as captions and the explorer name it
+    stepper = ag.Stepper(y)
+    assert stepper._title(1) == "Step 1 of 21: #22"
+    assert max(len(stepper.caption(k)) for k in range(len(stepper))) < 400
+
+
+def test_small_graphs_are_drawn_as_before() -> None:
+    x = Value(2.0, label="x")
+    source = ag.draw_dot((x * x).tanh()).source
+    assert list(records(source).values()) == [
+        "x | data 2.0000 | grad 0.0000",
+        "data 4.0000 | grad 0.0000",
+        "data 0.9993 | grad 0.0000",
+    ]
