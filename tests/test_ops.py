@@ -45,6 +45,7 @@ CASES: dict[str, OpCase] = {
     "sigmoid": OpCase(Value.sigmoid, lambda x: 1 / (1 + math.exp(-x))),
     "softplus": OpCase(Value.softplus, lambda x: math.log1p(math.exp(x))),
     "relu": OpCase(Value.relu, lambda x: max(x, 0.0)),
+    "atan": OpCase(Value.atan, lambda x: math.asin(x / math.sqrt(1.0 + x * x))),
 }
 
 OPS = sorted(ops.PRIMITIVES.values(), key=lambda op: op.name)
