@@ -22,7 +22,8 @@ FROM_THE_REPOSITORY = {"README.md", "CHANGELOG.md"} | {
     f"notebooks/{path.name}" for path in (ROOT / "notebooks").glob("*.ipynb")
 }
 PUBLIC_MODULES = sorted(
-    path.stem for path in (ROOT / "autograd_lite").glob("*.py") if not path.stem.startswith("_")
+    [path.stem for path in (ROOT / "autograd_lite").glob("*.py") if not path.stem.startswith("_")]
+    + [path.parent.name for path in (ROOT / "autograd_lite").glob("*/__init__.py")]  # compiler
 )
 
 

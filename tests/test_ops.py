@@ -1,7 +1,8 @@
 """The op table, op by op: forward against `math`, partials against finite differences.
 
-Adding a primitive means one entry in `ops.PRIMITIVES` (with its test domain), one `Value`
-method and one case below; the completeness test fails until all three exist.
+Adding a primitive means one entry in `ops.PRIMITIVES` (with its test domain and array form),
+one `Value` method, and its reference here and in torch_reference.py; the completeness tests
+(here and in test_primitives.py) fail until all of them exist.
 """
 
 from __future__ import annotations
