@@ -40,7 +40,9 @@ _serial = itertools.count()  # makes each program's file name unique
 
 
 def generate(traced: Program) -> Generated:
-    """The stages after tracing, in order: the pipeline of the compiler.
+    """The last stages of the compiler's pipeline, run on a traced program.
+
+    :func:`trace` and :func:`trace_gradient` run the first two, then call this:
 
     1. trace: :func:`~autograd_lite.compiler.tracing.program` ran ``f`` on placeholders
        and read its graph back as terms;
@@ -52,9 +54,16 @@ def generate(traced: Program) -> Generated:
     4. write: :func:`~autograd_lite.compiler.writer.write` names the terms and writes
        the source;
     5. compile: :class:`Generated` turns the source into a function.
+
+    Args:
+        traced: the program as stages 1 and 2 left it.
+
+    Returns:
+        The program, generated and compiled.
     """
-    vectorised = traced  # stage 3 goes here
-    return Generated(write(vectorised))
+    # 3. vectorise: not yet; `traced = vectorise(traced)` goes here.
+    written = write(traced)  # 4. write
+    return Generated(written)  # 5. compile
 
 
 class Generated:
@@ -83,7 +92,6 @@ class Generated:
         }
         self.code = builtins.compile(self.source, self.filename, "exec")
         self.function: Callable[..., Any] = self._define(self.globals)
-        self._array_function: Callable[..., Any] | bool | None = False  # False: not made yet
 
     def _define(self, namespace: dict[str, Any]) -> Callable[..., Any]:
         local: dict[str, Any] = {}
@@ -100,12 +108,12 @@ class Generated:
     def array_function(self) -> Callable[..., Any] | None:
         """The same code over NumPy arrays (one row per element), or None without NumPy
         or when a primitive of the program has no array form."""
-        if self._array_function is False:
-            functions = array_functions(self.functions)
-            self._array_function = (
-                None if functions is None else self._define({**self.globals, **functions})
-            )
-        return self._array_function  # type: ignore[return-value]
+        return self._over_columns
+
+    @functools.cached_property
+    def _over_columns(self) -> Callable[..., Any] | None:
+        functions = array_functions(self.functions)
+        return None if functions is None else self._define({**self.globals, **functions})
 
     def explain(self, error: Exception) -> Exception:
         """A domain error from a forward line, reported as the eager engine reports it."""
