@@ -69,37 +69,38 @@ class Primitive:
     >>> Primitive("cube", lambda x: x**3, (lambda x, out, m: 3.0 * x * x,)).arity
     1
 
+    Attributes:
+        name: the symbol drawn in graphs and used in messages (``"*"``, ``"tanh"``).
+        forward: floats in, a float out.
+        partials: ``partials[i](*inputs, out, m)`` is ∂out/∂inputs[i]; a plain number if
+            constant.
+        domains: where each input may lie for a finite-difference test (default: [-10, 10]).
+        array: how it runs over NumPy arrays: the name of a NumPy function (``"arctan"``),
+            or a rule ``(np, *columns)`` written against the namespace ``np``. None: no
+            array form, so compiled code that uses it runs row by row.
+        function: for a function of one input, the name it is called by: the ``Value``
+            method (``x.atan()``) and the explorer's ``atan(x)``. None for an operator.
+        recorded: False for ``where`` and the conditions: only partial rules and generated
+            code use them, never a ``Value``, so ``where`` may take three inputs.
+        constant: True when every partial is a number (``+``, ``-``): nothing to compute
+            per node.
+
     Raises:
         ValueError: a count of rules or domains that does not fit, or a function name
-            that is no identifier.
-        TypeError: a name, forward rule, partial or array form of the wrong kind.
+            that is no identifier or names an op of two inputs.
+        TypeError: a forward rule, partial or array form of the wrong kind.
     """
 
     name: str
-    """The symbol drawn in graphs and used in error messages (``"*"``, ``"tanh"``)."""
     forward: Callable[..., float]
-    """Floats in, a float out."""
     partials: tuple[float | Callable[..., Any], ...]
-    """``partials[i](*inputs, out, m)`` is ∂out/∂inputs[i]; a plain number if constant."""
     domains: tuple[Domain, ...] = ()
-    """Where each input may lie for a finite-difference test (default: [-10, 10])."""
     array: str | Callable[..., Any] | None = field(default=None, kw_only=True)
-    """How it runs over NumPy arrays: the name of a NumPy function (``"arctan"``), or a rule
-    ``(np, *columns)`` written against the namespace ``np``. None: no array form, so
-    compiled code that uses it runs row by row."""
     function: str | None = field(default=None, kw_only=True)
-    """For a function of one input, the name it is called by: the ``Value`` method
-    (``x.atan()``) and the explorer's ``atan(x)``. None for an operator (``+``, ``neg``)."""
     recorded: bool = field(default=True, kw_only=True)
-    """False for ``where`` and the conditions: only partial rules and generated code use
-    them, never a ``Value``, so ``where`` may take three inputs."""
-
     constant: bool = field(init=False)
-    """True when every partial is a number (``+``, ``-``): nothing to compute per node."""
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.name, str) and self.name):
-            raise TypeError(f"a primitive's name is a non-empty string, got {self.name!r}")
         if not callable(self.forward):
             raise TypeError(f"primitive {self.name!r}: forward must be a function of floats")
         if not (self.array is None or isinstance(self.array, str) or callable(self.array)):
@@ -130,10 +131,8 @@ class Primitive:
                 f"(lo, hi) intervals with lo <= hi, got {self.domains!r}"
             )
         function = self.function
-        if function is not None and not (isinstance(function, str) and function.isidentifier()):
-            raise ValueError(f"primitive {self.name!r}: function is a name, got {function!r}")
-        if function is not None and len(partials) != 1:
-            raise ValueError(f"primitive {self.name!r}: a function (by name) takes one input")
+        if function is not None and (len(partials) != 1 or not str(function).isidentifier()):
+            raise ValueError(f"primitive {self.name!r}: function names a function of one input")
         object.__setattr__(self, "partials", partials)
         object.__setattr__(self, "domains", domains)
         object.__setattr__(self, "constant", constant)
@@ -321,21 +320,20 @@ PRIMITIVES: dict[str, Primitive] = {op.name: op for op in (
 # the branch it takes; a reverse sweep over code applies that as a choice, not a product,
 # so the branch not taken gets an exact 0 (never 0 · inf).
 
-CONDITIONS: dict[str, Primitive] = {op.name: op for op in (
-    Primitive(">", operator.gt, (0.0, 0.0), array="greater", recorded=False),
-    Primitive(">=", operator.ge, (0.0, 0.0), array="greater_equal", recorded=False),
-    Primitive("<", operator.lt, (0.0, 0.0), array="less", recorded=False),
-    Primitive("<=", operator.le, (0.0, 0.0), array="less_equal", recorded=False),
-    Primitive("&", operator.and_, (0.0, 0.0), array="logical_and", recorded=False),
-    Primitive("|", operator.or_, (0.0, 0.0), array="logical_or", recorded=False),
-)}  # fmt: skip
-"""The conditions a partial rule builds with ``>``, ``>=``, ``<``, ``<=``, ``&``, ``|``."""
+CONDITIONS: dict[str, Primitive] = {
+    symbol: Primitive(symbol, compare, (0.0, 0.0), array=numpy_name, recorded=False)
+    for symbol, compare, numpy_name in [
+        (">", operator.gt, "greater"), (">=", operator.ge, "greater_equal"),
+        ("<", operator.lt, "less"), ("<=", operator.le, "less_equal"),
+        ("&", operator.and_, "logical_and"), ("|", operator.or_, "logical_or"),
+    ]
+}  # fmt: skip
+# where(condition, if_true, if_false): how a partial rule chooses, as `m.where`.
 WHERE = Primitive("where", _where, (
     0.0,
     lambda condition, x, y, out, m: m.where(condition, 1.0, 0.0),
     lambda condition, x, y, out, m: m.where(condition, 0.0, 1.0),
 ), array="where", recorded=False)  # fmt: skip
-"""``where(condition, if_true, if_false)``: how a partial rule chooses (``m.where``)."""
 
 # --- the math namespace the partial rules call through `m` ------------------------
 # Derivatives may be infinite where the function is finite (sqrt' at 0), so the rules'

@@ -110,8 +110,7 @@ def test_the_lists_of_functions_are_the_tables(capsys: pytest.CaptureFixture[str
     [
         (lambda: ops.Primitive("f", abs, (1.0,), array=3), "array"),  # type: ignore[arg-type]
         (lambda: ops.Primitive("f", operator.add, (1.0, 1.0), function="f"), "one input"),
-        (lambda: ops.Primitive("f", abs, (1.0,), function="not a name"), "function is a name"),
-        (lambda: ops.Primitive("", abs, (1.0,)), "name"),
+        (lambda: ops.Primitive("f", abs, (1.0,), function="not a name"), "function names"),
         (lambda: ops.Primitive("f", lambda a, b, c: a, (1.0, 1.0, 1.0)), "one or two inputs"),
     ],
 )
