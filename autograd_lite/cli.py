@@ -20,6 +20,7 @@ from .engine import Value
 from .interop import to_torch
 from .losses import OBJECTIVES
 from .nn import MLP
+from .ops import PRIMITIVES
 from .optim import Adam
 from .serialize import load_with_metadata
 from .train import History, evaluate, fit
@@ -372,8 +373,9 @@ def parser() -> argparse.ArgumentParser:
         **common,
         description="Write one self-contained HTML page that steps through the forward and "
         'backward pass of an expression, e.g. explore "(a*b + c) * f" a=2 b=-3 c=10 f=-2. '
-        "The expression may use numbers, the names given, + - * / **, and exp log sqrt sin "
-        "cos tanh sigmoid relu softplus abs; it is parsed, never run as Python.",
+        "The expression may use numbers, the names given, + - * / **, and "
+        f"{' '.join(op.function for op in PRIMITIVES.values() if op.function)}; it is parsed, "
+        "never run as Python.",
     )
     explore_parser.add_argument("expression", help='the expression, e.g. "(a*b + c) * f"')
     explore_parser.add_argument(

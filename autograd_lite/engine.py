@@ -38,6 +38,7 @@ from .grad_mode import tracing as tracing
 from .ops import (
     ABS,
     ADD,
+    ATAN,
     COS,
     DIV,
     EXP,
@@ -245,6 +246,10 @@ class Value:
     def relu(self) -> Value:
         """max(x, 0). ∂/∂x = 1 for x > 0, else 0 (so relu'(0) = 0, as PyTorch)."""
         return _unary(RELU, self)
+
+    def atan(self) -> Value:
+        """arctan x, in (-π/2, π/2). ∂/∂x = 1/(1 + x²)."""
+        return _unary(ATAN, self)
 
     # Comparisons look at .data; == and hash stay identity-based (Values live in sets).
     def __lt__(self, other: Value | float) -> bool:

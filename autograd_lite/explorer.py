@@ -38,6 +38,7 @@ from typing import Any
 
 from ._files import writable_target, write_atomic
 from .engine import Value, topological_order
+from .ops import PRIMITIVES
 from .steps import backward_steps, forward_steps, name_of, names
 from .viz import draw_dot
 
@@ -217,8 +218,9 @@ def explore(
     return path
 
 
-FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "softplus", "abs")
-"""The functions an expression given to :func:`parse_expression` may call."""
+FUNCTIONS = tuple(op.function for op in PRIMITIVES.values() if op.function is not None)
+"""The functions an expression given to :func:`parse_expression` may call: every primitive
+of the op table that is a function of one input, by its name (``tanh``, ``atan``)."""
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 

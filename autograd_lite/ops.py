@@ -24,8 +24,14 @@ real result (``log(0)``, ``1/0``, ``sqrt(-1)``); the engine re-raises them as a
 Partial rules on floats never raise: at a point where the derivative is infinite
 (``sqrt`` at 0) they return ``inf``, like PyTorch.
 
-Each primitive also carries its *test domain*: where each input may lie for a
-finite-difference check to be meaningful (used by :mod:`autograd_lite.testing`).
+Each primitive also carries what every other consumer needs, so adding one is one entry
+here plus one ``Value`` method: its *test domain* (where each input may lie for a
+finite-difference check to be meaningful, used by :mod:`autograd_lite.testing`), its
+*array form* (how compiled code runs it over NumPy columns) and, for a function of one
+input, the *name* it is called by (``x.atan()``; the explorer's ``atan(x)``).
+
+``where`` and the conditions (``>``, ``>=``, ``<``, ``<=``, ``&``, ``|``) are entries too,
+though no ``Value`` records them: partial rules build them, and generated code runs them.
 
 This module imports nothing from the package.
 """
@@ -40,7 +46,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["FLOAT_MATH", "MATH", "PRIMITIVES", "Domain", "Primitive"]
+__all__ = ["CONDITIONS", "FLOAT_MATH", "MATH", "PRIMITIVES", "WHERE", "Domain", "Primitive"]
 
 Domain = tuple[tuple[float, float], ...]
 """A union of closed intervals ``((lo, hi), ...)``."""
@@ -62,25 +68,45 @@ class Primitive:
     (12.0, [4.0, 3.0])
     >>> Primitive("cube", lambda x: x**3, (lambda x, out, m: 3.0 * x * x,)).arity
     1
+
+    Attributes:
+        name: the symbol drawn in graphs and used in messages (``"*"``, ``"tanh"``).
+        forward: floats in, a float out.
+        partials: ``partials[i](*inputs, out, m)`` is ∂out/∂inputs[i]; a plain number if
+            constant.
+        domains: where each input may lie for a finite-difference test (default: [-10, 10]).
+        array: how it runs over NumPy arrays: the name of a NumPy function (``"arctan"``),
+            or a rule ``(np, *columns)`` written against the namespace ``np``. None: no
+            array form, so compiled code that uses it runs row by row.
+        function: for a function of one input, the name it is called by: the ``Value``
+            method (``x.atan()``) and the explorer's ``atan(x)``. None for an operator.
+        recorded: False for ``where`` and the conditions: only partial rules and generated
+            code use them, never a ``Value``, so ``where`` may take three inputs.
+        constant: True when every partial is a number (``+``, ``-``): nothing to compute
+            per node.
+
+    Raises:
+        ValueError: a count of rules or domains that does not fit, or a function name
+            that is no identifier or names an op of two inputs.
+        TypeError: a forward rule, partial or array form of the wrong kind.
     """
 
     name: str
-    """The symbol drawn in graphs and used in error messages (``"*"``, ``"tanh"``)."""
     forward: Callable[..., float]
-    """Floats in, a float out."""
     partials: tuple[float | Callable[..., Any], ...]
-    """``partials[i](*inputs, out, m)`` is ∂out/∂inputs[i]; a plain number if constant."""
     domains: tuple[Domain, ...] = ()
-    """Where each input may lie for a finite-difference test (default: [-10, 10])."""
-
+    array: str | Callable[..., Any] | None = field(default=None, kw_only=True)
+    function: str | None = field(default=None, kw_only=True)
+    recorded: bool = field(default=True, kw_only=True)
     constant: bool = field(init=False)
-    """True when every partial is a number (``+``, ``-``): nothing to compute per node."""
 
     def __post_init__(self) -> None:
         if not callable(self.forward):
             raise TypeError(f"primitive {self.name!r}: forward must be a function of floats")
+        if not (self.array is None or isinstance(self.array, str) or callable(self.array)):
+            raise TypeError(f"primitive {self.name!r}: array is a NumPy function's name or a rule")
         partials = tuple(self.partials)
-        if len(partials) not in (1, 2):
+        if len(partials) not in ((1, 2) if self.recorded else (1, 2, 3)):
             raise ValueError(
                 f"primitive {self.name!r} has {len(partials)} partial rules: a primitive "
                 "takes one or two inputs (one rule each); build wider ops from several"
@@ -104,6 +130,9 @@ class Primitive:
                 f"primitive {self.name!r}: give one domain per input, each a tuple of "
                 f"(lo, hi) intervals with lo <= hi, got {self.domains!r}"
             )
+        function = self.function
+        if function is not None and (len(partials) != 1 or not str(function).isidentifier()):
+            raise ValueError(f"primitive {self.name!r}: function names a function of one input")
         object.__setattr__(self, "partials", partials)
         object.__setattr__(self, "domains", domains)
         object.__setattr__(self, "constant", constant)
@@ -203,6 +232,22 @@ def _where(condition: Any, if_true: Any, if_false: Any) -> Any:
     return if_true if condition else if_false
 
 
+# --- array forms that need more than one NumPy function: the same branches, by column ----
+
+
+def _sigmoid_array(np: Any, x: Any) -> Any:
+    z = np.exp(-np.abs(x))  # never overflows, as in _sigmoid
+    return np.where(x >= 0.0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _softplus_array(np: Any, x: Any) -> Any:
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _relu_array(np: Any, x: Any) -> Any:
+    return np.where(x <= 0.0, 0.0, x)
+
+
 # --- partial rules that need more than one expression ---------------------------
 
 
@@ -231,46 +276,72 @@ def _sign(x: Any, out: Any, m: Any) -> Any:
 # --- the table --------------------------------------------------------------------
 # One rule per input: the partial derivative of `out` with respect to that input.
 
-ADD = Primitive("+", operator.add, (1.0, 1.0))
-SUB = Primitive("-", operator.sub, (1.0, -1.0))
+ADD = Primitive("+", operator.add, (1.0, 1.0), array="add")
+SUB = Primitive("-", operator.sub, (1.0, -1.0), array="subtract")
 MUL = Primitive("*", operator.mul, (
     lambda x, y, out, m: y,
     lambda x, y, out, m: x,
-))  # fmt: skip
+), array="multiply")  # fmt: skip
 DIV = Primitive("/", _div, (
     lambda x, y, out, m: m.pow(y, -1.0),  # not 1/y: at y = 0 (nan/0, inf/0) it is inf, no error
     lambda x, y, out, m: -out * m.pow(y, -1.0),
-), (REAL, NONZERO))  # fmt: skip
+), (REAL, NONZERO), array="divide")  # fmt: skip
 POW = Primitive("**", _pow, (
     _d_pow_d_base,
     _d_pow_d_exponent,
-), (((0.1, 5.0),), ((-3.0, 3.0),)))  # fmt: skip
-NEG = Primitive("neg", operator.neg, (-1.0,))
-ABS = Primitive("abs", abs, (_sign,), (AWAY_FROM_KINK,))
-EXP = Primitive("exp", _exp, (lambda x, out, m: out,))
-LOG = Primitive("log", _log, (lambda x, out, m: 1.0 / x,), (POSITIVE,))
-SQRT = Primitive("sqrt", _sqrt, (lambda x, out, m: 0.5 * m.pow(out, -1.0),), (POSITIVE,))
-SIN = Primitive("sin", _sin, (lambda x, out, m: m.cos(x),))
-COS = Primitive("cos", _cos, (lambda x, out, m: -m.sin(x),))
-TANH = Primitive("tanh", math.tanh, (lambda x, out, m: 1.0 - out * out,))
-SIGMOID = Primitive("sigmoid", _sigmoid, (lambda x, out, m: out * (1.0 - out),))
-SOFTPLUS = Primitive("softplus", _softplus, (lambda x, out, m: m.sigmoid(x),))
-RELU = Primitive(
-    "relu", _relu, (lambda x, out, m: m.where(out > 0.0, 1.0, 0.0),), (AWAY_FROM_KINK,)
-)
+), (((0.1, 5.0),), ((-3.0, 3.0),)), array="power")  # fmt: skip
+NEG = Primitive("neg", operator.neg, (-1.0,), array="negative")
+ABS = Primitive("abs", abs, (_sign,), (AWAY_FROM_KINK,), array="abs", function="abs")
+EXP = Primitive("exp", _exp, (lambda x, out, m: out,), array="exp", function="exp")
+LOG = Primitive("log", _log, (lambda x, out, m: 1.0 / x,), (POSITIVE,), array="log", function="log")
+SQRT = Primitive("sqrt", _sqrt, (lambda x, out, m: 0.5 * m.pow(out, -1.0),), (POSITIVE,),
+                 array="sqrt", function="sqrt")  # fmt: skip
+SIN = Primitive("sin", _sin, (lambda x, out, m: m.cos(x),), array="sin", function="sin")
+COS = Primitive("cos", _cos, (lambda x, out, m: -m.sin(x),), array="cos", function="cos")
+TANH = Primitive("tanh", math.tanh, (lambda x, out, m: 1.0 - out * out,),
+                 array="tanh", function="tanh")  # fmt: skip
+SIGMOID = Primitive("sigmoid", _sigmoid, (lambda x, out, m: out * (1.0 - out),),
+                    array=_sigmoid_array, function="sigmoid")  # fmt: skip
+SOFTPLUS = Primitive("softplus", _softplus, (lambda x, out, m: m.sigmoid(x),),
+                     array=_softplus_array, function="softplus")  # fmt: skip
+RELU = Primitive("relu", _relu, (lambda x, out, m: m.where(out > 0.0, 1.0, 0.0),),
+                 (AWAY_FROM_KINK,), array=_relu_array, function="relu")  # fmt: skip
+ATAN = Primitive("atan", math.atan, (lambda x, out, m: 1.0 / (1.0 + x * x),),
+                 array="arctan", function="atan")  # fmt: skip
 
 PRIMITIVES: dict[str, Primitive] = {op.name: op for op in (
     ADD, SUB, MUL, DIV, POW, NEG, ABS, EXP, LOG, SQRT, SIN, COS, TANH, SIGMOID, SOFTPLUS, RELU,
+    ATAN,
 )}  # fmt: skip
-"""Every primitive by name: what the table-driven tests loop over."""
+"""Every primitive a ``Value`` records, by name: what the table-driven tests loop over."""
+
+# --- choosing: what partial rules branch with ---------------------------------------
+# A condition is piecewise constant, so its partials are 0. `where` passes the gradient to
+# the branch it takes; a reverse sweep over code applies that as a choice, not a product,
+# so the branch not taken gets an exact 0 (never 0 · inf).
+
+CONDITIONS: dict[str, Primitive] = {
+    symbol: Primitive(symbol, compare, (0.0, 0.0), array=numpy_name, recorded=False)
+    for symbol, compare, numpy_name in [
+        (">", operator.gt, "greater"), (">=", operator.ge, "greater_equal"),
+        ("<", operator.lt, "less"), ("<=", operator.le, "less_equal"),
+        ("&", operator.and_, "logical_and"), ("|", operator.or_, "logical_or"),
+    ]
+}  # fmt: skip
+# where(condition, if_true, if_false): how a partial rule chooses, as `m.where`.
+WHERE = Primitive("where", _where, (
+    0.0,
+    lambda condition, x, y, out, m: m.where(condition, 1.0, 0.0),
+    lambda condition, x, y, out, m: m.where(condition, 0.0, 1.0),
+), array="where", recorded=False)  # fmt: skip
 
 # --- the math namespace the partial rules call through `m` ------------------------
 # Derivatives may be infinite where the function is finite (sqrt' at 0), so the rules'
 # log and pow follow IEEE 754 instead of raising; their own partials are the table's.
 
 MATH: dict[str, Primitive] = {
-    "log": Primitive("log", _ieee_log, LOG.partials, LOG.domains),
-    "pow": Primitive("**", _ieee_pow, POW.partials, POW.domains),
+    "log": Primitive("log", _ieee_log, LOG.partials, LOG.domains, array="log"),
+    "pow": Primitive("**", _ieee_pow, POW.partials, POW.domains, array="power"),
     "sin": SIN,
     "cos": COS,
     "sigmoid": SIGMOID,

@@ -124,6 +124,9 @@ def test_branches_inside_primitives_follow_the_data() -> None:
         (lambda x: x if x else x + 1, "bool()"),
         (lambda x: (x and x) * 2, "bool()"),
         (lambda x: max(x, Value(0.0)), "comparison"),
+        (lambda x: x * 2 if x.data > 0 else -x, r"reading \.data"),
+        (lambda x: x * x.data, r"reading \.data"),
+        (ag.grad(lambda x: x * 2 if x.data > 0 else -x), r"reading \.data"),
     ],
 )
 def test_data_dependent_control_flow_is_a_trace_error(f: Any, operation: str) -> None:
@@ -338,3 +341,97 @@ def test_numbers_that_do_not_fit_and_empty_lists_are_refused() -> None:
         ag.compile(lambda x: x * 2)(10**400)
     with pytest.raises(ValueError, match="empty list"):
         ag.compile(ag.grad(lambda xs, y: y * 2))([], 1.0)
+
+
+def test_reading_data_while_tracing_never_bakes_in_the_traced_call() -> None:
+    """`x.data` is the number of the call being traced: compiled code must not keep it."""
+    f = lambda x: x * 2 if x.data > 0 else -x
+    assert f(Value(-3.0)).data == 3.0
+    with pytest.raises(ag.TraceError, match=r"\.data"):
+        ag.compile(f)(-3.0)
+    kept: list[Value] = []
+    square = ag.compile(lambda x: kept.append(x) or x * x)
+    assert square(3.0) == 9.0
+    assert kept[0].data == 3.0  # read after tracing, a placeholder is a number again
+    assert ag.compile(lambda x: (x * 2).relu().log())(4.0) == math.log(8.0)  # the engine reads it
+
+
+def test_the_first_call_inside_no_grad_traces_and_runs() -> None:
+    square = ag.compile(lambda x: x * x)
+    slope = ag.compile(ag.grad(lambda x: x.atan() * x))
+    with ag.no_grad():
+        assert square(3.0) == 9.0
+        assert slope(1.0) == ag.grad(lambda x: x.atan() * x)(1.0)
+        assert not ag.is_grad_enabled()  # and no_grad still holds afterwards
+    with ag.no_grad(), pytest.raises(ag.TraceError, match="no_grad"):
+        ag.compile(_under_no_grad)(3.0)  # no_grad inside the function is still refused
+
+
+def test_a_primitive_name_is_written_into_comments_only() -> None:
+    """A name is any text: a newline in it must not end a comment and become code."""
+    evil = ops.Primitive("evil\n    return 42.0\n#", lambda x: x, (1.0,))
+    hostile = ops.Primitive("a\u2028b\rc", lambda x: x, (1.0,))
+
+    def f(x: Value) -> Value:
+        return ag.apply(hostile, ag.apply(evil, x)) * 2.0
+
+    compiled = ag.compile(ag.value_and_grad(f))
+    assert compiled(3.0) == (6.0, 2.0)
+    assert "evil\\n    return 42.0\\n#" in compiled.source  # escaped, inside a comment
+    assert compiled.source.splitlines() == compiled.source.rstrip("\n").split("\n")
+    assert [line for line in compiled.source.splitlines() if "return" in line.split("#")[0]] == [
+        compiled.source.splitlines()[-1]
+    ]
+
+
+def test_the_source_is_in_linecache_while_its_program_lives() -> None:
+    """Tracebacks show generated lines; the entry goes when the program is freed."""
+    import gc
+    import linecache
+
+    def entries() -> set[str]:
+        return {name for name in linecache.cache if name.startswith("<autograd_lite.compile")}
+
+    gc.collect()
+    before = entries()  # programs of other tests: they may go meanwhile, none may come
+    compiled = ag.compile(lambda x: (x * 3.0).log())
+    program = compiled.generated(2.0)
+    assert linecache.getline(program.filename, 2).strip() == program.source.splitlines()[1].strip()
+    for k in range(20):
+        ag.compile(lambda x, k=k: x * k)(1.0)  # made, run and dropped
+    gc.collect()
+    assert entries() - before == {program.filename}
+    del compiled, program
+    gc.collect()
+    assert not entries() - before
+
+
+def test_the_writer_changes_no_term_and_writes_the_same_source_twice() -> None:
+    from autograd_lite.compiler.terms import Program, dependencies, flatten
+    from autograd_lite.compiler.tracing import new_input, program
+    from autograd_lite.compiler.writer import write
+
+    x = new_input(0.5, "x")
+    traced: list[Any] = []
+    out = program(ag.value_and_grad(lambda v: (v * v).tanh() * v), [x], traced)
+    terms = dependencies([*flatten(out), *traced])
+    before = [(t.name, t.kind, t.grad_of, t.note, t.args) for t in terms]
+    first = write(Program("f", [("x", x)], out, tuple(traced)))
+    second = write(Program("f", [("x", x)], out, tuple(traced)))
+    assert first.source == second.source
+    assert [(t.name, t.kind, t.grad_of, t.note, t.args) for t in terms] == before
+    assert all(t.name == "" for t in terms if t.op != "input")
+    assert set(first.line_map.values()) == set(traced)  # a line for every node of the graph
+    assert set(first.functions) == {"tanh"}
+
+
+def test_programs_are_made_of_table_primitives_only() -> None:
+    """where and the conditions are op-table entries: the writer knows no other ops."""
+    compiled = ag.compile(ag.hessian(lambda x, y: (x * y).relu() + abs(x) ** y))
+    assert compiled(0.5, 2.0) == ag.hessian(lambda x, y: (x * y).relu() + abs(x) ** y)(0.5, 2.0)
+    ops_used = {term.op for term in compiled.generated(0.5, 2.0).names}
+    assert all(op == "input" or isinstance(op, ops.Primitive) for op in ops_used)
+    assert ops.WHERE in ops_used
+    assert ops.CONDITIONS[">"] in ops_used
+    assert "where(" in compiled.source
+    assert " > " in compiled.source

@@ -62,10 +62,14 @@ def test_every_notebook_is_a_tutorial_page() -> None:
 
 
 def test_every_public_module_has_an_api_page() -> None:
+    """Each public module is documented on its own page, or (a subpackage's stage modules,
+    ``compiler.terms``) on its package's page."""
     for name in ["autograd_lite", *PUBLIC_MODULES]:
-        page = f"api/{name}.md"
-        assert page in NAV, f"autograd_lite.{name} has no page in mkdocs.yml's nav"
         target = "autograd_lite" if name == "autograd_lite" else f"autograd_lite.{name}"
+        page = f"api/{name}.md"
+        if page not in NAV and "." in name:
+            page = f"api/{name.split('.')[0]}.md"  # documented with its package
+        assert page in NAV, f"autograd_lite.{name} has no page in mkdocs.yml's nav"
         assert re.search(rf"^::: {re.escape(target)}$", (DOCS / page).read_text(), re.MULTILINE)
 
 

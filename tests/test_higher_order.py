@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as ag
@@ -38,6 +38,11 @@ def test_hessians_of_random_expressions_match_pytorch(expr: Expression) -> None:
     torch = pytest.importorskip("torch")
     from torch_reference import float64, replay
 
+    # PyTorch's pow masks ∂/∂base to 0 where the exponent is exactly 0, and so drops the
+    # exponent-base cross term of the second derivative there; ours keeps it (finite
+    # differences agree with ours: d²/dx² sigmoid(x)**x at 0 is 1 + ln(2)², not ln(2)²).
+    graph = ag.topological_order(expr(*(Value(x) for x in expr.leaves)))
+    assume(not any(v.op is ops.POW and v.inputs[1].data == 0.0 for v in graph))
     point = tuple(float64(x) for x in expr.leaves)
     expected = torch.autograd.functional.hessian(lambda *xs: replay(expr, *xs), point)
     n = len(expr.leaves)

@@ -1,7 +1,8 @@
 """The op table, op by op: forward against `math`, partials against finite differences.
 
-Adding a primitive means one entry in `ops.PRIMITIVES` (with its test domain), one `Value`
-method and one case below; the completeness test fails until all three exist.
+Adding a primitive means one entry in `ops.PRIMITIVES` (with its test domain and array form),
+one `Value` method, and its reference here and in torch_reference.py; the completeness tests
+(here and in test_primitives.py) fail until all of them exist.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ CASES: dict[str, OpCase] = {
     "sigmoid": OpCase(Value.sigmoid, lambda x: 1 / (1 + math.exp(-x))),
     "softplus": OpCase(Value.softplus, lambda x: math.log1p(math.exp(x))),
     "relu": OpCase(Value.relu, lambda x: max(x, 0.0)),
+    "atan": OpCase(Value.atan, lambda x: math.asin(x / math.sqrt(1.0 + x * x))),
 }
 
 OPS = sorted(ops.PRIMITIVES.values(), key=lambda op: op.name)

@@ -33,6 +33,7 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "sigmoid": torch.sigmoid,
     "softplus": torch.nn.functional.softplus,
     "relu": torch.relu,
+    "atan": torch.atan,
 }
 
 
