@@ -1,8 +1,8 @@
 """Compiled mode under the same workloads: the demo step through ``fit``'s compiled path,
 the compilation itself, and ``autograd-lite train`` on a large CSV file.
 
-Pure-Python compiled mode is forced by raising ``autograd_lite.train.ARRAY_MIN_ROWS`` out of
-reach; NumPy mode is the library's own default (batches of 64 rows or more run as columns).
+Pure-Python compiled mode is forced by raising ``autograd_lite._compiled_loss.ARRAY_MIN_ROWS``
+out of reach; NumPy mode is the library's own default (batches of 64 rows or more run as columns).
 """
 
 from __future__ import annotations
@@ -23,22 +23,22 @@ from typing import Any
 from engines import Engine
 from workloads import DemoModel
 
-from autograd_lite import cli, nn, optim, tabular, train
+from autograd_lite import _compiled_loss, cli, nn, optim, tabular, train
 from autograd_lite.losses import get_objective
 
 PURE_PYTHON = 10**9  # ARRAY_MIN_ROWS that no batch reaches: every row runs on floats
-NUMPY = train.ARRAY_MIN_ROWS  # the library's default
+NUMPY = _compiled_loss.ARRAY_MIN_ROWS  # the library's default
 
 
 @contextlib.contextmanager
 def array_min_rows(rows: int) -> Iterator[None]:
-    """Run the block with ``autograd_lite.train.ARRAY_MIN_ROWS = rows``."""
-    saved = train.ARRAY_MIN_ROWS
-    train.ARRAY_MIN_ROWS = rows
+    """Run the block with ``autograd_lite._compiled_loss.ARRAY_MIN_ROWS = rows``."""
+    saved = _compiled_loss.ARRAY_MIN_ROWS
+    _compiled_loss.ARRAY_MIN_ROWS = rows
     try:
         yield
     finally:
-        train.ARRAY_MIN_ROWS = saved
+        _compiled_loss.ARRAY_MIN_ROWS = saved
 
 
 def demo_mlp(engine: Engine) -> nn.MLP:

@@ -101,10 +101,11 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 LAYERS = [
     {"seeding"},  # stdlib only: the global random generator
-    {"ops", "data", "lr_scheduler", "_version"},  # stdlib only
+    {"ops", "data", "lr_scheduler", "_version", "_progress"},  # stdlib only
     {"engine"},
     {"functional", "gradcheck", "losses", "nn", "optim", "steps", "testing"},
     {"compiler"},
+    {"_compiled_loss"},  # fit's compiled-loss runner
     {"train", "serialize", "interop"},
     {"tabular"},
     {"viz", "plots"},  # presentation

@@ -254,12 +254,12 @@ def test_compiled_and_eager_training_agree(loss: str) -> None:
 @pytest.mark.parametrize("loss", sorted(CASES))
 def test_numpy_columns_agree_with_pure_python(loss: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("numpy")
-    from autograd_lite import train as training
+    from autograd_lite import _compiled_loss as runner
 
-    monkeypatch.setattr(training, "ARRAY_MIN_ROWS", 1)  # every batch as columns
-    monkeypatch.setattr(training, "ARRAY_CHUNK", 7)  # and several chunks per batch
+    monkeypatch.setattr(runner, "ARRAY_MIN_ROWS", 1)  # every batch as columns
+    monkeypatch.setattr(runner, "ARRAY_CHUNK", 7)  # and several chunks per batch
     columns = train(loss, True, batch_size=20)
-    monkeypatch.setattr(training, "ARRAY_MIN_ROWS", 10**9)  # every row on its own
+    monkeypatch.setattr(runner, "ARRAY_MIN_ROWS", 10**9)  # every row on its own
     assert_same_run(columns, train(loss, True, batch_size=20))
 
 
@@ -315,11 +315,11 @@ def test_a_long_epoch_moves_the_bar_per_example(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("tqdm")
-    from autograd_lite import train as training
+    from autograd_lite import _progress
 
     X = [[i / 50.0 - 1.0, 0.5] for i in range(100)]
     y = [float(x0 > 0) for x0, _ in X]
-    monkeypatch.setattr(training._Progress, "LONG_EPOCH", 50)
+    monkeypatch.setattr(_progress.Progress, "LONG_EPOCH", 50)
     ag.fit(small_model(), X, y, loss="bce", epochs=2, batch_size=25)
     err = capsys.readouterr().err
     assert "200/200" in err  # examples, not epochs
@@ -378,17 +378,17 @@ def test_auto_falls_back_before_training_when_scoring_cannot_be_traced() -> None
 
 
 def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from autograd_lite import train as training
+    from autograd_lite import _compiled_loss as runner
 
     traces = 0
-    trace_gradient = training.trace_gradient
+    trace_gradient = runner.trace_gradient
 
     def counting(*args: object, **kwargs: object) -> object:
         nonlocal traces
         traces += 1
         return trace_gradient(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(training, "trace_gradient", counting)
+    monkeypatch.setattr(runner, "trace_gradient", counting)
     model = small_model()
     for _ in range(3):  # one epoch at a time, as a hand-made schedule would
         ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
