@@ -173,7 +173,9 @@ class Module:
             yield from _named(attribute, f"{prefix}{name}")
 
     def parameters(self) -> list[Value]:
-        return [p for _, p in self.named_parameters()]
+        """Every parameter once, in :meth:`named_parameters` order, as PyTorch's: a parameter
+        used in two places (tied weights) is listed where it first appears."""
+        return list(dict.fromkeys(p for _, p in self.named_parameters()))
 
     def zero_grad(self) -> None:
         for p in self.parameters():
