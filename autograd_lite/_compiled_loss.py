@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import warnings
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .compiler import Generated, TraceError, trace_gradient
-from .engine import Value
+from .engine import Value, enable_grad
 from .losses import Objective, Output
 from .nn import Module
 
@@ -42,10 +43,19 @@ class _CompiledLoss:
     """
 
     def __init__(self, model: Module, objective: Objective) -> None:
-        self.model, self.objective = model, objective
+        self._model = weakref.ref(model)  # weak: the model's cache holds this runner
+        self.objective = objective
         self.params = model.parameters()
         self.programs: dict[tuple[float | None, bool, bool], Generated] = {}
         self.shape: tuple[Any, ...] = ()  # the model's settings when traced (_structure_of)
+
+    @property
+    def model(self) -> Module:
+        """The model this runner was made for (``ReferenceError`` once it is freed)."""
+        model = self._model()
+        if model is None:
+            raise ReferenceError("the model of this compiled loss was freed")
+        return model
 
     def program(self, row: Sequence[float], target: float, gradient: bool = True) -> Generated:
         """The program for rows with this target, traced now if it is new (in the model's
@@ -195,7 +205,8 @@ def _compiled(
     """The compiled per-example loss for training and for scoring (eval mode, traced only
     when ``scoring``); None for what runs eagerly: everything with ``compile=False`` or a loss
     of one's own (not separable), and under ``"auto"`` what cannot be traced, which is said
-    once. Everything is traced before training starts."""
+    once (a warning pointing at the caller of ``fit``). Everything is traced before training
+    starts; what was traced for the same model before is reused unless the model changed."""
     if mode is False or not objective.separable:
         if mode is True:
             raise ValueError(
@@ -203,11 +214,7 @@ def _compiled(
                 "pass compile=False or 'auto'"
             )
         return None, None
-    shape = _structure_of(model)
-    compiled = _compiled_before.get(model, {}).get(objective)
-    if compiled is None or compiled.shape != shape or compiled.params != model.parameters():
-        compiled = _CompiledLoss(model, objective)  # new, or the model changed since
-        compiled.shape = shape
+    compiled = _cached(model, objective, lambda: _CompiledLoss(model, objective))
     works: list[bool] = []
     failure: TraceError | None = None
     for training in [True, False] if scoring else [True]:
@@ -224,33 +231,164 @@ def _compiled(
             model.train()
     if failure is not None:
         what = "trains eagerly" if not works[0] else "scores eagerly"
-        warnings.warn(f"fit {what}: the model cannot be compiled ({failure})", stacklevel=3)
+        warnings.warn(f"fit {what}: the model cannot be compiled ({failure})", stacklevel=4)
     if any(works):
-        _compiled_before.setdefault(model, {})[objective] = compiled
+        _cache_of(model)[objective] = compiled
     train = compiled if works[0] else None
     return train, (compiled if scoring and works[-1] else None)
 
 
+class _CompiledForward:
+    """A model's output for one row, in eval mode, as generated code (no gradient): what
+    :func:`autograd_lite.predict` runs, row by row on floats or over NumPy columns."""
+
+    def __init__(self, model: Module, row: Sequence[float]) -> None:
+        self.params, self.width = model.parameters(), len(row)
+        self.shape: tuple[Any, ...] = ()  # the model's settings when traced (_structure_of)
+        with enable_grad():  # predict may be called inside no_grad: tracing needs a graph
+            self.program = trace_gradient(
+                lambda x: (0.0, model(x)), [list(row)], self.params, "forward", gradient=False
+            )  # the first output is what a gradient would be taken of: none here
+
+    def outputs(self, rows: Sequence[Sequence[float]]) -> list[Output]:
+        """Each row's output, as Values without history (what the eager model gives)."""
+        weights = [p.data for p in self.params]
+        function = self.program.array_function() if _numpy() is not None else None
+        if function is None or len(rows) < ARRAY_MIN_ROWS:
+            return [_as_output(self.program.run(weights, row)[0][1]) for row in rows]
+        found: list[Output] = []
+        for start in range(0, len(rows), ARRAY_CHUNK):
+            found += self._columns(function, weights, rows[start : start + ARRAY_CHUNK])
+        return found
+
+    def _columns(
+        self, function: Callable[..., Any], weights: list[float], rows: Sequence[Sequence[float]]
+    ) -> list[Output]:
+        """The rows in one call over NumPy columns; on floats again, row by row, if a number
+        comes out NaN or infinite, so that errors and NaNs are exactly the eager engine's."""
+        np = _numpy()
+        table = np.asarray(rows, dtype=float)
+        with np.errstate(all="ignore"):
+            (_, out), _ = function(weights, list(table.T))
+        scores = [
+            np.broadcast_to(o, (len(rows),)) for o in (out if isinstance(out, list) else [out])
+        ]
+        if not all(np.all(np.isfinite(column)) for column in scores):
+            return [_as_output(self.program.run(weights, row)[0][1]) for row in rows]
+        per_row = np.stack(scores, axis=1).tolist()
+        return [_as_output(o if isinstance(out, list) else o[0]) for o in per_row]
+
+
+def _compiled_outputs(model: Module, rows: Sequence[Sequence[float]]) -> list[Output] | None:
+    """``model``'s outputs for ``rows`` from generated code (the model in eval mode), or None
+    where the eager model should run instead: rows of different lengths, a model that cannot
+    be traced, or fewer than ``PREDICT_MIN_ROWS`` rows and nothing compiled yet."""
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        return None
+    width = len(rows[0])
+    forward: _CompiledForward | None = _cache_of(model).get("forward")
+    usable = forward is not None and forward.width == width and _unchanged(model, forward)
+    if not usable and len(rows) < PREDICT_MIN_ROWS:
+        return None  # fewer rows than tracing costs
+    if forward is None or not usable:
+        try:
+            forward = _CompiledForward(model, rows[0])
+        except Exception:  # any failure: the eager model runs (and raises its own error)
+            return None
+        forward.shape = _structure_of(model)
+        _cache_of(model)["forward"] = forward
+    return forward.outputs(rows)
+
+
+PREDICT_MIN_ROWS = 256
+"""``predict`` traces a model (once: later calls reuse the program) when given this many
+rows or more; fewer rows run eagerly, which is cheaper than tracing."""
+
+
+def _cache_of(model: Module) -> dict[Any, Any]:
+    """What was compiled for ``model`` (a new dict, kept with the model, the first time;
+    a throwaway one for a model that cannot be a dictionary key)."""
+    try:
+        return _compiled_before.setdefault(model, {})
+    except TypeError:  # a Module defining __eq__ without __hash__
+        return {}
+
+
+def _unchanged(model: Module, runner: Any) -> bool:
+    """Whether ``runner`` was traced from the model as it is now: the same parameters in the
+    same order, and the same :func:`_structure_of` (constants, settings, submodule types)."""
+    return bool(runner.params == model.parameters() and runner.shape == _structure_of(model))
+
+
+def _cached(model: Module, key: Any, make: Callable[[], _CompiledLoss]) -> _CompiledLoss:
+    """The runner compiled for ``model`` under ``key``, or a new one if the model changed."""
+    runner = _cache_of(model).get(key)
+    if runner is None or not _unchanged(model, runner):
+        runner = make()
+        runner.shape = _structure_of(model)
+    return runner
+
+
 def _structure_of(model: Module) -> tuple[Any, ...]:
-    """What traced code depends on besides the weights: every setting (a number, string or
-    flag, not a parameter) of the model and its submodules, found by walking attributes."""
+    """What traced code depends on besides the parameters' values, as a comparable key.
+
+    Walking the model's attributes (and lists, tuples, dicts and plain objects inside them):
+    the type of every object (a swapped activation module), every number, string or flag,
+    the value of every Value that is not a parameter (a frozen weight or a buffer is a
+    constant in the traced code), which objects are shared (tied weights); anything else
+    (a function, say) by identity, with the values its closure holds.
+    """
+    params = set(model.parameters())
     found: list[Any] = []
+    seen: dict[int, str] = {}
     stack: list[tuple[str, Any]] = [("", model)]
     while stack:
         path, item = stack.pop()
-        if isinstance(item, Module):
-            stack.extend((f"{path}.{k}", v) for k, v in vars(item).items() if k != "training")
-        elif isinstance(item, (list, tuple)):
-            stack.extend((f"{path}.{i}", v) for i, v in enumerate(item))
-        elif isinstance(item, (str, int, float, type(None))):
-            found.append((path, item))
-        elif not isinstance(item, Value):
-            found.append((path, type(item).__name__, id(item)))  # anything else: by identity
+        if isinstance(item, Value):
+            if item not in params:
+                found.append((path, item.data.hex(), item.requires_grad))
+        elif isinstance(item, (str, bytes, bool, int, float, complex, type(None))):
+            found.append((path, type(item), item.hex() if isinstance(item, float) else item))
+        elif id(item) in seen:
+            found.append((path, "is", seen[id(item)]))
+        else:
+            seen[id(item)] = path
+            found.append((path, type(item), *_leaf_key(item)))
+            stack.extend(_parts(path, item))
     return tuple(found)
 
 
-_compiled_before: weakref.WeakKeyDictionary[Module, dict[Objective, _CompiledLoss]] = (
-    weakref.WeakKeyDictionary()
-)
-"""What ``fit`` compiled for a model, so that calling ``fit`` again (one epoch at a time,
-say) traces nothing new. Forgotten with the model."""
+def _leaf_key(item: Any) -> tuple[Any, ...]:
+    """How an object that is not walked into is told apart: an array by its bytes, a
+    function or anything opaque by identity; nothing for what :func:`_parts` walks."""
+    if isinstance(item, (Module, list, tuple, dict)):
+        return ()
+    if hasattr(item, "tobytes") and hasattr(item, "dtype"):  # a NumPy array or scalar
+        return (str(item.dtype), getattr(item, "shape", ()), item.tobytes())
+    if hasattr(item, "__dict__") and not callable(item) and not isinstance(item, type):
+        return ()  # a plain object: walked
+    return (id(item),)
+
+
+def _parts(path: str, item: Any) -> list[tuple[str, Any]]:
+    """The parts of ``item`` that :func:`_structure_of` walks into, with their paths."""
+    if isinstance(item, (list, tuple)):
+        return [(f"{path}[{i}]", v) for i, v in enumerate(item)]
+    if isinstance(item, dict):
+        return [(f"{path}[{k!r}]", v) for k, v in item.items()]
+    if isinstance(item, Module) or (_leaf_key(item) == () and hasattr(item, "__dict__")):
+        return [(f"{path}.{k}", v) for k, v in vars(item).items() if k != "training"]
+    closure = getattr(item, "__closure__", None) or ()
+    bound = [getattr(item, "__self__", None)] if hasattr(item, "__func__") else []
+    cells = []
+    for cell in closure:
+        with contextlib.suppress(ValueError):  # an empty cell
+            cells.append(cell.cell_contents)
+    found = [*cells, *(getattr(item, "__defaults__", None) or ()), *bound]
+    return [(f"{path}<{i}>", v) for i, v in enumerate(found)]
+
+
+_compiled_before: weakref.WeakKeyDictionary[Module, dict[Any, Any]] = weakref.WeakKeyDictionary()
+"""What was compiled for each model (by objective for ``fit``, ``"forward"`` for
+``predict``), so that calling ``fit`` again (one epoch at a time, say) traces nothing new.
+The runners hold their model weakly, so an entry goes with its model."""

@@ -15,9 +15,9 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from ._compiled_loss import _compiled, _CompiledLoss
+from ._compiled_loss import _compiled, _compiled_outputs, _CompiledLoss
 from ._progress import Progress
 from .engine import Value, no_grad
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
@@ -166,6 +166,7 @@ def evaluate(
     ``loss`` as in :func:`fit` (None: chosen from ``y`` by ``losses.choose_loss``). Accuracy
     is None for regression losses and losses of one's own.
     """
+    X, y = _listed(X), _listed(y)
     objective = get_objective(loss if loss is not None else _chosen(y))
     targets = _check_data(X, y, objective, "evaluate")
     with no_grad(), _evaluating(model):
@@ -183,13 +184,35 @@ def predict(
     loss: str | Objective = "mse",
 ) -> list[float]:
     """The label each row gets (the raw output for regression), without building a graph,
-    with the model in eval mode (no dropout; its modes are put back after)."""
-    objective = get_objective(loss)
-    with no_grad(), _evaluating(model):
-        outputs = [model(row) for row in X]
+    with the model in eval mode (no dropout; its modes are put back after).
+
+    A :class:`~autograd_lite.nn.Module` given ``PREDICT_MIN_ROWS`` rows or more (256) is
+    traced once and runs as generated code, over NumPy columns when NumPy is installed; the
+    program is kept with the model for later calls (traced again if the model changes). A
+    model that cannot be traced runs eagerly; both give the same numbers.
+
+    >>> from autograd_lite import nn
+    >>> labels = predict(nn.Linear(2, 1, seed=0), [[0.0, 1.0], [1.0, 0.0]] * 150, loss="bce")
+    >>> len(labels), set(labels) <= {0.0, 1.0}
+    (300, True)
+    """
+    objective, rows = get_objective(loss), _listed(X)
+    with _evaluating(model):
+        outputs = _compiled_outputs(model, rows) if isinstance(model, Module) else None
+        if outputs is None:
+            with no_grad():
+                outputs = [model(row) for row in rows]
     if objective.decide is None:
         return [one_score(o).data for o in outputs]
     return [objective.decide(o) for o in outputs]
+
+
+def _listed(data: Any) -> Any:
+    """A NumPy array (or a pandas frame or series) as nested lists of Python numbers, made
+    once where data comes in; lists, tuples and other sequences pass through."""
+    if hasattr(data, "to_numpy"):
+        data = data.to_numpy()
+    return data.tolist() if hasattr(data, "tolist") else data
 
 
 def _chosen(y: Sequence[float]) -> str:
@@ -333,6 +356,7 @@ def _settings(
     clip_grad_norm: float | None,
 ) -> _Settings:
     """Every argument of ``fit`` checked, in the order of its signature, before training."""
+    X, y = _listed(X), _listed(y)
     objective = get_objective(loss if loss is not None else _chosen(y))
     targets = _check_data(X, y, objective, "fit")
     _count(epochs, "epochs")
@@ -340,7 +364,8 @@ def _settings(
     _count(early_stopping, "early_stopping", optional=True)
     scored = None
     if validation is not None:
-        scored = (validation[0], _check_data(*validation, objective, "validation"))
+        X_val, y_val = _listed(validation[0]), _listed(validation[1])
+        scored = (X_val, _check_data(X_val, y_val, objective, "validation"))
     if compile not in (True, False, "auto"):
         raise ValueError(f'compile must be True, False or "auto", got {compile!r}')
     if scheduler is not None and not isinstance(scheduler, LRScheduler):
