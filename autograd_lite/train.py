@@ -369,7 +369,10 @@ def _settings(
     if compile not in (True, False, "auto"):
         raise ValueError(f'compile must be True, False or "auto", got {compile!r}')
     if scheduler is not None and not isinstance(scheduler, LRScheduler):
-        raise TypeError(f"scheduler must be an lr_scheduler, got {type(scheduler).__name__}")
+        raise TypeError(
+            "scheduler must be a scheduler from autograd_lite.optim.lr_scheduler, "
+            f"got {type(scheduler).__name__}"
+        )
     if scheduler is not None and (optimizer is None or scheduler.optimizer is not optimizer):
         raise ValueError("scheduler must be built on the optimizer passed as optimizer=")
     if clip_grad_norm is not None and (
