@@ -19,7 +19,7 @@ import math
 import operator
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .compiler import Generated, TraceError, trace_gradient
@@ -338,54 +338,63 @@ def _structure_of(model: Module) -> tuple[Any, ...]:
     constant in the traced code), which objects are shared (tied weights); anything else
     (a function, say) by identity, with the values its closure holds.
     """
-    params = set(model.parameters())
+    params = {id(p) for p in model.parameters()}
     found: list[Any] = []
     seen: dict[int, str] = {}
     stack: list[tuple[str, Any]] = [("", model)]
     while stack:
         path, item = stack.pop()
-        if isinstance(item, Value):
-            if item not in params:
-                found.append((path, item.data.hex(), item.requires_grad))
-        elif isinstance(item, (str, bytes, bool, int, float, complex, type(None))):
-            found.append((path, type(item), item.hex() if isinstance(item, float) else item))
-        elif id(item) in seen:
+        if id(item) in seen:
             found.append((path, "is", seen[id(item)]))
-        else:
-            seen[id(item)] = path
-            found.append((path, type(item), *_leaf_key(item)))
-            stack.extend(_parts(path, item))
+            continue
+        seen[id(item)] = path
+        found.append((path, type(item), *_leaf_key(item)))
+        where, parts = _parts(item)
+        for key, part in parts:
+            if isinstance(part, Value):
+                if id(part) not in params:
+                    found.append((path + where.format(key), part.data.hex(), part.requires_grad))
+            elif isinstance(part, _SCALARS):
+                number = part.hex() if isinstance(part, float) else part
+                found.append((path + where.format(key), type(part), number))
+            else:
+                stack.append((path + where.format(key), part))
     return tuple(found)
+
+
+_SCALARS = (str, bytes, bool, int, float, complex, type(None))
 
 
 def _leaf_key(item: Any) -> tuple[Any, ...]:
     """How an object that is not walked into is told apart: an array by its bytes, a
     function or anything opaque by identity; nothing for what :func:`_parts` walks."""
-    if isinstance(item, (Module, list, tuple, dict)):
+    if isinstance(item, (Module, list, tuple, dict)) or _plain(item):
         return ()
     if hasattr(item, "tobytes") and hasattr(item, "dtype"):  # a NumPy array or scalar
         return (str(item.dtype), getattr(item, "shape", ()), item.tobytes())
-    if hasattr(item, "__dict__") and not callable(item) and not isinstance(item, type):
-        return ()  # a plain object: walked
     return (id(item),)
 
 
-def _parts(path: str, item: Any) -> list[tuple[str, Any]]:
-    """The parts of ``item`` that :func:`_structure_of` walks into, with their paths."""
+def _plain(item: Any) -> bool:
+    """An object of a class of one's own holding settings (walked through its ``vars``)."""
+    return hasattr(item, "__dict__") and not callable(item) and not isinstance(item, type)
+
+
+def _parts(item: Any) -> tuple[str, Iterable[tuple[Any, Any]]]:
+    """What :func:`_structure_of` walks into inside ``item``: ``(key, part)`` pairs, and the
+    format that turns a key into the next step of a path."""
     if isinstance(item, (list, tuple)):
-        return [(f"{path}[{i}]", v) for i, v in enumerate(item)]
+        return "[{}]", enumerate(item)
     if isinstance(item, dict):
-        return [(f"{path}[{k!r}]", v) for k, v in item.items()]
-    if isinstance(item, Module) or (_leaf_key(item) == () and hasattr(item, "__dict__")):
-        return [(f"{path}.{k}", v) for k, v in vars(item).items() if k != "training"]
-    closure = getattr(item, "__closure__", None) or ()
-    bound = [getattr(item, "__self__", None)] if hasattr(item, "__func__") else []
+        return "[{!r}]", item.items()
+    if isinstance(item, Module) or _plain(item):
+        return ".{}", ((k, v) for k, v in vars(item).items() if k != "training")
     cells = []
-    for cell in closure:
+    for cell in getattr(item, "__closure__", None) or ():
         with contextlib.suppress(ValueError):  # an empty cell
             cells.append(cell.cell_contents)
-    found = [*cells, *(getattr(item, "__defaults__", None) or ()), *bound]
-    return [(f"{path}<{i}>", v) for i, v in enumerate(found)]
+    bound = [getattr(item, "__self__", None)] if hasattr(item, "__func__") else []
+    return "<{}>", enumerate([*cells, *(getattr(item, "__defaults__", None) or ()), *bound])
 
 
 _compiled_before: weakref.WeakKeyDictionary[Module, dict[Any, Any]] = weakref.WeakKeyDictionary()
