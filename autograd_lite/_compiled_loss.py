@@ -6,7 +6,8 @@ targets)`` (sets each parameter's ``grad`` to the batch's mean gradient) and
 
 >>> from autograd_lite import nn
 >>> from autograd_lite.losses import get_objective
->>> runner = _CompiledLoss(nn.Linear(1, 1, seed=0), get_objective("mse"))
+>>> model = nn.Linear(1, 1, seed=0)  # a runner holds its model weakly: keep it
+>>> runner = _CompiledLoss(model, get_objective("mse"))
 >>> loss, accuracy = runner.evaluate([[1.0], [2.0]], [0.0, 0.0])
 >>> accuracy is None
 True
