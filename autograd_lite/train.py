@@ -160,11 +160,28 @@ def evaluate(
     *,
     loss: str | Objective | LossFunction | None = None,
 ) -> tuple[float, float | None]:
-    """``(mean loss, accuracy)`` of ``model`` on ``(X, y)``, without building a graph, with
-    the model in eval mode (no dropout; its modes are put back after).
+    """The mean loss and the accuracy of ``model`` on ``(X, y)``, without building a graph.
 
-    ``loss`` as in :func:`fit` (None: chosen from ``y`` by ``losses.choose_loss``). Accuracy
-    is None for regression losses and losses of one's own.
+    The model runs in eval mode (no dropout); its modes are put back after.
+
+    Args:
+        model: a model (or any function of one row giving a Value or a list of them).
+        X: the rows, a list of lists of numbers or a 2-D NumPy array.
+        y: one target per row, a list or a 1-D NumPy array.
+        loss: as in :func:`fit`; None chooses it from ``y`` (``losses.choose_loss``).
+
+    Returns:
+        ``(mean loss, accuracy)``; accuracy is None for regression losses and losses of
+        one's own.
+
+    Raises:
+        ValueError: rows and targets differ in number, rows differ in length, or a target
+            is not one the loss accepts.
+
+    >>> from autograd_lite import nn
+    >>> loss, accuracy = evaluate(nn.Linear(2, 1, seed=0), [[0.0, 1.0], [1.0, 0.0]], [0, 1])
+    >>> accuracy in (0.0, 0.5, 1.0)
+    True
     """
     X, y = _listed(X), _listed(y)
     objective = get_objective(loss if loss is not None else _chosen(y))
@@ -183,13 +200,22 @@ def predict(
     *,
     loss: str | Objective = "mse",
 ) -> list[float]:
-    """The label each row gets (the raw output for regression), without building a graph,
-    with the model in eval mode (no dropout; its modes are put back after).
+    """The label each row gets (the raw output for regression), without building a graph.
 
-    A :class:`~autograd_lite.nn.Module` given ``PREDICT_MIN_ROWS`` rows or more (256) is
-    traced once and runs as generated code, over NumPy columns when NumPy is installed; the
-    program is kept with the model for later calls (traced again if the model changes). A
-    model that cannot be traced runs eagerly; both give the same numbers.
+    The model runs in eval mode (no dropout); its modes are put back after. A
+    :class:`~autograd_lite.nn.Module` given 256 rows or more (``PREDICT_MIN_ROWS``) is traced
+    once and runs as generated code, over NumPy columns when NumPy is installed; the program
+    is kept with the model for later calls (and traced again if the model changes). A model
+    that cannot be traced runs eagerly; both give the same numbers.
+
+    Args:
+        model: a model (or any function of one row giving a Value or a list of them).
+        X: the rows, a list of lists of numbers or a 2-D NumPy array.
+        loss: the name (or :class:`~autograd_lite.losses.Objective`) whose decision rule
+            turns an output into a label; ``"mse"`` (the default) gives the raw outputs.
+
+    Returns:
+        One label (or number) per row, as floats.
 
     >>> from autograd_lite import nn
     >>> labels = predict(nn.Linear(2, 1, seed=0), [[0.0, 1.0], [1.0, 0.0]] * 150, loss="bce")
@@ -223,7 +249,8 @@ def _chosen(y: Sequence[float]) -> str:
         return "mse"  # not numbers: the loss's own check says what is wrong
 
 
-# fit's docstring is its manual (the API docs render it); its code is the short loop below.
+# fit's docstring is its manual (the API docs render it); its code is the short loop below,
+# under 40 lines: each part is a function of its own.
 def fit(
     model: Module,
     X: Sequence[Sequence[float]],
@@ -245,45 +272,63 @@ def fit(
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
-    ``loss`` is a name in ``losses.OBJECTIVES`` (``"bce"``, ``"cross_entropy"``, ``"hinge"``,
-    ``"mse"``), or a function of one's own, ``loss(outputs, targets) -> Value``, given the
-    batch's model outputs and targets (floats) and returning their mean loss; such a loss
-    trains eagerly (compiled code traces one example, which only a named loss promises to
-    average) and records no accuracy. None (the default) picks the loss from ``y`` with
-    ``losses.choose_loss``: labels 0/1 → ``"bce"``, 0…k-1 → ``"cross_entropy"``, else
-    ``"mse"``.
-
-    Each epoch shuffles the rows (with ``seed``: an int, or None for the library's global
-    generator, which ``ag.manual_seed`` resets), and for each batch of ``batch_size`` rows
-    (all of them when None) computes the mean ``loss``, back-propagates and takes an
-    ``optimizer`` step (default ``Adam(lr=0.01)``). Training loss and accuracy are measured on
-    the batches as they are trained on; ``validation=(X_val, y_val)`` is scored after each epoch.
-    ``scheduler`` (from :mod:`autograd_lite.optim.lr_scheduler`, built on the ``optimizer``
-    passed) steps once per epoch, after the epoch's optimizer steps and its validation, as in
-    PyTorch's loop: epoch 1 trains at the optimizer's rates, epoch k at the schedule's k-1.
-    ``early_stopping=N`` stops once the validation loss (training loss without validation) has
-    not improved for N epochs, and puts back the weights of the best epoch. ``progress`` shows
-    a tqdm bar (a line per tenth of the run without tqdm); ``progress=False`` prints nothing.
-
-    ``compile=True`` traces the per-example loss and its gradient once
+    Each epoch shuffles the rows and, for each batch, computes the mean loss, back-propagates
+    and takes an optimizer step. Training loss and accuracy are measured on the batches as
+    they are trained on; the validation rows are scored after each epoch. ``compile="auto"``
+    (the default) traces the per-example loss and its gradient once
     (:func:`autograd_lite.compile`) and runs every batch as generated code, over NumPy
-    columns when NumPy is installed and a batch has ``ARRAY_MIN_ROWS`` rows or more;
-    no graph is kept, so memory does not grow with the batch. ``"auto"`` (the default)
-    does so when the model can be traced and trains eagerly otherwise, saying why once;
-    ``False`` always trains eagerly. Both give the same history (to rounding). A model
-    that cannot be traced in training mode but can in eval mode (one with
-    :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled.
+    columns when NumPy is installed and a batch has 64 rows or more (``ARRAY_MIN_ROWS``); no
+    graph is kept, so memory does not grow with the batch. A model that cannot be traced
+    trains eagerly, with a warning saying why; one that can be traced only in eval mode (one
+    with :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled. Compiled
+    and eager training give the same history (to rounding).
 
-    ``callbacks`` (one or a list) are called after each epoch as ``callback(epoch, numbers)``
-    (see :data:`Callback`); one returning ``False`` stops training, recorded as
-    ``history.stopped_by == "callback"``. ``track_gradients=True`` records each layer's
-    gradient norm per epoch in ``history.gradient_norms`` (see :func:`layer_parameters`;
-    ``plots.plot_gradient_norms`` draws them). ``clip_grad_norm=c`` rescales the gradient
-    after each backward pass, before the optimizer step, so that its total L2 norm is at most
-    ``c`` (:func:`~autograd_lite.nn.clip_grad_norm_`), compiled or eager.
+    Args:
+        model: the :class:`~autograd_lite.nn.Module` to train, in place.
+        X: the rows, a list of lists of numbers or a 2-D NumPy array.
+        y: one target per row, a list or a 1-D NumPy array.
+        loss: a name in ``losses.OBJECTIVES`` (``"bce"``, ``"cross_entropy"``, ``"hinge"``,
+            ``"mse"``), or a function of one's own, ``loss(outputs, targets) -> Value``,
+            given a batch's model outputs and targets (floats) and returning their mean loss;
+            such a loss trains eagerly (compiled code traces one example, which only a named
+            loss promises to average) and records no accuracy. None picks the loss from
+            ``y`` with ``losses.choose_loss``: labels 0/1 → ``"bce"``, 0…k-1 →
+            ``"cross_entropy"``, else ``"mse"``.
+        optimizer: steps once per batch; ``Adam(model.parameters(), lr=0.01)`` when None.
+        scheduler: from :mod:`autograd_lite.optim.lr_scheduler`, built on ``optimizer``;
+            steps once per epoch, after the epoch's optimizer steps and its validation, as in
+            PyTorch's loop: epoch 1 trains at the optimizer's rates, epoch k at the
+            schedule's k-1.
+        epochs: how many passes over the rows.
+        batch_size: rows per optimizer step; None takes all of them.
+        validation: ``(X_val, y_val)``, scored after each epoch in eval mode.
+        early_stopping: stop once the validation loss (the training loss without
+            validation) has not improved for this many epochs, and put back the weights of
+            the best epoch.
+        progress: show a bar (an HTML bar in Jupyter, tqdm in a terminal, a line per tenth
+            of the run without tqdm); False prints nothing.
+        seed: shuffles the rows: an int, or None for the library's global generator, which
+            ``ag.manual_seed`` resets.
+        compile: ``"auto"``, True (raise :class:`~autograd_lite.TraceError` if the model
+            cannot be traced) or False (always train eagerly).
+        callbacks: one or a list of ``callback(epoch, numbers)`` (see :data:`Callback`),
+            called after each epoch; one returning False stops training, recorded as
+            ``history.stopped_by == "callback"``.
+        track_gradients: record each layer's gradient norm per epoch in
+            ``history.gradient_norms`` (see :func:`layer_parameters`;
+            ``plots.plot_gradient_norms`` draws them).
+        clip_grad_norm: after each backward pass, before the optimizer step, rescale the
+            gradient so that its total L2 norm is at most this
+            (:func:`~autograd_lite.nn.clip_grad_norm_`), compiled or eager.
 
-    Raises ``ValueError`` naming the learning rate if the loss or a weight stops being a
-    finite number (training diverged); the model is then left with its best epoch's weights.
+    Returns:
+        The :class:`History` of the epochs trained.
+
+    Raises:
+        ValueError: a bad argument or bad data (before anything is trained); or training
+            diverged: the loss or a weight stopped being a finite number (the message names
+            the learning rate; the model is left with its best epoch's weights).
+        TypeError: a scheduler that is not one, or a callback that cannot be called.
     """
     settings = _settings(
         X, y, loss, optimizer, scheduler, epochs, batch_size, validation, early_stopping,
