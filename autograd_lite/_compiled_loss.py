@@ -1,8 +1,9 @@
 """Compiled training's runner: a model's per-example loss and its gradient as generated code.
 
-``fit`` asks :func:`_compiled` for a runner; a runner is one object with ``batch(rows,
-targets)`` (sets each parameter's ``grad`` to the batch's mean gradient) and
-``evaluate(rows, targets)`` (the mean loss and accuracy), so another runner can stand in.
+``fit`` asks :func:`_compiled` for a runner: one object with ``batch(rows, targets)`` (sets
+each parameter's ``grad`` to the batch's mean gradient) and ``evaluate(rows, targets)``
+(the mean loss and accuracy), as :class:`LossRunner` says. ``RUNNER`` makes them; another
+runner (a vectorised one, say) stands in by being assigned there.
 
 >>> from autograd_lite import nn
 >>> from autograd_lite.losses import get_objective
@@ -21,7 +22,7 @@ import operator
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .compiler import Generated, TraceError, trace_gradient
 from .engine import Value, enable_grad
@@ -32,6 +33,26 @@ ARRAY_MIN_ROWS = 64
 """With NumPy installed, compiled training runs a batch of at least this many rows as
 columns (one call of the generated code per ``ARRAY_CHUNK`` rows) instead of row by row."""
 ARRAY_CHUNK = 4096
+
+
+class LossRunner(Protocol):
+    """What ``fit`` needs from a compiled per-example loss (:class:`_CompiledLoss` is one)."""
+
+    params: list[Value]  # the model's parameters when it was made, in order
+    shape: tuple[Any, ...]  # the model's _structure_of when it was made
+
+    def program(self, row: Sequence[float], target: float, gradient: bool = True) -> object:
+        """Trace now (in the model's current mode) what rows like this one need; raises
+        ``TraceError`` if the model cannot be traced."""
+
+    def batch(self, rows: Sequence[Sequence[float]], targets: Sequence[float]) -> tuple[float, int]:
+        """Forward and backward of a batch: sets each ``p.grad`` to the batch's mean
+        gradient; returns (the batch's mean loss times its size, the number of hits)."""
+
+    def evaluate(
+        self, rows: Sequence[Sequence[float]], targets: Sequence[float]
+    ) -> tuple[float, float | None]:
+        """``(mean loss, accuracy)`` of the rows, the model in eval mode."""
 
 
 class _CompiledLoss:
@@ -202,7 +223,7 @@ def _compiled(
     target: float,
     mode: bool | str,
     scoring: bool,
-) -> tuple[_CompiledLoss | None, _CompiledLoss | None]:
+) -> tuple[LossRunner | None, LossRunner | None]:
     """The compiled per-example loss for training and for scoring (eval mode, traced only
     when ``scoring``); None for what runs eagerly: everything with ``compile=False`` or a loss
     of one's own (not separable), and under ``"auto"`` what cannot be traced, which is said
@@ -215,7 +236,7 @@ def _compiled(
                 "pass compile=False or 'auto'"
             )
         return None, None
-    compiled = _cached(model, objective, lambda: _CompiledLoss(model, objective))
+    compiled = _cached(model, objective, lambda: RUNNER(model, objective))
     works: list[bool] = []
     failure: TraceError | None = None
     for training in [True, False] if scoring else [True]:
@@ -237,6 +258,11 @@ def _compiled(
         _cache_of(model)[objective] = compiled
     train = compiled if works[0] else None
     return train, (compiled if scoring and works[-1] else None)
+
+
+RUNNER: Callable[[Module, Objective], LossRunner] = _CompiledLoss
+"""What makes the runner ``fit`` trains with, from the model and the objective. A runner
+holds its model weakly (the model's cache holds the runner)."""
 
 
 class _CompiledForward:
@@ -321,7 +347,7 @@ def _unchanged(model: Module, runner: Any) -> bool:
     return bool(runner.params == model.parameters() and runner.shape == _structure_of(model))
 
 
-def _cached(model: Module, key: Any, make: Callable[[], _CompiledLoss]) -> _CompiledLoss:
+def _cached(model: Module, key: Any, make: Callable[[], LossRunner]) -> LossRunner:
     """The runner compiled for ``model`` under ``key``, or a new one if the model changed."""
     runner = _cache_of(model).get(key)
     if runner is None or not _unchanged(model, runner):

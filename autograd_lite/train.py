@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._compiled_loss import _compiled, _compiled_outputs, _CompiledLoss
+from ._compiled_loss import LossRunner, _compiled, _compiled_outputs
 from ._progress import Progress
 from .engine import Value, no_grad
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
@@ -452,7 +452,7 @@ BatchStep = Callable[[list[Sequence[float]], list[float]], tuple[float, int]]
 gradient and returns (the batch's mean loss times its size, how many rows it predicts)."""
 
 
-def _batch_step(model: Module, settings: _Settings) -> tuple[BatchStep, _CompiledLoss | None]:
+def _batch_step(model: Module, settings: _Settings) -> tuple[BatchStep, LossRunner | None]:
     """The batch step ``fit`` runs (compiled or eager), and the compiled scorer of the
     validation rows (None: scored eagerly, or no validation)."""
     objective = settings.objective
@@ -506,7 +506,7 @@ def _epoch(
 
 
 def _score(
-    model: Module, scorer: _CompiledLoss | None, settings: _Settings
+    model: Module, scorer: LossRunner | None, settings: _Settings
 ) -> tuple[float | None, float | None]:
     """The validation rows' (mean loss, accuracy), scored in eval mode; (None, None) without."""
     if settings.validation is None:
