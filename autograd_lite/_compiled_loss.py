@@ -324,7 +324,10 @@ def _compiled_outputs(model: Module, rows: Sequence[Sequence[float]]) -> list[Ou
             return None
         forward.shape = _structure_of(model)
         _cache_of(model)["forward"] = forward
-    return forward.outputs(rows)
+    try:
+        return forward.outputs(rows)
+    except (TypeError, ValueError):  # a cell that is not a number, a domain error: the
+        return None  # eager model runs and raises its own error, word for word
 
 
 PREDICT_MIN_ROWS = 256

@@ -409,7 +409,8 @@ def _settings(
     _count(early_stopping, "early_stopping", optional=True)
     scored = None
     if validation is not None:
-        X_val, y_val = _listed(validation[0]), _listed(validation[1])
+        X_val, y_val = validation
+        X_val, y_val = _listed(X_val), _listed(y_val)
         scored = (X_val, _check_data(X_val, y_val, objective, "validation"))
     if compile not in (True, False, "auto"):
         raise ValueError(f'compile must be True, False or "auto", got {compile!r}')
@@ -447,12 +448,12 @@ def _count(value: object, name: str, optional: bool = False) -> None:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
-BatchStep = Callable[[list[Sequence[float]], list[float]], tuple[float, int]]
+_BatchStep = Callable[[list[Sequence[float]], list[float]], tuple[float, int]]
 """One batch forward and backward: sets each parameter's ``grad`` to the batch's mean
 gradient and returns (the batch's mean loss times its size, how many rows it predicts)."""
 
 
-def _batch_step(model: Module, settings: _Settings) -> tuple[BatchStep, LossRunner | None]:
+def _batch_step(model: Module, settings: _Settings) -> tuple[_BatchStep, LossRunner | None]:
     """The batch step ``fit`` runs (compiled or eager), and the compiled scorer of the
     validation rows (None: scored eagerly, or no validation)."""
     objective = settings.objective
@@ -475,7 +476,7 @@ def _batch_step(model: Module, settings: _Settings) -> tuple[BatchStep, LossRunn
 def _epoch(
     model: Module,
     optimizer: Optimizer,
-    step: BatchStep,
+    step: _BatchStep,
     settings: _Settings,
     order: list[int],
     layers: dict[str, list[Value]],

@@ -661,3 +661,10 @@ def test_predict_follows_changes_to_the_model_between_calls() -> None:
     assert predict(model, X) == pytest.approx(eager_outputs(model, X), rel=1e-12)
     with pytest.raises(ValueError, match="expected 2 inputs, got 3"):  # the eager model's own error
         predict(model, [[1.0, 2.0, 3.0]] * 300)
+    rows = [[1.0, 2.0]] * 299 + [[math.inf, 1.0]]  # inf and nan as the eager engine has them
+    assert predict(model, rows) == pytest.approx(eager_outputs(model, rows), nan_ok=True)
+    with pytest.raises(TypeError) as eager_error:
+        eager_outputs(model, [["a", 1.0]])
+    with pytest.raises(TypeError) as error:
+        predict(model, [[1.0, 2.0]] * 299 + [["a", 1.0]])
+    assert str(error.value) == str(eager_error.value)
