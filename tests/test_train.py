@@ -436,7 +436,7 @@ def test_memory_stays_flat_over_many_compiled_train_and_delete_rounds() -> None:
     X, y = X_XOR[:8], Y_XOR[:8]
 
     def one_round() -> None:
-        model = MLP(2, [2, 1], seed=0)
+        model = MLP(2, [1], seed=0)
         ag.fit(model, X, y, loss="bce", epochs=1, compile=True, progress=False)
         ag.predict(model, X * 32, loss="bce")  # compiled: 256 rows
 
