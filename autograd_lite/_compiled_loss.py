@@ -92,9 +92,10 @@ class _CompiledLoss:
                 target_: list[Any] = [t if key is None else key]  # a Value works as a number
                 return loss([out], target_), out
 
-            program = trace_gradient(
-                example, [list(row), target], self.params, "example", gradient=gradient
-            )
+            with enable_grad():  # scoring may be asked for inside no_grad
+                program = trace_gradient(
+                    example, [list(row), target], self.params, "example", gradient=gradient
+                )
             self.programs[key, gradient, self.model.training] = program
         return program
 
@@ -330,9 +331,36 @@ def _compiled_outputs(model: Module, rows: Sequence[Sequence[float]]) -> list[Ou
         return None  # eager model runs and raises its own error, word for word
 
 
+def _compiled_scores(
+    model: object, objective: Objective, rows: Sequence[Sequence[float]], targets: list[float]
+) -> tuple[float, float | None] | None:
+    """``evaluate``'s ``(mean loss, accuracy)`` from generated code (the model in eval
+    mode), or None where the eager model should run instead: a model that is not a Module,
+    a loss of one's own, rows of different lengths, anything that fails compiled, or fewer
+    than ``PREDICT_MIN_ROWS`` rows and nothing compiled yet. The runner is the one ``fit``
+    uses for this objective."""
+    if not isinstance(model, Module) or not objective.separable:
+        return None
+    if any(len(row) != len(rows[0]) for row in rows):
+        return None
+    runner: LossRunner | None = _cache_of(model).get(objective)
+    usable = runner is not None and _unchanged(model, runner)
+    if not usable and len(rows) < PREDICT_MIN_ROWS:
+        return None  # fewer rows than tracing costs
+    if runner is None or not usable:
+        runner = RUNNER(model, objective)
+        runner.shape = _structure_of(model)
+    try:
+        scores = runner.evaluate(rows, targets)
+    except Exception:  # not traceable, or an error: the eager model runs and raises its own
+        return None
+    _cache_of(model)[objective] = runner
+    return scores
+
+
 PREDICT_MIN_ROWS = 256
-"""``predict`` traces a model (once: later calls reuse the program) when given this many
-rows or more; fewer rows run eagerly, which is cheaper than tracing."""
+"""``predict`` and ``evaluate`` trace a model (once: later calls reuse the program) when
+given this many rows or more; fewer rows run eagerly, which is cheaper than tracing."""
 
 
 def _cache_of(model: Module) -> dict[Any, Any]:

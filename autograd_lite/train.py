@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._compiled_loss import LossRunner, _compiled, _compiled_outputs
+from ._compiled_loss import LossRunner, _compiled, _compiled_outputs, _compiled_scores
 from ._progress import Progress
 from .engine import Value, no_grad
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
@@ -162,7 +162,9 @@ def evaluate(
 ) -> tuple[float, float | None]:
     """The mean loss and the accuracy of ``model`` on ``(X, y)``, without building a graph.
 
-    The model runs in eval mode (no dropout); its modes are put back after.
+    The model runs in eval mode (no dropout); its modes are put back after. As in
+    :func:`predict`, a :class:`~autograd_lite.nn.Module` given 256 rows or more runs as
+    generated code (traced once, kept with the model), eagerly if it cannot be traced.
 
     Args:
         model: a model (or any function of one row giving a Value or a list of them).
@@ -186,12 +188,28 @@ def evaluate(
     X, y = _listed(X), _listed(y)
     objective = get_objective(loss if loss is not None else _chosen(y))
     targets = _check_data(X, y, objective, "evaluate")
-    with no_grad(), _evaluating(model):
-        outputs = [model(row) for row in X]
-        loss_value = objective.loss(outputs, targets).data
+    return _scores(model, X, targets, objective, compiled=True)
+
+
+def _scores(
+    model: Callable[[Sequence[float]], Output],
+    rows: Sequence[Sequence[float]],
+    targets: list[float],
+    objective: Objective,
+    compiled: bool,
+) -> tuple[float, float | None]:
+    """``(mean loss, accuracy)`` of checked rows in eval mode: from generated code when
+    ``compiled`` and the model can be traced, else eagerly without a graph."""
+    with _evaluating(model):
+        found = _compiled_scores(model, objective, rows, targets) if compiled else None
+        if found is not None:
+            return found
+        with no_grad():
+            outputs = [model(row) for row in rows]
+            mean = objective.loss(outputs, targets).data
     if objective.decide is None:
-        return loss_value, None
-    return loss_value, _hits(objective, outputs, targets) / len(targets)
+        return mean, None
+    return mean, _hits(objective, outputs, targets) / len(targets)
 
 
 def predict(
@@ -517,7 +535,7 @@ def _score(
     try:
         if scorer is not None:
             return scorer.evaluate(rows, targets)
-        return evaluate(model, rows, targets, loss=settings.objective)
+        return _scores(model, rows, targets, settings.objective, compiled=False)
     finally:
         model.train()
 

@@ -668,3 +668,34 @@ def test_predict_follows_changes_to_the_model_between_calls() -> None:
     with pytest.raises(TypeError) as error:
         predict(model, [[1.0, 2.0]] * 299 + [["a", 1.0]])
     assert str(error.value) == str(eager_error.value)
+
+
+@pytest.mark.parametrize("loss", sorted(CASES))
+def test_evaluate_runs_compiled_and_equals_eager(
+    loss: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autograd_lite import _compiled_loss as runner
+    from autograd_lite import engine
+
+    X, y, nout = CASES[loss]
+    X, y = X * 7, y * 7  # past PREDICT_MIN_ROWS: compiled
+    model = MLP(2, [6, nout], dropout=0.5, seed=3)  # evaluate switches dropout off
+    monkeypatch.setattr(runner, "PREDICT_MIN_ROWS", 10**9)
+    eager = ag.evaluate(model, X, y, loss=loss)  # too few rows to compile: eager
+    monkeypatch.setattr(runner, "PREDICT_MIN_ROWS", 256)
+    with ag.no_grad():  # tracing works inside no_grad too
+        ag.evaluate(model, X, y, loss=loss)  # traced here
+    nodes = 0
+    allocate = engine._allocate
+
+    def counting(cls: type) -> object:
+        nonlocal nodes
+        nodes += 1
+        return allocate(cls)
+
+    monkeypatch.setattr(engine, "_allocate", counting)
+    compiled = ag.evaluate(model, X, y, loss=loss)
+    assert nodes < len(X)  # no graph per row: generated code
+    assert compiled[0] == pytest.approx(eager[0], rel=1e-12)
+    assert compiled[1] == eager[1]
+    assert model.training
