@@ -348,7 +348,7 @@ def fit(
             the learning rate; the model is left with its best epoch's weights).
         TypeError: a scheduler that is not one, or a callback that cannot be called.
     """
-    settings = _settings(
+    settings = _checked_settings(
         X, y, loss, optimizer, scheduler, epochs, batch_size, validation, early_stopping,
         compile, callbacks, clip_grad_norm,
     )  # fmt: skip
@@ -404,7 +404,7 @@ class _Settings:
     callbacks: tuple[Callback, ...]
 
 
-def _settings(
+def _checked_settings(
     X: Sequence[Sequence[float]],
     y: Sequence[float],
     loss: str | Objective | LossFunction | None,

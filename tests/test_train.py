@@ -595,6 +595,20 @@ def test_fit_evaluate_and_predict_take_numpy_arrays() -> None:
 # --- predict runs compiled ---------------------------------------------------------------
 
 
+def count_nodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the graph nodes made from now on, in the one number of the list returned."""
+    from autograd_lite import engine
+
+    count, allocate = [0], engine._allocate
+
+    def counting(cls: type) -> object:
+        count[0] += 1
+        return allocate(cls)
+
+    monkeypatch.setattr(engine, "_allocate", counting)
+    return count
+
+
 def eager_outputs(model: ag.nn.Module, X: list[list[float]]) -> list[object]:
     model.eval()
     try:
@@ -611,7 +625,6 @@ def test_predict_runs_compiled_and_equals_eager(
     loss: str, numpy: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from autograd_lite import _compiled_loss as runner
-    from autograd_lite import engine
 
     if numpy:
         pytest.importorskip("numpy")
@@ -629,18 +642,10 @@ def test_predict_runs_compiled_and_equals_eager(
         decide = objective.decide
         wanted = [decide([ag.Value(v) for v in o] if isinstance(o, list) else ag.Value(o))  # type: ignore[arg-type]
                   for o in expected]  # fmt: skip
-    nodes = 0
-    allocate = engine._allocate
-
-    def counting(cls: type) -> object:
-        nonlocal nodes
-        nodes += 1
-        return allocate(cls)
-
     predict(model, X, loss=loss)  # traced here
-    monkeypatch.setattr(engine, "_allocate", counting)
+    nodes = count_nodes(monkeypatch)
     got = predict(model, X, loss=loss)
-    assert nodes < len(X)  # no graph per row: generated code
+    assert nodes[0] < len(X)  # no graph per row: generated code
     assert got == pytest.approx(wanted, rel=1e-12, abs=1e-12)
     assert model.training
 
@@ -675,7 +680,6 @@ def test_evaluate_runs_compiled_and_equals_eager(
     loss: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from autograd_lite import _compiled_loss as runner
-    from autograd_lite import engine
 
     X, y, nout = CASES[loss]
     X, y = X * 7, y * 7  # past PREDICT_MIN_ROWS: compiled
@@ -685,17 +689,9 @@ def test_evaluate_runs_compiled_and_equals_eager(
     monkeypatch.setattr(runner, "PREDICT_MIN_ROWS", 256)
     with ag.no_grad():  # tracing works inside no_grad too
         ag.evaluate(model, X, y, loss=loss)  # traced here
-    nodes = 0
-    allocate = engine._allocate
-
-    def counting(cls: type) -> object:
-        nonlocal nodes
-        nodes += 1
-        return allocate(cls)
-
-    monkeypatch.setattr(engine, "_allocate", counting)
+    nodes = count_nodes(monkeypatch)
     compiled = ag.evaluate(model, X, y, loss=loss)
-    assert nodes < len(X)  # no graph per row: generated code
+    assert nodes[0] < len(X)  # no graph per row: generated code
     assert compiled[0] == pytest.approx(eager[0], rel=1e-12)
     assert compiled[1] == eager[1]
     assert model.training
