@@ -310,13 +310,13 @@ class _CompiledForward:
 def _compiled_outputs(model: Module, rows: Sequence[Sequence[float]]) -> list[Output] | None:
     """``model``'s outputs for ``rows`` from generated code (the model in eval mode), or None
     where the eager model should run instead: rows of different lengths, a model that cannot
-    be traced, or fewer than ``PREDICT_MIN_ROWS`` rows and nothing compiled yet."""
+    be traced, or fewer than ``TRACE_MIN_ROWS`` rows and nothing compiled yet."""
     if not rows or any(len(row) != len(rows[0]) for row in rows):
         return None
     width = len(rows[0])
     forward: _CompiledForward | None = _cache_of(model).get("forward")
     usable = forward is not None and forward.width == width and _unchanged(model, forward)
-    if not usable and len(rows) < PREDICT_MIN_ROWS:
+    if not usable and len(rows) < TRACE_MIN_ROWS:
         return None  # fewer rows than tracing costs
     if forward is None or not usable:
         try:
@@ -337,7 +337,7 @@ def _compiled_scores(
     """``evaluate``'s ``(mean loss, accuracy)`` from generated code (the model in eval
     mode), or None where the eager model should run instead: a model that is not a Module,
     a loss of one's own, rows of different lengths, anything that fails compiled, or fewer
-    than ``PREDICT_MIN_ROWS`` rows and nothing compiled yet. The runner is the one ``fit``
+    than ``TRACE_MIN_ROWS`` rows and nothing compiled yet. The runner is the one ``fit``
     uses for this objective."""
     if not isinstance(model, Module) or not objective.separable:
         return None
@@ -345,7 +345,7 @@ def _compiled_scores(
         return None
     runner: LossRunner | None = _cache_of(model).get(objective)
     usable = runner is not None and _unchanged(model, runner)
-    if not usable and len(rows) < PREDICT_MIN_ROWS:
+    if not usable and len(rows) < TRACE_MIN_ROWS:
         return None  # fewer rows than tracing costs
     if runner is None or not usable:
         runner = RUNNER(model, objective)
@@ -358,7 +358,7 @@ def _compiled_scores(
     return scores
 
 
-PREDICT_MIN_ROWS = 256
+TRACE_MIN_ROWS = 256
 """``predict`` and ``evaluate`` trace a model (once: later calls reuse the program) when
 given this many rows or more; fewer rows run eagerly, which is cheaper than tracing."""
 

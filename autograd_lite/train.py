@@ -221,7 +221,7 @@ def predict(
     """The label each row gets (the raw output for regression), without building a graph.
 
     The model runs in eval mode (no dropout); its modes are put back after. A
-    :class:`~autograd_lite.nn.Module` given 256 rows or more (``PREDICT_MIN_ROWS``) is traced
+    :class:`~autograd_lite.nn.Module` given 256 rows or more (``TRACE_MIN_ROWS``) is traced
     once and runs as generated code, over NumPy columns when NumPy is installed; the program
     is kept with the model for later calls (and traced again if the model changes). A model
     that cannot be traced runs eagerly; both give the same numbers.

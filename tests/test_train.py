@@ -632,7 +632,7 @@ def test_predict_runs_compiled_and_equals_eager(
     else:
         monkeypatch.setattr(runner, "ARRAY_MIN_ROWS", 10**9)  # every row on floats
     X, _, nout = CASES[loss]
-    X = X * 7  # past PREDICT_MIN_ROWS: compiled
+    X = X * 7  # past TRACE_MIN_ROWS: compiled
     model = MLP(2, [6, nout], dropout=0.5, seed=3)  # predict switches dropout off
     expected = eager_outputs(model, X)
     objective = OBJECTIVES[loss]
@@ -682,11 +682,11 @@ def test_evaluate_runs_compiled_and_equals_eager(
     from autograd_lite import _compiled_loss as runner
 
     X, y, nout = CASES[loss]
-    X, y = X * 7, y * 7  # past PREDICT_MIN_ROWS: compiled
+    X, y = X * 7, y * 7  # past TRACE_MIN_ROWS: compiled
     model = MLP(2, [6, nout], dropout=0.5, seed=3)  # evaluate switches dropout off
-    monkeypatch.setattr(runner, "PREDICT_MIN_ROWS", 10**9)
+    monkeypatch.setattr(runner, "TRACE_MIN_ROWS", 10**9)
     eager = ag.evaluate(model, X, y, loss=loss)  # too few rows to compile: eager
-    monkeypatch.setattr(runner, "PREDICT_MIN_ROWS", 256)
+    monkeypatch.setattr(runner, "TRACE_MIN_ROWS", 256)
     with ag.no_grad():  # tracing works inside no_grad too
         ag.evaluate(model, X, y, loss=loss)  # traced here
     nodes = count_nodes(monkeypatch)
