@@ -31,10 +31,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from . import grad_mode
-from .grad_mode import TraceError as TraceError  # `as`: re-exported for compiler and train
 from .grad_mode import enable_grad, refuse_while_tracing
-from .grad_mode import no_grad as no_grad
-from .grad_mode import tracing as tracing
 from .ops import (
     ABS,
     ADD,

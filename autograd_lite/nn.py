@@ -174,7 +174,9 @@ class Module:
             yield from _named(attribute, f"{prefix}{name}")
 
     def parameters(self) -> list[Value]:
-        return [p for _, p in self.named_parameters()]
+        """Every parameter once, in :meth:`named_parameters` order, as PyTorch's: a parameter
+        used in two places (tied weights) is listed where it first appears."""
+        return list(dict.fromkeys(p for _, p in self.named_parameters()))
 
     def _named_values(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         """Like :meth:`named_parameters`, frozen Values (``requires_grad=False``) included:

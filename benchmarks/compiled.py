@@ -1,8 +1,8 @@
 """Compiled mode under the same workloads: the demo step through ``fit``'s compiled path,
 the compilation itself, and ``autograd-lite train`` on a large CSV file.
 
-Pure-Python compiled mode is forced by raising ``autograd_lite.train.ARRAY_MIN_ROWS`` out of
-reach; NumPy mode is the library's own default (batches of 64 rows or more run as columns).
+Pure-Python compiled mode is forced by raising ``autograd_lite._compiled_loss.ARRAY_MIN_ROWS``
+out of reach; NumPy mode is the library's own default (batches of 64 rows or more run as columns).
 """
 
 from __future__ import annotations
@@ -23,22 +23,22 @@ from typing import Any
 from engines import Engine
 from workloads import DemoModel
 
-from autograd_lite import cli, nn, optim, tabular, train
+from autograd_lite import _compiled_loss, cli, nn, optim, tabular, train
 from autograd_lite.losses import get_objective
 
 PURE_PYTHON = 10**9  # ARRAY_MIN_ROWS that no batch reaches: every row runs on floats
-NUMPY = train.ARRAY_MIN_ROWS  # the library's default
+NUMPY = _compiled_loss.ARRAY_MIN_ROWS  # the library's default
 
 
 @contextlib.contextmanager
 def array_min_rows(rows: int) -> Iterator[None]:
-    """Run the block with ``autograd_lite.train.ARRAY_MIN_ROWS = rows``."""
-    saved = train.ARRAY_MIN_ROWS
-    train.ARRAY_MIN_ROWS = rows
+    """Run the block with ``autograd_lite._compiled_loss.ARRAY_MIN_ROWS = rows``."""
+    saved = _compiled_loss.ARRAY_MIN_ROWS
+    _compiled_loss.ARRAY_MIN_ROWS = rows
     try:
         yield
     finally:
-        train.ARRAY_MIN_ROWS = saved
+        _compiled_loss.ARRAY_MIN_ROWS = saved
 
 
 def demo_mlp(engine: Engine) -> nn.MLP:
@@ -62,7 +62,7 @@ class CompiledDemo:
         self.model = demo_mlp(engine)
         self.optimizer = optim.SGD(self.model.parameters(), lr=1.0, weight_decay=2e-4)
         start = time.perf_counter()
-        self.compiled = train._CompiledLoss(self.model, get_objective("hinge"))
+        self.compiled = _compiled_loss._CompiledLoss(self.model, get_objective("hinge"))
         for label in sorted(set(y)):  # compiled here, outside the timed steps
             self.compiled.program(X[0], label)
         self.compile_seconds = time.perf_counter() - start
@@ -107,7 +107,7 @@ def compile_times(
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter()
-        compiled = train._CompiledLoss(model, objective)
+        compiled = _compiled_loss._CompiledLoss(model, objective)
         for label in sorted(set(y)):
             compiled.program(X[0], label)
         samples.append(time.perf_counter() - start)
@@ -167,10 +167,10 @@ def train_cli(path: Path, out: Path, batch_size: int | None, rows: int) -> dict[
 
         return timed
 
-    saved = tabular.prepare, tabular.TrainingRun.fit, train._CompiledLoss.evaluate
+    saved = tabular.prepare, tabular.TrainingRun.fit, _compiled_loss._CompiledLoss.evaluate
     tabular.prepare = timing("prepare", saved[0])  # type: ignore[assignment]
     tabular.TrainingRun.fit = timing("fit", saved[1])  # type: ignore[method-assign]
-    train._CompiledLoss.evaluate = timing("validation", saved[2])  # type: ignore[method-assign]
+    _compiled_loss._CompiledLoss.evaluate = timing("validation", saved[2])  # type: ignore[method-assign]
     argv = ["train", str(path), "--target", "label", "--hidden", "16,16", "--epochs", "1"]
     argv += ["--quiet", "--out", str(out)]
     if batch_size is not None:
@@ -183,7 +183,7 @@ def train_cli(path: Path, out: Path, batch_size: int | None, rows: int) -> dict[
             cli.main(argv)
             times["total"] = time.perf_counter() - start
     finally:
-        tabular.prepare, tabular.TrainingRun.fit, train._CompiledLoss.evaluate = saved
+        tabular.prepare, tabular.TrainingRun.fit, _compiled_loss._CompiledLoss.evaluate = saved
     final = [line for line in printed.getvalue().splitlines() if line.startswith("final:")]
     return {**times, "final": final[0] if final else ""}
 

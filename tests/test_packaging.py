@@ -104,11 +104,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 LAYERS = [
     {"seeding"},  # stdlib only: the global random generator
-    {"ops", "grad_mode", "data", "_files", "_version"},  # stdlib only
+    {"ops", "grad_mode", "data", "_files", "_version", "_progress"},  # stdlib only
     {"engine"},
     {"functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
     {"lr_scheduler"},  # deprecated: the old path of optim.lr_scheduler, for one release
     {"compiler"},
+    {"_compiled_loss"},  # fit's compiled-loss runner
     {"train", "serialize", "interop"},
     {"tabular"},
     {"viz", "plots"},  # presentation

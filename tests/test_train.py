@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 
@@ -254,12 +255,12 @@ def test_compiled_and_eager_training_agree(loss: str) -> None:
 @pytest.mark.parametrize("loss", sorted(CASES))
 def test_numpy_columns_agree_with_pure_python(loss: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("numpy")
-    from autograd_lite import train as training
+    from autograd_lite import _compiled_loss as runner
 
-    monkeypatch.setattr(training, "ARRAY_MIN_ROWS", 1)  # every batch as columns
-    monkeypatch.setattr(training, "ARRAY_CHUNK", 7)  # and several chunks per batch
+    monkeypatch.setattr(runner, "ARRAY_MIN_ROWS", 1)  # every batch as columns
+    monkeypatch.setattr(runner, "ARRAY_CHUNK", 7)  # and several chunks per batch
     columns = train(loss, True, batch_size=20)
-    monkeypatch.setattr(training, "ARRAY_MIN_ROWS", 10**9)  # every row on its own
+    monkeypatch.setattr(runner, "ARRAY_MIN_ROWS", 10**9)  # every row on its own
     assert_same_run(columns, train(loss, True, batch_size=20))
 
 
@@ -315,11 +316,11 @@ def test_a_long_epoch_moves_the_bar_per_example(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("tqdm")
-    from autograd_lite import train as training
+    from autograd_lite import _progress
 
     X = [[i / 50.0 - 1.0, 0.5] for i in range(100)]
     y = [float(x0 > 0) for x0, _ in X]
-    monkeypatch.setattr(training._Progress, "LONG_EPOCH", 50)
+    monkeypatch.setattr(_progress.Progress, "LONG_EPOCH", 50)
     ag.fit(small_model(), X, y, loss="bce", epochs=2, batch_size=25)
     err = capsys.readouterr().err
     assert "200/200" in err  # examples, not epochs
@@ -378,17 +379,17 @@ def test_auto_falls_back_before_training_when_scoring_cannot_be_traced() -> None
 
 
 def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from autograd_lite import train as training
+    from autograd_lite import _compiled_loss as runner
 
     traces = 0
-    trace_gradient = training.trace_gradient
+    trace_gradient = runner.trace_gradient
 
     def counting(*args: object, **kwargs: object) -> object:
         nonlocal traces
         traces += 1
         return trace_gradient(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(training, "trace_gradient", counting)
+    monkeypatch.setattr(runner, "trace_gradient", counting)
     model = small_model()
     for _ in range(3):  # one epoch at a time, as a hand-made schedule would
         ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
@@ -398,3 +399,299 @@ def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.Monk
     model.layers[0].neurons[0].activation = "tanh"  # type: ignore[attr-defined]
     ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
     assert traces == 6  # the model changed: its code is traced again
+
+
+# --- compiled programs live and die with their model ------------------------------------
+
+
+def forget_compiled_sources() -> None:
+    """Drop generated sources from linecache (kept for tracebacks, not by fit's cache)."""
+    import linecache
+
+    for name in [k for k in linecache.cache if k.startswith("<autograd_lite")]:
+        del linecache.cache[name]
+
+
+def test_a_model_trained_compiled_is_freed_with_its_programs() -> None:
+    import gc
+    import weakref
+
+    freed = []
+    for seed in range(5):
+        model = small_model(seed=seed)
+        ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, compile=True, progress=False,
+               validation=(X_XOR, Y_XOR))  # fmt: skip
+        ag.predict(model, X_XOR * 7, loss="bce")  # compiled too: 280 rows
+        freed.append(weakref.ref(model))
+        del model
+    gc.collect()
+    assert [ref() for ref in freed] == [None] * 5
+
+
+def test_memory_stays_flat_over_many_compiled_train_and_delete_rounds() -> None:
+    import gc
+    import statistics
+    import tracemalloc
+
+    X, y = X_XOR[:8], Y_XOR[:8]
+
+    def one_round() -> None:
+        model = MLP(2, [1], seed=0)
+        ag.fit(model, X, y, loss="bce", epochs=1, compile=True, progress=False)
+        ag.predict(model, X * 32, loss="bce")  # compiled: 256 rows
+
+    def settled() -> int:
+        gc.collect()
+        forget_compiled_sources()
+        return tracemalloc.get_traced_memory()[0]
+
+    memory = []
+    tracemalloc.start()
+    try:
+        for i in range(200):
+            one_round()
+            if 40 <= i < 60 or i >= 180:  # an early window and a late one
+                memory.append(settled())
+    finally:
+        tracemalloc.stop()
+    early, late = (
+        statistics.median(b - a for a, b in itertools.pairwise(window))
+        for window in (memory[:20], memory[20:])
+    )
+    # a model kept with its programs adds tens of kB a round, in every window; the median
+    # ignores an interpreter table that grows once somewhere in between
+    assert late < 2_000
+    assert late <= early + 1_000
+
+
+# --- compiled fit follows every change to the model -------------------------------------
+
+
+class Scaled(ag.nn.Module):
+    """A Linear whose output is scaled by a buffer (a Value that is not a parameter) and
+    shifted by settings kept in a dict and in a plain object."""
+
+    class Options:
+        def __init__(self) -> None:
+            self.offset = 0.25
+
+    def __init__(self) -> None:
+        self.linear = ag.nn.Linear(2, 1, seed=0)
+        self.scale = ag.Value(2.0, requires_grad=False)
+        self.settings = {"shift": 0.0}
+        self.options = Scaled.Options()
+
+    def __call__(self, x: object) -> ag.Value:
+        z = self.linear(x) * self.scale  # type: ignore[operator, arg-type]
+        return z + self.settings["shift"] + self.options.offset  # type: ignore[no-any-return]
+
+
+def frozen(model: ag.nn.Module) -> ag.Value:
+    weight: ag.Value = model[0].weight[0][0]  # type: ignore[index]
+    weight.requires_grad = False
+    return weight
+
+
+CHANGES = {
+    "activation swapped": (
+        lambda: ag.nn.Sequential(
+            ag.nn.Linear(2, 3, seed=0), ag.nn.ReLU(), ag.nn.Linear(3, 1, seed=1)
+        ),
+        lambda model: model.layers.__setitem__(1, ag.nn.Tanh()),
+    ),
+    "frozen weight changed": (
+        lambda: ag.nn.Sequential(
+            ag.nn.Linear(2, 3, seed=0), ag.nn.Tanh(), ag.nn.Linear(3, 1, seed=1)
+        ),
+        lambda model: setattr(model.layers[0].weight[0][0], "data", 1.5),
+    ),
+    "buffer changed": (Scaled, lambda model: setattr(model.scale, "data", -0.5)),
+    "dict setting changed": (Scaled, lambda model: model.settings.__setitem__("shift", 0.75)),
+    "object setting changed": (Scaled, lambda model: setattr(model.options, "offset", -1.0)),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_compiled_fit_after_a_change_to_the_model_equals_eager(change: str) -> None:
+    make, edit = CHANGES[change]
+    X, y = X_XOR[:20], [x0 - 0.5 * x1 for x0, x1 in X_XOR[:20]]
+    runs = []
+    for compile in (True, False):
+        model = make()
+        if change == "frozen weight changed":
+            frozen(model)
+        settings: dict[str, object] = {
+            "loss": "mse", "epochs": 2, "batch_size": 8, "progress": False, "seed": 0,
+            "validation": (X, y), "compile": compile,
+        }  # fmt: skip
+        ag.fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=0.05), **settings)  # type: ignore[arg-type]
+        edit(model)
+        history = ag.fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=0.05), **settings)  # type: ignore[arg-type]
+        runs.append((history, [p.data for p in model.parameters()]))
+    assert_same_run(runs[0], runs[1])
+
+
+# --- weight tying, NumPy arrays ----------------------------------------------------------
+
+
+def test_a_weight_tied_model_trains_with_the_default_optimizer() -> None:
+    X, y = data.make_blobs(30, centers=2, seed=0)
+    runs = []
+    for compile in (True, False):
+        shared = ag.nn.Linear(2, 2, seed=0)
+        model = ag.nn.Sequential(shared, ag.nn.Tanh(), shared)
+        assert len(model.parameters()) == 6  # each shared parameter once, as PyTorch's
+        assert len(model.state_dict()) == 12  # and named at each place it is used
+        history = ag.fit(model, X, y, loss="cross_entropy", epochs=5, seed=0, compile=compile,
+                         progress=False)  # fmt: skip
+        assert history.loss[-1] < history.loss[0]
+        runs.append((history, [p.data for p in model.parameters()]))
+    assert_same_run(runs[0], runs[1])
+
+
+def test_a_weight_tied_model_trains_as_pytorch_trains_it() -> None:
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for tied weights")
+    X, y = data.make_blobs(30, centers=2, seed=0)
+    shared = ag.nn.Linear(2, 2, seed=0)
+    model = ag.nn.Sequential(shared, ag.nn.Tanh(), shared)
+    ag.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.5),
+           epochs=3, progress=False)  # fmt: skip
+    linear = torch.nn.Linear(2, 2).double()
+    start = ag.nn.Linear(2, 2, seed=0)  # the same weights as shared before training
+    with torch.no_grad():
+        linear.weight.copy_(
+            torch.tensor([[w.data for w in row] for row in start.weight], dtype=torch.float64)
+        )
+        linear.bias.copy_(torch.tensor([b.data for b in start.bias or []], dtype=torch.float64))
+    tied = torch.nn.Sequential(linear, torch.nn.Tanh(), linear)
+    assert len(list(tied.parameters())) == 2
+    assert len(tied.state_dict()) == 4  # PyTorch's state_dict names both places too
+    opt = torch.optim.SGD(tied.parameters(), lr=0.5)
+    for _ in range(3):  # full batch: the row order does not matter
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(
+            tied(torch.tensor(X, dtype=torch.float64)), torch.tensor(y).long()
+        ).backward()
+        opt.step()
+    ours = [p.data for p in model.parameters()]
+    theirs = [*linear.weight.detach().flatten().tolist(), *linear.bias.detach().tolist()]
+    assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
+
+
+def test_fit_evaluate_and_predict_take_numpy_arrays() -> None:
+    np = pytest.importorskip("numpy")
+    X, y = np.array(X_XOR), np.array(Y_XOR)
+    histories = []
+    for rows, labels in ((X, y), (X_XOR, Y_XOR)):
+        model = small_model()
+        histories.append(
+            ag.fit(model, rows, labels, epochs=3, seed=0, progress=False, validation=(rows, labels))
+        )
+        assert ag.evaluate(model, rows, labels) == ag.evaluate(model, X_XOR, Y_XOR)
+        assert ag.predict(model, rows, loss="bce") == ag.predict(model, X_XOR, loss="bce")
+    assert histories[0] == histories[1]
+
+
+# --- predict runs compiled ---------------------------------------------------------------
+
+
+def count_nodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the graph nodes made from now on, in the one number of the list returned."""
+    from autograd_lite import engine
+
+    count, allocate = [0], engine._allocate
+
+    def counting(cls: type) -> object:
+        count[0] += 1
+        return allocate(cls)
+
+    monkeypatch.setattr(engine, "_allocate", counting)
+    return count
+
+
+def eager_outputs(model: ag.nn.Module, X: list[list[float]]) -> list[object]:
+    model.eval()
+    try:
+        with ag.no_grad():
+            outputs = [model(row) for row in X]
+    finally:
+        model.train()
+    return [[v.data for v in o] if isinstance(o, list) else o.data for o in outputs]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("numpy", [True, False])
+@pytest.mark.parametrize("loss", sorted(CASES))
+def test_predict_runs_compiled_and_equals_eager(
+    loss: str, numpy: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autograd_lite import _compiled_loss as runner
+
+    if numpy:
+        pytest.importorskip("numpy")
+        monkeypatch.setattr(runner, "ARRAY_CHUNK", 7)  # several chunks
+    else:
+        monkeypatch.setattr(runner, "ARRAY_MIN_ROWS", 10**9)  # every row on floats
+    X, _, nout = CASES[loss]
+    X = X * 7  # past TRACE_MIN_ROWS: compiled
+    model = MLP(2, [6, nout], dropout=0.5, seed=3)  # predict switches dropout off
+    expected = eager_outputs(model, X)
+    objective = OBJECTIVES[loss]
+    if objective.decide is None:
+        wanted: list[float] = expected  # type: ignore[assignment]
+    else:
+        decide = objective.decide
+        wanted = [decide([ag.Value(v) for v in o] if isinstance(o, list) else ag.Value(o))  # type: ignore[arg-type]
+                  for o in expected]  # fmt: skip
+    predict(model, X, loss=loss)  # traced here
+    nodes = count_nodes(monkeypatch)
+    got = predict(model, X, loss=loss)
+    assert nodes[0] < len(X)  # no graph per row: generated code
+    assert got == pytest.approx(wanted, rel=1e-12, abs=1e-12)
+    assert model.training
+
+
+def test_predict_falls_back_to_eager_for_a_model_it_cannot_trace() -> None:
+    X = [[1.0], [-2.0], [3.0]] * 100  # enough rows to be compiled, if it could be
+    assert predict(Folded(), X) == [abs(0.5 * x[0]) for x in X]  # quietly: no warning
+    assert predict(lambda row: ag.Value(2.0) * row[0], [[1.0], [2.0]]) == [2.0, 4.0]
+
+
+def test_predict_follows_changes_to_the_model_between_calls() -> None:
+    X = X_XOR * 7  # compiled
+    model = ag.nn.Sequential(ag.nn.Linear(2, 3, seed=0), ag.nn.ReLU(), ag.nn.Linear(3, 1, seed=1))
+    predict(model, X)
+    model.layers[2].bias[0].data = 5.0  # type: ignore[attr-defined, index]
+    assert predict(model, X) == pytest.approx(eager_outputs(model, X), rel=1e-12)
+    model.layers[1] = ag.nn.Tanh()  # type: ignore[attr-defined]
+    assert predict(model, X) == pytest.approx(eager_outputs(model, X), rel=1e-12)
+    with pytest.raises(ValueError, match="expected 2 inputs, got 3"):  # the eager model's own error
+        predict(model, [[1.0, 2.0, 3.0]] * 300)
+    rows = [[1.0, 2.0]] * 299 + [[math.inf, 1.0]]  # inf and nan as the eager engine has them
+    assert predict(model, rows) == pytest.approx(eager_outputs(model, rows), nan_ok=True)
+    with pytest.raises(TypeError) as eager_error:
+        eager_outputs(model, [["a", 1.0]])
+    with pytest.raises(TypeError) as error:
+        predict(model, [[1.0, 2.0]] * 299 + [["a", 1.0]])
+    assert str(error.value) == str(eager_error.value)
+
+
+@pytest.mark.parametrize("loss", sorted(CASES))
+def test_evaluate_runs_compiled_and_equals_eager(
+    loss: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autograd_lite import _compiled_loss as runner
+
+    X, y, nout = CASES[loss]
+    X, y = X * 7, y * 7  # past TRACE_MIN_ROWS: compiled
+    model = MLP(2, [6, nout], dropout=0.5, seed=3)  # evaluate switches dropout off
+    monkeypatch.setattr(runner, "TRACE_MIN_ROWS", 10**9)
+    eager = ag.evaluate(model, X, y, loss=loss)  # too few rows to compile: eager
+    monkeypatch.setattr(runner, "TRACE_MIN_ROWS", 256)
+    with ag.no_grad():  # tracing works inside no_grad too
+        ag.evaluate(model, X, y, loss=loss)  # traced here
+    nodes = count_nodes(monkeypatch)
+    compiled = ag.evaluate(model, X, y, loss=loss)
+    assert nodes[0] < len(X)  # no graph per row: generated code
+    assert compiled[0] == pytest.approx(eager[0], rel=1e-12)
+    assert compiled[1] == eager[1]
+    assert model.training

@@ -159,7 +159,7 @@ def test_predict_and_evaluate_run_in_eval_mode() -> None:
 def test_notebook_progress_is_one_html_display_updated_in_place(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from autograd_lite import train as training
+    from autograd_lite import _progress
 
     shown: list[tuple[str, dict[str, str]]] = []
 
@@ -174,7 +174,7 @@ def test_notebook_progress_is_one_html_display_updated_in_place(
     fake = types.ModuleType("IPython.display")
     fake.display = display  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython.display", fake)
-    monkeypatch.setattr(training, "_in_notebook", lambda: True)
+    monkeypatch.setattr(_progress, "_in_notebook", lambda: True)
     X, y = moons()
     ag.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=30, progress=True)
     assert [kind for kind, _ in shown].count("display") == 1

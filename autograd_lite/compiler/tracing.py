@@ -9,7 +9,7 @@ trace and sweep in turn.
 
 Python control flow on a traced Value cannot be replayed by straight-line code, so while
 tracing, ``float()``, ``bool()``, comparisons and reading ``.data`` of a placeholder raise
-:class:`~autograd_lite.engine.TraceError`.
+:class:`~autograd_lite.grad_mode.TraceError`.
 
 >>> x = new_input(3.0, "x")
 >>> traced = []
