@@ -232,7 +232,8 @@ class Packed:
         layout = tuple((id(group["params"]), len(group["params"])) for group in groups)
         if layout == self._layout:
             return
-        np, at = self._np, []
+        np = self._np
+        at: list[Index] = []
         for k, group in enumerate(groups):
             try:
                 where = [self._index[id(p)] for p in group["params"]]
