@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 np = pytest.importorskip("numpy")
 
@@ -329,3 +331,91 @@ def test_a_first_momentum_buffer_is_the_gradient_itself(saved: dict[int, Any]) -
     assert [(x, math.copysign(1.0, x)) for x in buffers] == [
         (x, math.copysign(1.0, x)) for x in expected
     ]
+
+
+SETTING_CHOICES: dict[type[optim.Optimizer], dict[str, list[Any]]] = {
+    optim.SGD: {"momentum": [0.0, 0.5, 0.9], "weight_decay": [0.0, 0.01, 0.3]},
+    optim.Adam: {
+        "betas": [(0.9, 0.999), (0.5, 0.6), (0.0, 0.0)],
+        "eps": [1e-8, 1e-3],
+        "weight_decay": [0.0, 0.1],
+        "amsgrad": [False, True],
+    },
+    optim.RMSprop: {
+        "alpha": [0.99, 0.5, 0.0],
+        "eps": [1e-8, 1e-3],
+        "weight_decay": [0.0, 0.1],
+        "momentum": [0.0, 0.9],
+        "centered": [False, True],
+    },
+}
+SETTING_CHOICES[optim.AdamW] = SETTING_CHOICES[optim.Adam]
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> dict[str, Any]:
+    """An optimizer, its groups over a shuffled theta, and the gradients and rates of a run."""
+    kind = draw(st.sampled_from(sorted(SETTING_CHOICES, key=lambda k: k.__name__)))
+    n = draw(st.integers(1, 7))
+    number = st.floats(-10, 10, allow_subnormal=True)
+    groups = []
+    for member in range(draw(st.integers(1, 3))):
+        options = {k: draw(st.sampled_from(v)) for k, v in SETTING_CHOICES[kind].items()}
+        if kind is optim.SGD and options["momentum"]:
+            options["nesterov"] = draw(st.booleans())
+        groups.append({**options, "lr": draw(st.sampled_from([0.0, 0.01, 0.5])), "id": member})
+    steps = draw(st.integers(1, 6))
+    return {
+        "kind": kind,
+        "start": draw(st.lists(number, min_size=n, max_size=n)),
+        "group_of": draw(st.lists(st.integers(0, len(groups) - 1), min_size=n, max_size=n)),
+        "order": draw(st.permutations(range(n))),
+        "groups": groups,
+        "grads": draw(
+            st.lists(st.lists(number, min_size=n, max_size=n), min_size=steps, max_size=steps)
+        ),
+        "rates": draw(st.lists(st.sampled_from([1.0, 0.5, 3.0]), min_size=steps, max_size=steps)),
+    }
+
+
+def bits(x: Any) -> Any:
+    """Numbers as their exact bits (NaN equal to NaN, -0.0 unequal to 0.0), anywhere inside."""
+    if isinstance(x, float):
+        return x.hex()
+    if isinstance(x, dict):
+        return {k: bits(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [bits(v) for v in x]
+    return x
+
+
+@settings(max_examples=60)
+@given(runs())
+def test_packed_runs_equal_eager_runs_bit_for_bit(run: dict[str, Any]) -> None:
+    """Any optimizer, groups in any layout of theta, rates changed between steps."""
+    results = []
+    for packed_run in (False, True):
+        params = [Value(x) for x in run["start"]]
+        groups = [
+            {
+                **options,
+                "params": [p for p, k in zip(params, run["group_of"]) if k == options["id"]],
+            }
+            for options in run["groups"]
+        ]
+        opt = run["kind"]([g for g in groups if g["params"]])
+        theta = [params[i] for i in run["order"]]
+        packed = opt.packed(theta) if packed_run else None
+        for grad, rate in zip(run["grads"], run["rates"]):
+            if packed is None:
+                for p, g in zip(theta, grad):
+                    p.grad = g
+                opt.step()
+            else:
+                packed.step(grad)
+            for group in opt.param_groups:
+                group["lr"] *= rate
+        if packed is not None:
+            packed.sync()
+        results.append(bits([[p.data for p in params], opt.state_dict()]))
+    assert results[0] == results[1]

@@ -100,7 +100,8 @@ class Packed:
         self.present = {key: numpy.zeros(n, bool) for key in keys}
         self._has_state = numpy.zeros(n, bool)
         self._layout: tuple[tuple[int, int], ...] = ()
-        self._at: list[Index] = []
+        self._at: list[Index] = []  # where each group's parameters are in theta
+        self._members: tuple[list[Value], Any] = ([], None)  # the optimizer's, and where
         self._vectorised = _steps_packed(type(optimizer))
         self.refresh()
 
@@ -149,21 +150,24 @@ class Packed:
             p.data = x
         if not self._vectorised:
             return
+        params, where = self._members
+        started = self._has_state[where]
+        if not started.all():
+            chosen = started.nonzero()[0]
+            params, where = [params[k] for k in chosen.tolist()], where[chosen]
         state = self.optimizer.state
-        has_state = self._has_state.tolist()
-        columns = [
-            (key, self.buffers[key].tolist(), self.present[key].tolist()) for key in self.buffers
-        ]
-        for p in self.optimizer.params:
-            i = self._index[id(p)]
-            if not has_state[i]:
+        dicts = [state.get(p) or state.setdefault(p, {}) for p in params]  # in place, as step()
+        for key, values in self.buffers.items():  # the keys in the order a first step adds them
+            present = self.present[key][where]
+            if not present.any():
                 continue
-            buffers = state.get(p)
-            if buffers is None:
-                buffers = state[p] = {}
-            for key, values, present in columns:
-                if present[i]:
-                    buffers[key] = values[i]
+            if present.all():
+                for buffers, value in zip(dicts, values[where].tolist()):
+                    buffers[key] = value
+                continue
+            for buffers, value, here in zip(dicts, values[where].tolist(), present.tolist()):
+                if here:
+                    buffers[key] = value
 
     def refresh(self) -> None:
         """Read ``theta`` from the Values and the buffers from ``optimizer.state`` again.
@@ -180,20 +184,25 @@ class Packed:
         self._place_groups()
         if not self._vectorised:
             return  # optimizer.state stays the state: it steps through the Values
-        for key in self.buffers:
-            self.buffers[key][:] = 0
-            self.present[key][:] = False
+        index = self._index
+        state = self.optimizer.state  # (no tuple per parameter: they would wake the GC)
+        started = [index[id(p)] for p in state if id(p) in index]
+        dicts = [buffers for p, buffers in state.items() if id(p) in index]
+        unknown = set().union(*dicts) - set(self.buffers)
+        if unknown:
+            raise ValueError(f"the optimizer's state holds unknown buffers {sorted(unknown)}")
         self._has_state[:] = False
-        for p, buffers in self.optimizer.state.items():
-            i = self._index.get(id(p))
-            if i is None:
-                continue  # not in the groups any more: checked below if it is
-            self._has_state[i] = True
-            for key, value in buffers.items():
-                if key not in self.buffers:
-                    raise ValueError(f"the optimizer's state holds an unknown buffer {key!r}")
-                self.buffers[key][i] = value
-                self.present[key][i] = True
+        self._has_state[started] = True
+        for key, values in self.buffers.items():
+            column = [buffers.get(key) for buffers in dicts]
+            where = started
+            if None in column:
+                where = [i for i, value in zip(started, column) if value is not None]
+                column = [value for value in column if value is not None]
+            values[:] = 0
+            values[where] = column
+            self.present[key][:] = False
+            self.present[key][where] = True
 
     def mark(self, at: Index, *keys: str) -> None:
         """Record that the parameters at ``at`` now have state with these buffers."""
@@ -234,6 +243,7 @@ class Packed:
             return
         np = self._np
         at: list[Index] = []
+        members: list[int] = []
         for k, group in enumerate(groups):
             try:
                 where = [self._index[id(p)] for p in group["params"]]
@@ -243,11 +253,14 @@ class Packed:
                     f"parameter group {k} holds {missing} parameter(s) that are not in the "
                     f"packed params ({len(self)} Values): pack every parameter of the optimizer"
                 ) from None
+            members += where
             first = where[0] if where else 0
             if where == list(range(first, first + len(where))):
                 at.append(slice(first, first + len(where)))
             else:
                 at.append(np.array(where, dtype=np.intp))
+        params = [p for group in groups for p in group["params"]]
+        self._members = params, np.array(members, dtype=np.intp)
         self._at, self._layout = at, layout
 
     def _step_through_values(self, grad: Any) -> None:
