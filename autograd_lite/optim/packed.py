@@ -61,7 +61,11 @@ class Packed:
         grad: the gradient of the last ``step``.
         math: the namespace the update rules get as ``m`` (:func:`array_math`).
 
-    Entries of ``theta`` that belong to no parameter group are left as they are.
+    Between ``refresh()`` (or the view's creation) and ``sync()``, ``theta`` and the arrays
+    are the truth: code may write into ``theta`` (restoring saved weights) and the next step
+    and ``sync()`` use it; changes made to the Values or to ``optimizer.state`` meanwhile are
+    not seen until ``refresh()``. Entries of ``theta`` that belong to no parameter group are
+    left as they are.
     """
 
     def __init__(self, optimizer: Optimizer, params: Iterable[Value]) -> None:
@@ -127,7 +131,8 @@ class Packed:
         np = self._np
         g = np.asarray(grad, dtype=np.float64)
         if g.shape != self.theta.shape:
-            raise ValueError(f"grad must hold {len(self)} numbers (one a parameter), got {g.shape}")
+            expected = f"{len(self)} numbers, one per parameter"
+            raise ValueError(f"grad must hold {expected}, got an array of shape {g.shape}")
         self._place_groups()
         if not self._vectorised:
             self._step_through_values(g)
