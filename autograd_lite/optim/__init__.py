@@ -22,16 +22,34 @@ PyTorch's layout (parameters numbered in group order), as plain numbers, lists a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..engine import Value
 from . import lr_scheduler
+from .packed import Packed
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+if TYPE_CHECKING:
+    from .packed import Index
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "Packed", "RMSprop", "lr_scheduler"]
 
 ParamGroup = dict[str, Any]
 Params = Iterable[Value | Mapping[str, Any]]  # Values, or parameter-group dicts
+Update = Callable[..., tuple[Any, ...]]
+"""One parameter's update: ``update(data, grad, *buffers) -> (data, *buffers)``, on floats or
+on arrays of the same shape (a whole group at once)."""
+
+
+def _where(condition: bool, if_true: float, if_false: float) -> float:
+    return if_true if condition else if_false
+
+
+FLOAT_MATH = SimpleNamespace(sqrt=math.sqrt, maximum=max, where=_where)
+"""The math an update rule calls as ``m.<name>``, on floats. ``maximum(a, b)`` is ``b`` if
+``b > a`` else ``a`` (Python's ``max``); ``sqrt`` is only given numbers >= 0 or NaN. The packed
+path passes the same functions on NumPy arrays (:func:`.packed.array_math`)."""
 
 
 class Optimizer:
@@ -39,8 +57,13 @@ class Optimizer:
 
     A subclass passes its hyper-parameters' defaults to ``__init__`` (None marks one that is
     required), lists its per-parameter buffers in ``state_keys`` (``optional_state_keys`` for
-    those only some settings use), checks a group in ``_check_group`` and updates one group's
-    parameters in ``_step_group``.
+    those only some settings use, in the order a first step creates them), checks a group in
+    ``_check_group`` and updates one group's parameters in ``_step_group``.
+
+    The built-in optimizers write their update once, in ``_rule(group, m)``: a function of one
+    parameter's data, gradient and buffers, over the math namespace ``m``. ``_step_group`` calls
+    it on floats, parameter after parameter; ``_step_packed`` calls it on NumPy arrays, a whole
+    group at once, for :meth:`packed`.
     """
 
     state_keys: tuple[str, ...] = ()
@@ -132,6 +155,33 @@ class Optimizer:
 
     def _step_group(self, group: ParamGroup) -> None:
         raise NotImplementedError
+
+    def _step_packed(self, group: ParamGroup, packed: Packed, at: Index) -> None:
+        """Update ``packed.theta[at]`` and the state arrays of one group, as ``_step_group``."""
+        raise NotImplementedError
+
+    def packed(self, params: Iterable[Value] | None = None) -> Packed:
+        """The parameters and this optimizer's state copied into flat NumPy arrays, to step there.
+
+        Args:
+            params: the order of ``theta`` (``model.parameters()``); by default ``self.params``.
+                It must hold every parameter of the optimizer; any other Value is kept in
+                ``theta`` and left alone.
+
+        Returns:
+            A :class:`~autograd_lite.optim.packed.Packed` view: ``step(grad)`` updates ``theta``
+            and the state arrays as ``step()`` updates the Values, ``sync()`` writes them back,
+            ``refresh()`` reads them again.
+
+        Raises:
+            ImportError: NumPy is not installed.
+
+        >>> w = Value(1.0)
+        >>> packed = SGD([w], lr=0.1).packed()
+        >>> packed.step([0.5]); packed.sync(); w.data
+        0.95
+        """
+        return Packed(self, self.params if params is None else params)
 
     def state_dict(self) -> dict[str, Any]:
         """The hyper-parameters and buffers, in PyTorch's layout, as plain data.
@@ -284,18 +334,43 @@ class SGD(Optimizer):
         if group["nesterov"] and group["momentum"] <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
 
-    def _step_group(self, group: ParamGroup) -> None:
+    def _rule(self, group: ParamGroup, m: Any) -> Update:
         lr, momentum, weight_decay = group["lr"], group["momentum"], group["weight_decay"]
-        nesterov, state = group["nesterov"], self.state
-        for p in group["params"]:
-            g = p.grad + weight_decay * p.data
+        nesterov = group["nesterov"]
+
+        def update(data: Any, grad: Any, buffer: Any) -> tuple[Any, Any]:
+            """``(data, momentum_buffer)`` after a step; ``buffer`` is None before the first."""
+            g = grad + weight_decay * data
             if momentum:
-                buffers = state.setdefault(p, {})
-                buffer = buffers.get("momentum_buffer")
                 buffer = g if buffer is None else momentum * buffer + g
-                buffers["momentum_buffer"] = buffer
                 g = g + momentum * buffer if nesterov else buffer
-            p.data = p.data - lr * g
+            return data - lr * g, buffer
+
+        return update
+
+    def _step_group(self, group: ParamGroup) -> None:
+        update, state = self._rule(group, FLOAT_MATH), self.state
+        if not group["momentum"]:
+            for p in group["params"]:
+                p.data = update(p.data, p.grad, None)[0]
+            return
+        for p in group["params"]:
+            buffers = state.setdefault(p, {})
+            p.data, buffers["momentum_buffer"] = update(
+                p.data, p.grad, buffers.get("momentum_buffer")
+            )
+
+    def _step_packed(self, group: ParamGroup, packed: Packed, at: Index) -> None:
+        update, theta, grad = self._rule(group, packed.math), packed.theta, packed.grad
+        if not group["momentum"]:
+            theta[at] = update(theta[at], grad[at], None)[0]
+            return
+        buffers = packed.buffers["momentum_buffer"]
+        for part, started in packed.parts(at, "momentum_buffer"):  # a first step: no buffer
+            theta[part], buffers[part] = update(
+                theta[part], grad[part], buffers[part] if started else None
+            )
+        packed.mark(at, "momentum_buffer")
 
 
 class Adam(Optimizer):
@@ -338,11 +413,45 @@ class Adam(Optimizer):
         _check_range(group, "eps", 0.0, math.inf)
         _check_flag(group, "amsgrad")
 
-    def _step_group(self, group: ParamGroup) -> None:
+    def _rule(self, group: ParamGroup, m: Any) -> Update:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad, state = group["weight_decay"], group["amsgrad"], self.state
+        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
         decay = 1 - lr * weight_decay if self.decoupled_weight_decay else 1.0
         l2 = 0.0 if self.decoupled_weight_decay else weight_decay
+        keep1, keep2 = 1 - beta1, 1 - beta2
+
+        def update(
+            data: Any,
+            grad: Any,
+            exp_avg: Any,
+            exp_avg_sq: Any,
+            max_exp_avg_sq: Any,
+            step_size: Any,
+            correction2: Any,
+        ) -> tuple[Any, Any, Any, Any]:
+            """``(data, exp_avg, exp_avg_sq, max_exp_avg_sq)`` after a step, given the bias
+            corrections of :meth:`_corrections`."""
+            if weight_decay:
+                data = data * decay
+            g = grad + l2 * data if l2 else grad
+            exp_avg = exp_avg + keep1 * (g - exp_avg)  # PyTorch's lerp
+            exp_avg_sq = beta2 * exp_avg_sq + keep2 * g * g
+            if amsgrad:
+                max_exp_avg_sq = m.maximum(max_exp_avg_sq, exp_avg_sq)
+            v = max_exp_avg_sq if amsgrad else exp_avg_sq
+            step = step_size * (exp_avg / (m.sqrt(v) / correction2 + eps))  # addcdiv
+            return data - step, exp_avg, exp_avg_sq, max_exp_avg_sq
+
+        return update
+
+    @staticmethod
+    def _corrections(group: ParamGroup, step: int) -> tuple[float, float]:
+        """The bias corrections at a parameter's ``step``: lr / (1-β₁ᵗ) and √(1-β₂ᵗ)."""
+        beta1, beta2 = group["betas"]
+        return group["lr"] / (1 - beta1**step), (1 - beta2**step) ** 0.5
+
+    def _step_group(self, group: ParamGroup) -> None:
+        update, amsgrad, state = self._rule(group, FLOAT_MATH), group["amsgrad"], self.state
         last_step, step_size, correction2 = 0, 0.0, 0.0
         for p in group["params"]:
             s = state.get(p)
@@ -350,15 +459,33 @@ class Adam(Optimizer):
                 s = state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
             step = s["step"] = int(s["step"]) + 1
             if step != last_step:  # the same for every parameter but after add_param_group
-                last_step, step_size = step, lr / (1 - beta1**step)
-                correction2 = (1 - beta2**step) ** 0.5
-            data = p.data * decay if weight_decay else p.data
-            g = p.grad + l2 * data if l2 else p.grad
-            m = s["exp_avg"] = s["exp_avg"] + (1 - beta1) * (g - s["exp_avg"])  # PyTorch's lerp
-            v = s["exp_avg_sq"] = beta2 * s["exp_avg_sq"] + (1 - beta2) * g * g
+                last_step, (step_size, correction2) = step, self._corrections(group, step)
+            p.data, s["exp_avg"], s["exp_avg_sq"], top = update(
+                p.data,
+                p.grad,
+                s["exp_avg"],
+                s["exp_avg_sq"],
+                s.get("max_exp_avg_sq", 0.0) if amsgrad else 0.0,
+                step_size,
+                correction2,
+            )
             if amsgrad:
-                v = s["max_exp_avg_sq"] = max(s.get("max_exp_avg_sq", 0.0), v)
-            p.data = data - step_size * (m / (math.sqrt(v) / correction2 + eps))  # addcdiv
+                s["max_exp_avg_sq"] = top
+
+    def _step_packed(self, group: ParamGroup, packed: Packed, at: Index) -> None:
+        update, theta, buffers = self._rule(group, packed.math), packed.theta, packed.buffers
+        steps = buffers["step"][at] + 1
+        buffers["step"][at] = steps
+        step_size, correction2 = packed.per_step(steps, lambda t: self._corrections(group, t))
+        exp_avg, exp_avg_sq = buffers["exp_avg"], buffers["exp_avg_sq"]
+        top = buffers["max_exp_avg_sq"]
+        theta[at], exp_avg[at], exp_avg_sq[at], highest = update(
+            theta[at], packed.grad[at], exp_avg[at], exp_avg_sq[at], top[at], step_size, correction2
+        )
+        packed.mark(at, "step", "exp_avg", "exp_avg_sq")
+        if group["amsgrad"]:
+            top[at] = highest
+            packed.mark(at, "max_exp_avg_sq")
 
 
 class AdamW(Adam):
@@ -400,7 +527,7 @@ class RMSprop(Optimizer):
     """
 
     state_keys = ("step", "square_avg")
-    optional_state_keys = ("momentum_buffer", "grad_avg")
+    optional_state_keys = ("grad_avg", "momentum_buffer")
     squares = ("square_avg",)
     settings_added_later: ClassVar[Mapping[str, Any]] = {"momentum": 0.0, "centered": False}
 
@@ -431,28 +558,65 @@ class RMSprop(Optimizer):
         _check_range(group, "momentum", 0.0, math.inf)
         _check_flag(group, "centered")
 
+    def _rule(self, group: ParamGroup, m: Any) -> Update:
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        centered, weight_decay, keep = group["centered"], group["weight_decay"], 1 - alpha
+
+        def update(
+            data: Any, grad: Any, square_avg: Any, grad_avg: Any, momentum_buffer: Any
+        ) -> tuple[Any, Any, Any, Any]:
+            """``(data, square_avg, grad_avg, momentum_buffer)`` after a step."""
+            g = grad + weight_decay * data
+            square_avg = alpha * square_avg + keep * g * g
+            if centered:
+                grad_avg = _lerp(grad_avg, g, keep)
+                variance = square_avg - grad_avg * grad_avg
+                d = m.sqrt(m.where(variance >= 0, variance, math.nan)) + eps  # NaN as torch
+            else:
+                d = m.sqrt(square_avg) + eps
+            if momentum > 0:
+                momentum_buffer = momentum * momentum_buffer + g / d
+                return data - lr * momentum_buffer, square_avg, grad_avg, momentum_buffer
+            # (lr·g)/d, rounded as PyTorch's addcdiv
+            return data - lr * g / d, square_avg, grad_avg, momentum_buffer
+
+        return update
+
     def _step_group(self, group: ParamGroup) -> None:
-        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        momentum, centered = group["momentum"], group["centered"]
-        weight_decay, state = group["weight_decay"], self.state
+        update, state = self._rule(group, FLOAT_MATH), self.state
+        centered, momentum = group["centered"], group["momentum"] > 0
         for p in group["params"]:
             s = state.get(p)
             if s is None:
                 s = state[p] = {"step": 0, "square_avg": 0.0}
             s["step"] = int(s["step"]) + 1
-            g = p.grad + weight_decay * p.data
-            v = s["square_avg"] = alpha * s["square_avg"] + (1 - alpha) * g * g
+            p.data, s["square_avg"], mean, buffer = update(
+                p.data,
+                p.grad,
+                s["square_avg"],
+                s.get("grad_avg", 0.0) if centered else 0.0,
+                s.get("momentum_buffer", 0.0) if momentum else 0.0,
+            )
             if centered:
-                mean = s["grad_avg"] = _lerp(s.get("grad_avg", 0.0), g, 1 - alpha)
-                variance = v - mean * mean
-                d = (math.sqrt(variance) if variance >= 0 else math.nan) + eps  # NaN as torch
-            else:
-                d = math.sqrt(v) + eps
-            if momentum > 0:
-                b = s["momentum_buffer"] = momentum * s.get("momentum_buffer", 0.0) + g / d
-                p.data = p.data - lr * b
-            else:
-                p.data = p.data - lr * g / d  # (lr·g)/d, rounded as PyTorch's addcdiv
+                s["grad_avg"] = mean
+            if momentum:
+                s["momentum_buffer"] = buffer
+
+    def _step_packed(self, group: ParamGroup, packed: Packed, at: Index) -> None:
+        update, theta, buffers = self._rule(group, packed.math), packed.theta, packed.buffers
+        square_avg, grad_avg = buffers["square_avg"], buffers["grad_avg"]
+        momentum_buffer = buffers["momentum_buffer"]
+        buffers["step"][at] += 1
+        theta[at], square_avg[at], mean, buffer = update(
+            theta[at], packed.grad[at], square_avg[at], grad_avg[at], momentum_buffer[at]
+        )
+        packed.mark(at, "step", "square_avg")
+        if group["centered"]:
+            grad_avg[at] = mean
+            packed.mark(at, "grad_avg")
+        if group["momentum"] > 0:
+            momentum_buffer[at] = buffer
+            packed.mark(at, "momentum_buffer")
 
 
 def _lerp(start: float, end: float, weight: float) -> float:
