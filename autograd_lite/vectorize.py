@@ -96,6 +96,7 @@ class _Params:
         self.indices = np.asarray(indices, dtype=np.intp)
         self.size = size
         self.unique = len(np.unique(self.indices)) == self.indices.size
+        self.flat: str | None = None  # a slice of θ that is the whole gather, reshaped
         self.name = ""
         self.grad_name = ""
         self.view = self._view()
@@ -119,6 +120,7 @@ class _Params:
         if s0 < n or not np.array_equal(idx, expected):
             return None
         if s0 == n:
+            self.flat = f"{base}:{base + k * n}"
             return lambda a: f"{a}[{base}:{base + k * n}].reshape({k}, {n})"
         if base + k * s0 <= self.size:
             return lambda a: f"{a}[{base}:{base + k * s0}].reshape({k}, {s0})[:, :{n}]"
@@ -128,6 +130,8 @@ class _Params:
         return self.view("theta") if self.view is not None else f"theta[{self.fancy}]"
 
     def scatter(self, value: str) -> str:
+        if self.view is not None and self.flat is not None:
+            return f"grad[{self.flat}] += {value}.ravel()"
         if self.view is not None:
             return f"{self.view('grad')} += {value}"
         if self.unique:
@@ -479,10 +483,13 @@ class _Program:
 
     # operands ----------------------------------------------------------------------------
 
-    def read(self, atoms: list[Atom], group: bool) -> tuple[str, str]:
+    def read(self, atoms: list[Atom], group: bool, full: bool = False) -> tuple[str, str]:
         """How the code reads an operand: (text, kind) with kind "g", "s", "p", "c" or "mixed".
-        In a group (``group``) the operand is (B, k) or broadcasts to it; else (B,) or a number."""
+        In a group (``group``) the operand is (B, k) or broadcasts to it (exactly (B, k) if
+        ``full``, as a matrix product needs); else (B,) or a number."""
         kinds = {a[0] for a in atoms}
+        if full and kinds != {"g"}:
+            return self.pieces_text(atoms), "mixed"
         first = atoms[0]
         if not group:
             kind = first[0]
@@ -605,7 +612,7 @@ class _Program:
         self.dot_count += 1
         layer = self.layer(item)
         self.layer_of[item.index] = layer
-        u_text, u_kind = self.read(ops["U"], True)
+        u_text, u_kind = self.read(ops["U"], True, full=True)
         if u_kind == "mixed":
             name = self.numbered("u")
             self.lines.append(f"    {name} = {u_text}  # the inputs of {layer or 'a product'}")
@@ -699,7 +706,7 @@ class _Program:
         if source is not None:
             number = source.name[1:]
             item.name = self.fresh(f"h{number}")
-            comment = f"{self.layer_of[source.index] or 'a matrix product'}, then {item.op.name}"
+            comment = self.layer_of[source.index] or f"a matrix product, then {item.op.name}"
         else:
             item.name = self.numbered("g" if group else "v")
             comment = item.op.name
@@ -863,7 +870,8 @@ class _Program:
                 text = name
             for start, stop, atom, cols in self.pieces(atoms):
                 if atom[0] == "g":
-                    self.accumulate(atom[1], cols, f"{text}[:, {start}:{stop}]", True)
+                    piece = f"{start}" if stop - start == 1 else f"{start}:{stop}"
+                    self.accumulate(atom[1], cols, f"{text}[:, {piece}]", True)
                 elif atom[0] == "s":
                     self.accumulate(atom[1], None, f"{text}[:, {start}]", True)
                 elif atom[0] == "p":
@@ -1089,7 +1097,7 @@ def _layer_namer(
         for path in modules:
             if (prefix == path or prefix.startswith(path + ".")) and len(path) > len(best):
                 best = path
-        return best or (root if modules else prefix)
+        return best or root or prefix
 
     return name
 
