@@ -35,10 +35,12 @@ gradient (summed over the batch) goes out the same way.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import math
 import numbers
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -214,66 +216,72 @@ class _Builder:
             t.name = "t"
             self.items.append(t)
             self.where[self.target] = (t, -1)
-        constant = self.is_constant
         # One pass in graph order: each operation's inputs with aliases resolved; `x * 1`
         # and `x / 1` are aliases of x, and an operation seen before (the same primitive on
-        # the same inputs) is an alias of the first (common subexpressions).
+        # the same inputs) is an alias of the first (common subexpressions). Written out
+        # for speed: a layer of 784 × 128 weights is 200,000 nodes.
+        params, where, alias = self.param_index, self.where, self.alias
+        special: set[Value] = {*params, *where}
         args: dict[Value, tuple[Value, ...]] = {}
         seen: dict[tuple[Any, ...], Value] = {}
-        alias = self.alias
+        # The model's own nodes are not looked for twice (a model rarely computes anything
+        # twice, and this loop meets 200,000 of them); the losses' are, as a loss traced once
+        # per class repeats its softmax.
+        model_end = max((v._stamp for v in self.outputs if isinstance(v, Value)), default=0)
         for v in order:
             op = v._op
             if op is None:
                 continue
-            a, b = v._a, v._b
-            a = alias.get(a, a)  # type: ignore[arg-type]
+            a: Value = v._a  # type: ignore[assignment]
+            a = alias.get(a, a)
+            b = v._b
             if b is None:
-                ins: tuple[Value, ...] = (a,)  # type: ignore[assignment]
+                ins: tuple[Value, ...] = (a,)
             else:
                 b = alias.get(b, b)
-                ins = (a, b)  # type: ignore[assignment]
-                if (op is MUL or op is DIV) and constant(b) and b.data == 1.0:
-                    alias[v] = a  # type: ignore[assignment]
+                ins = (a, b)
+                if op is MUL or op is DIV:
+                    if b._op is None and b.data == 1.0 and b not in special:
+                        alias[v] = a
+                        continue
+                    if op is MUL and a._op is None and a.data == 1.0 and a not in special:
+                        alias[v] = b
+                        continue
+            if v._stamp > model_end:
+                key = (op, *(u if u._op is not None or u in special else u.data for u in ins))
+                first = seen.setdefault(key, v)
+                if first is not v:
+                    alias[v] = first
                     continue
-                if op is MUL and constant(a) and a.data == 1.0:  # type: ignore[union-attr]
-                    alias[v] = b
-                    continue
-            key = (op, *(u.data if constant(u) else u for u in ins))
-            first = seen.get(key)
-            if first is not None:
-                alias[v] = first
-                continue
-            seen[key] = v
             args[v] = ins
+        uses: dict[Value, int] = Counter(itertools.chain.from_iterable(args.values()))
+        adds = [v for v in args if v._op is ADD]
+        summed = {u for v in adds for u in args[v] if u._op is ADD}
         self.args = args
-        uses: dict[Value, int] = {}
-        for v, ins in args.items():
-            for u in ins:
-                uses[u] = uses.get(u, 0) + 1
         for v in roots:
             v = self.resolve(v)
             uses[v] = uses.get(v, 0) + 2  # an output is never absorbed into a chain
-        interior = {
-            u for v, ins in args.items() if v._op is ADD for u in ins
-            if u._op is ADD and uses[u] == 1 and u in args
-        }  # fmt: skip
+        interior = {u for u in summed if uses[u] == 1}
         absorbed: set[Value] = set()
         column = {v: j for j, v in enumerate(self.inputs)}
+        pos = self.pos
 
         def place(u: Value) -> tuple[int, int]:
-            return (0, column[u]) if u in column else (1, self.pos[u])
+            return (0, column[u]) if u in column else (1, pos[u])
 
-        for v, ins in args.items():
-            if v._op is not ADD or v in interior:
+        for v in adds:
+            if v in interior:
                 continue
             terms: list[Value] = []
             inside: list[Value] = []
-            stack = list(reversed(ins))
+            stack = list(reversed(args[v]))
             while stack:
                 u = stack.pop()
                 if u in interior:
                     inside.append(u)
-                    stack.extend(reversed(args[u]))
+                    ab = args[u]
+                    stack.append(ab[-1])
+                    stack.append(ab[0])
                 else:
                     terms.append(u)
             products: list[tuple[Value, int, Value]] = []  # (u, theta index, the * node)
@@ -281,19 +289,21 @@ class _Builder:
             const = 0.0
             others: list[Value] = []
             for term in terms:
-                if self.is_param(term):
-                    biases.append(self.param_index[term])
+                if term._op is None:
+                    if term in params:
+                        biases.append(params[term])
+                    elif term in where:
+                        others.append(term)
+                    else:
+                        const += term.data
                     continue
-                if constant(term):
-                    const += term.data
-                    continue
-                if term._op is MUL and uses[term] == 1 and term in args:
+                if term._op is MUL and uses[term] == 1:
                     fa, fb = args[term]
-                    if self.is_param(fa) and self.is_row(fb):
-                        products.append((fb, self.param_index[fa], term))
+                    if fa._op is None and fa in params and (fb._op is not None or fb in where):
+                        products.append((fb, params[fa], term))
                         continue
-                    if self.is_param(fb) and self.is_row(fa):
-                        products.append((fa, self.param_index[fb], term))
+                    if fb._op is None and fb in params and (fa._op is not None or fa in where):
+                        products.append((fa, params[fb], term))
                         continue
                 others.append(term)
             if products:
@@ -1077,41 +1087,76 @@ class VectorProgram:
         return f"<VectorProgram: {self.stats}>"
 
 
-def _layer_namer(
-    names: Sequence[str] | None, modules: Sequence[str], root: str
-) -> Callable[[list[int]], str]:
-    """A function naming the module that owns some parameters (by their θ positions)."""
+Namer = Callable[[list[int]], str]
+"""Names the module that owns some parameters, given their positions in θ."""
+
+
+def _common_prefix(paths: set[str]) -> str:
+    """The longest dotted prefix the paths share (``layers.0`` for ``layers.0.neurons.3``
+    and ``layers.0.neurons.7``)."""
+    parts = [path.split(".") if path else [] for path in paths]
+    common = parts[0]
+    for p in parts[1:]:
+        n = 0
+        while n < min(len(common), len(p)) and common[n] == p[n]:
+            n += 1
+        common = common[:n]
+    return ".".join(common)
+
+
+def _names_namer(names: Sequence[str] | None) -> Namer:
+    """Parameters named by dotted names: the part all of a group's names share."""
 
     def name(indices: list[int]) -> str:
         if names is None or not indices:
             return ""
-        parts = [names[i].split(".") for i in indices]
-        common = parts[0]
-        for p in parts[1:]:
-            n = 0
-            while n < min(len(common), len(p)) and common[n] == p[n]:
-                n += 1
-            common = common[:n]
-        prefix = ".".join(common)
-        best = ""
-        for path in modules:
-            if (prefix == path or prefix.startswith(path + ".")) and len(path) > len(best):
-                best = path
-        return best or root or prefix
+        return _common_prefix({names[i].rsplit(".", 1)[0] if "." in names[i] else "" for i in indices})
 
     return name
 
 
-def _module_paths(model: Any, prefix: str = "") -> list[str]:
-    found: list[str] = []
-    children = getattr(model, "named_children", None)
-    if children is None:
-        return found
-    for name, child in children():
-        path = f"{prefix}{name}"
-        found.append(path)
-        found.extend(_module_paths(child, f"{path}."))
-    return found
+def _owners(model: Any) -> tuple[dict[Value, str], set[str]]:
+    """Each Value a module holds itself (not through a submodule), and that module's path
+    (as ``named_children`` names it: ``layers.0.neurons.3``, ``0`` in a Sequential); and
+    every module's path."""
+    found: dict[Value, str] = {}
+    modules: set[str] = set()
+    stack: list[tuple[str, Any]] = [("", model)]
+    while stack:
+        path, module = stack.pop()
+        modules.add(path)
+        values = list(vars(module).values())
+        while values:
+            value = values.pop()
+            if isinstance(value, Value):
+                found.setdefault(value, path)
+            elif isinstance(value, (list, tuple)):
+                values.extend(value)
+        children = getattr(module, "named_children", None)
+        if children is not None:
+            stack.extend((f"{path}.{name}" if path else name, child) for name, child in children())
+    return found, modules
+
+
+def _owner_namer(model: Any, params: Sequence[Value]) -> Namer:
+    """Parameters named by the deepest module that holds them all (its class for the root)."""
+    try:
+        owners, modules = _owners(model)
+    except TypeError:  # no vars(): a plain function, not a module
+        return _names_namer(None)
+    paths = [owners.get(p) for p in params]
+    root = type(model).__name__
+
+    def name(indices: list[int]) -> str:
+        found = {paths[i] for i in indices}
+        if not indices or None in found:
+            return ""
+        prefix = _common_prefix(found)  # type: ignore[arg-type]
+        while prefix not in modules:  # layers.0.neurons is a list: layers.0 holds it
+            prefix = prefix.rsplit(".", 1)[0] if "." in prefix else ""
+        return prefix or root
+
+    return name
 
 
 def _flat(out: Any) -> list[Any]:
@@ -1129,9 +1174,7 @@ def _build(
     row: Sequence[float],
     target: float | None,
     gradient: bool,
-    names: Sequence[str] | None,
-    modules: Sequence[str],
-    root: str,
+    namer: Namer,
 ) -> VectorProgram | None:
     """Trace ``run`` on placeholders for ``row`` (and ``target``), group its graph and write
     the program; None without NumPy or when nothing groups."""
@@ -1139,6 +1182,25 @@ def _build(
     twins = _array_twins()
     if np is None or twins is None:
         return None
+    collecting = gc.isenabled()
+    gc.disable()  # the graph is acyclic and freed by reference counting: no cycles to find
+    try:
+        return _grouped(np, twins, run, params, row, target, gradient, namer)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _grouped(
+    np: Any,
+    twins: dict[Callable[..., Any], Callable[..., Any]],
+    run: Callable[[list[Value], Value | None], Traced],
+    params: Sequence[Value],
+    row: Sequence[float],
+    target: float | None,
+    gradient: bool,
+    namer: Namer,
+) -> VectorProgram | None:
     inputs = [Value(float(v), label=f"x_{j}") for j, v in enumerate(row)]
     target_value = None if target is None else Value(float(target), label="t")
     with tracing("vectorize"), inside_transform():
@@ -1146,7 +1208,7 @@ def _build(
     if classes is not None:
         target_value = None
     builder = _Builder(
-        np, params, inputs, target_value, losses, outputs, _layer_namer(names, modules, root)
+        np, params, inputs, target_value, losses, outputs, namer
     )
     builder.analyse()
     builder.schedule()
@@ -1236,15 +1298,6 @@ def _elementwise(np: Any, f: Callable[..., float]) -> Callable[..., Any]:
     return lambda *args: np.asarray(ufunc(*args), dtype=float)
 
 
-def _traced_names(model: Any, params: Sequence[Value]) -> tuple[list[str] | None, list[str], str]:
-    named = getattr(model, "named_parameters", None)
-    if named is None:
-        return None, [], ""
-    by_value = {p: name for name, p in named()}
-    names = [by_value.get(p, f"p{i}") for i, p in enumerate(params)]
-    return names, _module_paths(model), type(model).__name__
-
-
 def vectorize_loss(
     model: Callable[[list[Value]], Any],
     loss: Callable[[list[Any], list[Any]], Any] | None,
@@ -1276,7 +1329,6 @@ def vectorize_loss(
     """
     if params is None:
         params = model.parameters()  # type: ignore[attr-defined]
-    names, modules, root = _traced_names(model, params)
 
     def run(inputs: list[Value], t: Value | None) -> Traced:
         out = model(inputs)
@@ -1293,7 +1345,7 @@ def vectorize_loss(
         labels = tuple(float(c) for c in chosen)  # type: ignore[union-attr]
         return [loss([out], [c]) for c in labels], outs, labels
 
-    return _build(run, params, row, 0.0, gradient, names, modules, root)
+    return _build(run, params, row, 0.0, gradient, _owner_namer(model, params))
 
 
 def vectorize(
@@ -1328,4 +1380,4 @@ def vectorize(
             return [value], _flat(out), None
         return [result], [], None
 
-    return _build(run, params, row, target, gradient, names, [], "")
+    return _build(run, params, row, target, gradient, _names_namer(names))
