@@ -29,8 +29,9 @@ gradient (summed over the batch) goes out the same way.
 >>> from autograd_lite.losses import mse_loss
 >>> layer = nn.Linear(3, 2, seed=0)
 >>> program = vectorize_loss(layer, lambda o, t: mse_loss(o[0][0], t[0]), [1.0, 2.0, 3.0])
->>> print(program.source.splitlines()[4])
+>>> print(*(line for line in program.source.splitlines() if "@" in line), sep="\n")
     z0 = x @ W0.T + b0  # Linear
+    d_W0 = d_z0.T @ x  # ∂L/∂W of Linear: δᵀ·x
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ import gc
 import heapq
 import itertools
 import math
-import numbers
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,7 +47,7 @@ from typing import Any
 from .compiler import CODE_MATH, Term, _array_twins, _Writer, make
 from .engine import TraceError, Value, topological_order, tracing
 from .functional import inside_transform
-from .ops import ADD, DIV, MUL, Primitive
+from .ops import ADD, DIV, MUL
 
 __all__ = ["VectorProgram", "vectorize", "vectorize_loss"]
 
@@ -421,16 +421,22 @@ class _Builder:
                 [self.atom(self.spec[m][2][i]) for m in members] for i in range(len(spec[2]))
             ]
         elif kind == "sum":
-            rows = [sorted((self.atom(u) for u in self.spec[m][1]), key=self.order_key) for m in members]
+            rows = [
+                sorted((self.atom(u) for u in self.spec[m][1]), key=self.order_key) for m in members
+            ]
             item.operands["terms"] = [list(col) for col in zip(*rows)]
         else:
             us = spec[1]
             item.operands["U"] = [self.atom(u) for u in us]
             item.operands["W"] = [self.spec[m][2] for m in members]
-            item.operands["b"] = [[self.spec[m][3][j] for m in members] for j in range(len(spec[3]))]
+            item.operands["b"] = [
+                [self.spec[m][3][j] for m in members] for j in range(len(spec[3]))
+            ]
             consts = [self.spec[m][4] for m in members]
             item.operands["c"] = consts if any(c != 0.0 for c in consts) else None
-            rows = [sorted((self.atom(u) for u in self.spec[m][5]), key=self.order_key) for m in members]
+            rows = [
+                sorted((self.atom(u) for u in self.spec[m][5]), key=self.order_key) for m in members
+            ]
             item.operands["extras"] = [list(col) for col in zip(*rows)] if rows[0] else []
             self.dots += 1
         if item.width is not None:
@@ -459,10 +465,10 @@ class _Program:
         self.gathers: dict[tuple[Any, ...], _Params] = {}
         self.texts: dict[int, str] = {}  # item index -> how the code reads it (its name)
         self.uses: dict[int, int] = {}
+        self.reader: dict[int, _Item] = {}  # an item that reads it (the only one, if used once)
         self.fused: set[int] = set()
         self.layer_of: dict[int, str] = {}
         self.dot_count = 0
-        self.position = {item.index: k for k, item in enumerate(b.items)}
 
     # names ------------------------------------------------------------------------------
 
@@ -560,7 +566,11 @@ class _Program:
                 parts.append(self.read([(atom[0], atom[1], c) for c in cols], True)[0])
             else:
                 text, _ = self.read([atom], False)
-                parts.append(f"broadcast_to({text}, (B,))[:, None]" if atom[0] in "pc" else f"{text}[:, None]")
+                parts.append(
+                    f"broadcast_to({text}, (B,))[:, None]"
+                    if atom[0] in "pc"
+                    else f"{text}[:, None]"
+                )
         return f"concatenate([{', '.join(parts)}], axis=1)"
 
     # the forward lines --------------------------------------------------------------------
@@ -570,6 +580,7 @@ class _Program:
         for item in self.b.items:
             for source in {a[1].index for a in self.atoms_of(item) if a[0] in ("g", "s")}:
                 self.uses[source] = self.uses.get(source, 0) + 1
+                self.reader[source] = item
         for v in [*self.b.losses, *self.b.outputs]:
             atom = self.b.atom(v)
             if atom[0] in ("g", "s"):
@@ -669,22 +680,20 @@ class _Program:
         only its own output (relu, tanh, sigmoid, exp): then the product is not kept."""
         if self.uses.get(item.index, 0) != 1:
             return None
-        later = self.b.items[self.position[item.index] + 1 :]
-        for other in later:
-            if other.kind != "op" or other.op.arity != 1 or other.op.name == "neg":
-                continue
-            atoms = other.operands["args"][0]
-            if atoms[0][0] != "g" or atoms[0][1] is not item:
-                continue
-            if [a[2] for a in atoms] != list(range(item.width or 0)) or other.width != item.width:
+        other = self.reader[item.index]
+        if other.kind != "op" or other.op.arity != 1 or other.op.name == "neg":
+            return None
+        atoms = other.operands["args"][0]
+        if other.width != item.width:
+            return None
+        if item.width is not None and [a[2] for a in atoms] != list(range(item.width)):
+            return None
+        rule = other.op.partials[0]
+        if callable(rule):
+            probe, out = self.symbol("__in__"), self.symbol("__out__")
+            if _mentions(rule(probe, out, CODE_MATH), probe):
                 return None
-            rule = other.op.partials[0]
-            if callable(rule):
-                probe, out = self.symbol("__in__"), self.symbol("__out__")
-                if _mentions(rule(probe, out, CODE_MATH), probe):
-                    return None
-            return other
-        return None
+        return other
 
     def forward_op(self, item: _Item) -> None:
         group = item.width is not None
@@ -697,7 +706,7 @@ class _Program:
                 self.lines.append(f"    {name} = {text}")
                 text = name
             reads.append((text, kind, atoms))
-            if atoms[0][0] == "g" and atoms[0][1].index in self.fused:
+            if atoms[0][0] in ("g", "s") and atoms[0][1].index in self.fused:
                 source = atoms[0][1]
         item.operands["reads"] = reads
         symbols = [self.operand_symbol(t, k, a) for t, k, a in reads]
@@ -709,7 +718,8 @@ class _Program:
             shape = "(B,)" if item.width is None else f"(B, {item.width})"
             expression = f"broadcast_to({expression}, {shape})"
         item.needs_grad = any(
-            k in ("p", "p1") or (k in ("g", "s") and a[0][1].needs_grad)
+            k in ("p", "p1")
+            or (k in ("g", "s") and a[0][1].needs_grad)
             or (k == "mixed" and any(x[0] == "p" or (x[0] in "gs" and x[1].needs_grad) for x in a))
             for _, k, a in reads
         )
@@ -725,7 +735,7 @@ class _Program:
 
     def forward_sum(self, item: _Item) -> None:
         group = item.width is not None
-        reads = []
+        reads: list[tuple[Any, ...]] = []
         parts = []
         if not group:
             by_source: dict[int, list[Atom]] = {}
@@ -736,7 +746,10 @@ class _Program:
                     by_source.setdefault(a[1].index, []).append(a)
                 else:
                     others.append(atoms)
-            for atoms in by_source.values():
+            for atoms in list(by_source.values()):
+                if len(atoms) == 1:
+                    others.append(atoms)
+                    continue
                 g = atoms[0][1]
                 cols = [a[2] for a in atoms]
                 name = self.texts[g.index]
@@ -763,7 +776,10 @@ class _Program:
         item.operands["reads"] = reads
         item.needs_grad = any(
             (r[0] == "reduce" and r[2].needs_grad)
-            or (r[0] == "term" and any(x[0] == "p" or (x[0] in "gs" and x[1].needs_grad) for x in r[3]))
+            or (
+                r[0] == "term"
+                and any(x[0] == "p" or (x[0] in "gs" and x[1].needs_grad) for x in r[3])
+            )
             for r in reads
         )
         expression = " + ".join(parts)
@@ -898,7 +914,7 @@ class _Program:
         symbols = [self.operand_symbol(t, k, a) for t, k, a in reads]
         out = self.symbol(item.name)
         d_out = self.symbol(d_name)
-        fused = [a[0][1] for _, _, a in reads if a[0][0] == "g" and a[0][1].index in self.fused]
+        fused = [a[0][1] for _, _, a in reads if a[0][0] in "gs" and a[0][1].index in self.fused]
         for i, (text, kind, atoms) in enumerate(reads):
             needs = kind in ("p", "p1") or any(
                 x[0] == "p" or (x[0] in "gs" and x[1].needs_grad) for x in atoms
@@ -909,7 +925,9 @@ class _Program:
             local = rule if not callable(rule) else rule(*symbols, out, CODE_MATH)
             contribution = self.writer.expression(make(MUL, local, d_out))
             target = fused[0].name if fused else text
-            note = f"  # {item.op.name} edge {item.name} → {target}: ∂{item.name}/∂{target} · {d_name}"
+            note = (
+                f"  # {item.op.name} edge {item.name} → {target}: ∂{item.name}/∂{target} · {d_name}"
+            )
             start = len(self.back)
             if fused:
                 self.accumulate(fused[0], None, contribution, True)
@@ -927,8 +945,7 @@ class _Program:
                 _, _, g, cols = read
                 self.accumulate(g, cols, f"{d_name}[:, None]", False)
             else:
-                _, text, kind, atoms = read
-                self.send(atoms, d_name, group, item.name)
+                self.send(read[3], d_name, group, item.name)
             if len(self.back) > start:
                 self.back[-1] += f"  # Σ edge {item.name} → its terms: 1 · {d_name}"
 
@@ -943,15 +960,15 @@ class _Program:
         else:
             self.param_grad(W, f"{d_name}.T @ {U}")
         self.back[-1] += f"  # ∂L/∂W of {layer}: δᵀ·{U}"
-        for kind, name, gather in ops["b_gathers"]:
+        for kind, _, gather in ops["b_gathers"]:
             if kind == "p1":
-                self.back.append(f"    grad[{gather[0]}] += {d_name}.sum()  # ∂L/∂b of {layer}: Σ δ")
+                self.back.append(
+                    f"    grad[{gather[0]}] += {d_name}.sum()  # ∂L/∂b of {layer}: Σ δ"
+                )
             else:
                 self.param_grad(gather, f"{d_name}.sum(0)")
                 self.back[-1] += f"  # ∂L/∂b of {layer}: δ summed over the batch"
-        if ops["c"] is not None:
-            pass  # a constant takes no gradient
-        for text, kind, atoms in ops["extras_read"]:
+        for text, _, atoms in ops["extras_read"]:
             start = len(self.back)
             self.send(atoms, d_name, not scalar, item.name)
             if len(self.back) > start:
@@ -1040,13 +1057,19 @@ class VectorProgram:
         t = np.asarray(targets, dtype=float).reshape(-1)
         if self.classes == tuple(float(i) for i in range(len(self.classes or ()))):
             index = t.astype(np.intp)
-            if not np.array_equal(index, t) or (index < 0).any() or (index >= len(self.classes)).any():  # type: ignore[arg-type]
+            if (
+                not np.array_equal(index, t)
+                or (index < 0).any()
+                or (index >= len(self.classes)).any()
+            ):
                 raise ValueError(f"a target is not one of the classes {self.classes}")
             return index
         try:
             return np.asarray([self._class_index[float(v)] for v in t], dtype=np.intp)
         except KeyError as error:
-            raise ValueError(f"target {error.args[0]!r} is not one of the classes {self.classes}") from None
+            raise ValueError(
+                f"target {error.args[0]!r} is not one of the classes {self.classes}"
+            ) from None
 
     def _call(self, function: Callable[..., Any], theta: Any, X: Any, targets: Any) -> Any:
         np = self._np
@@ -1068,7 +1091,7 @@ class VectorProgram:
         if self._step is None:
             raise RuntimeError("this program was built without its gradient (gradient=False)")
         (loss, out, grad), rows = self._call(self._step, theta, X, targets)
-        return self._shaped(loss, out, rows) + (grad,)
+        return (*self._shaped(loss, out, rows), grad)
 
     def forward(self, theta: Any, X: Any, targets: Any = None) -> tuple[Any, Any]:
         """``(losses (B,), outputs (B, k))`` of the rows ``X``, without the gradient."""
@@ -1110,7 +1133,9 @@ def _names_namer(names: Sequence[str] | None) -> Namer:
     def name(indices: list[int]) -> str:
         if names is None or not indices:
             return ""
-        return _common_prefix({names[i].rsplit(".", 1)[0] if "." in names[i] else "" for i in indices})
+        return _common_prefix(
+            {names[i].rsplit(".", 1)[0] if "." in names[i] else "" for i in indices}
+        )
 
     return name
 
@@ -1207,9 +1232,7 @@ def _grouped(
         losses, outputs, classes = run(inputs, target_value)
     if classes is not None:
         target_value = None
-    builder = _Builder(
-        np, params, inputs, target_value, losses, outputs, namer
-    )
+    builder = _Builder(np, params, inputs, target_value, losses, outputs, namer)
     builder.analyse()
     builder.schedule()
     if builder.grouped == 0 and builder.dots == 0:
@@ -1342,7 +1365,7 @@ def vectorize_loss(
                 if classes is None:
                     raise
         chosen = range(len(outs)) if classes == "auto" else classes
-        labels = tuple(float(c) for c in chosen)  # type: ignore[union-attr]
+        labels = tuple(float(c) for c in chosen)
         return [loss([out], [c]) for c in labels], outs, labels
 
     return _build(run, params, row, 0.0, gradient, _owner_namer(model, params))
@@ -1369,8 +1392,8 @@ def vectorize(
     >>> w = [Value(0.5), Value(-1.0)]
     >>> program = vectorize(lambda x: (w[0] * x[0] + w[1] * x[1]).tanh(), w, [1.0, 2.0])
     >>> losses, outputs, grad = program.run([0.5, -1.0], [[1.0, 2.0], [0.0, 0.0]])
-    >>> [round(v, 6) for v in losses], [round(g, 6) for g in grad]
-    ([-0.905148, 0.0], [0.181088, 0.362176])
+    >>> losses.round(6).tolist(), grad.round(6).tolist()  # tanh(-1.5), and (1 - tanh²)·x
+    ([-0.905148, 0.0], [0.180707, 0.361413])
     """
 
     def run(inputs: list[Value], t: Value | None) -> Traced:

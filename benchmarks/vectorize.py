@@ -7,10 +7,11 @@ Each measurement runs in a process of its own (so peak memory is that engine's a
 
 - compile: ``vectorize_loss(MLP(nin, [hidden], 10), cross_entropy, row)``, seconds and the
   process's peak resident memory;
-- epoch (every engine on one thread: BLAS's and PyTorch's): one pass over the rows in batches of 64 — forward, backward and an Adam step —
-  by the grouped program (``prog.run`` and Adam written in NumPy on θ), by PyTorch (float64,
+- epoch: one pass over the rows in batches of 64 (forward, backward and an Adam step) by the
+  grouped program (``prog.run`` and Adam written in NumPy on θ), by PyTorch (float64,
   ``torch.set_num_threads(1)``, the same loop) and by the same network written by hand in
-  NumPy (the floor). The median epoch over the repeats is reported, and the time per batch.
+  NumPy (the floor), every engine on one thread (BLAS's too). The median epoch over the
+  repeats is reported, and the time per batch.
 
 The data are synthetic rows of the shape named (the figures depend on shapes, not values).
 """
@@ -181,7 +182,9 @@ def child(what: str, shape: str, repeats: int) -> dict[str, Any]:
 
 def in_process(what: str, shape: str, repeats: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", what, shape, str(repeats)]
-    one_thread = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    one_thread = {
+        name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
     environment = {**os.environ, **one_thread}  # every engine on one thread, as PyTorch is
     output = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)  # noqa: S603
     return json.loads(output.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -205,14 +208,13 @@ def main() -> None:
         epochs = {e: in_process(e, shape, repeats) for e in ("vectorized", "torch", "numpy")}
         batches = -(-rows // BATCH)
 
-        def cell(e: str) -> str:
-            seconds = epochs[e]["epoch"]
-            return f"{seconds * 1e3:.1f} ms ({seconds / batches * 1e6:.0f} µs/batch)"
-
+        cells = [
+            f"{epochs[e]['epoch'] * 1e3:.1f} ms ({epochs[e]['epoch'] / batches * 1e6:.0f} µs/batch)"
+            for e in ("vectorized", "torch", "numpy")
+        ]
         print(
             f"| MLP({nin}, [{hidden}], {classes}) | {rows} | {built['seconds']:.2f} s "
-            f"| {built['peak_mb']:.0f} MB | {cell('vectorized')} | {cell('torch')} "
-            f"| {cell('numpy')} |"
+            f"| {built['peak_mb']:.0f} MB | {' | '.join(cells)} |"
         )
 
 

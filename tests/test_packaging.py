@@ -105,6 +105,7 @@ LAYERS = [
     {"engine"},
     {"functional", "gradcheck", "losses", "nn", "optim", "steps", "testing"},
     {"compiler"},
+    {"vectorize"},  # the grouping pass on top of the compiler (moves into it later)
     {"train", "serialize", "interop"},
     {"tabular"},
     {"viz", "plots"},  # presentation

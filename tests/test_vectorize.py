@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -90,7 +89,10 @@ def test_a_layer_written_as_a_loop_is_one_matrix_product_too() -> None:
     params = [p for row in W for p in row] + b
 
     def example(x: list[Value], t: Value) -> Value:
-        h = [(sum(w * xi for w, xi in zip(row, x, strict=True)) + bk).tanh() for row, bk in zip(W, b, strict=True)]
+        h = [
+            (sum(w * xi for w, xi in zip(row, x, strict=True)) + bk).tanh()
+            for row, bk in zip(W, b, strict=True)
+        ]
         return sum(h) - t  # type: ignore[return-value]
 
     program = vectorize.vectorize(example, params, [0.5, -0.5, 0.25, 1.0], 0.0)
@@ -120,7 +122,8 @@ def test_an_mlp_reads_like_the_textbook() -> None:
     assert "    d_W0 = d_z0.T @ x  # ∂L/∂W of layers.0: δᵀ·x\n" in source
     assert "    d_b0 = d_z0.sum(0)  # ∂L/∂b of layers.0: δ summed over the batch\n" in source
     assert program.classes == (0.0, 1.0, 2.0)  # one program for every label
-    assert "= exp(" in source and ".sum(1)" in source  # softmax's sum is a reduction
+    assert "= exp(" in source
+    assert ".sum(1)" in source  # softmax's sum is a reduction
 
 
 def test_a_shared_weight_stays_exact() -> None:
@@ -246,7 +249,8 @@ def test_a_forward_only_program() -> None:
     X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
     _, out = program.forward(theta_of(model.parameters()), X)
     assert_close(out, [[v.data for v in model(list(row))] for row in X])
-    assert "# 0\n" in program.forward_source and "# 2\n" in program.forward_source
+    assert "# 0\n" in program.forward_source
+    assert "# 2\n" in program.forward_source
     with pytest.raises(RuntimeError, match="without its gradient"):
         program.run(theta_of(model.parameters()), X)
 
@@ -260,7 +264,13 @@ def lanes(draw: st.DrawFn) -> tuple[Expression, int, list[str], list[int]]:
     parameter shared by every lane, or an input column (possibly out of order)."""
     expr = draw(expressions(max_leaves=3, max_steps=6))
     width = draw(st.integers(1, 4))
-    kinds = draw(st.lists(st.sampled_from(["param", "shared", "input"]), min_size=len(expr.leaves), max_size=len(expr.leaves)))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["param", "shared", "input"]),
+            min_size=len(expr.leaves),
+            max_size=len(expr.leaves),
+        )
+    )
     columns = draw(st.permutations(range(width * len(expr.leaves))))
     return expr, width, kinds, list(columns)
 
