@@ -29,7 +29,7 @@ gradient (summed over the batch) goes out the same way.
 >>> from autograd_lite.losses import mse_loss
 >>> layer = nn.Linear(3, 2, seed=0)
 >>> program = vectorize_loss(layer, lambda o, t: mse_loss(o[0][0], t[0]), [1.0, 2.0, 3.0])
->>> print(*(line for line in program.source.splitlines() if "@" in line), sep="\n")
+>>> print("\\n".join(line for line in program.source.splitlines() if " @ " in line))
     z0 = x @ W0.T + b0  # Linear
     d_W0 = d_z0.T @ x  # ∂L/∂W of Linear: δᵀ·x
 """
@@ -306,6 +306,8 @@ class _Builder:
                         products.append((fa, params[fb], term))
                         continue
                 others.append(term)
+            if len(products) == 1:  # w * u (+ b): elementwise, it groups across lanes as such
+                others.append(products.pop()[2])
             if products:
                 products.sort(key=lambda p: place(p[0]))
                 absorbed.update(inside)
@@ -820,8 +822,11 @@ class _Program:
                 self.backward_op(item)
         return self.back
 
-    def accumulate(self, item: _Item, cols: list[int] | None, text: str, exact: bool) -> None:
-        """Add ``text`` into the adjoint of ``item`` (its columns ``cols``, or all of it)."""
+    def accumulate(
+        self, item: _Item, cols: list[int] | None, text: str, exact: bool, matrix: bool = False
+    ) -> None:
+        """Add ``text`` into the adjoint of ``item`` (its columns ``cols``, or all of it);
+        ``matrix``: ``text`` has one column per entry of ``cols`` even when there is one."""
         if not item.needs_grad:
             return
         width = item.width
@@ -847,7 +852,8 @@ class _Program:
         if full:
             self.back.append(f"    {name} += {text}")
         elif len(cols) == 1:  # type: ignore[arg-type]
-            self.back.append(f"    {name}[:, {cols[0]}] += {text}")  # type: ignore[index]
+            j = cols[0]  # type: ignore[index]
+            self.back.append(f"    {name}[:, {f'{j}:{j + 1}' if matrix else j}] += {text}")
         elif len(set(cols)) == len(cols):  # type: ignore[arg-type]
             run = _runs(cols)  # type: ignore[arg-type]
             where = run if run is not None else self.constant_array(self.np.asarray(cols), "I")
@@ -878,7 +884,7 @@ class _Program:
                 self.back.append(f"    grad[{a[1]}] += {_paren(text)}.sum()")
             return
         if same and kind == "g":
-            self.accumulate(atoms[0][1], [a[2] for a in atoms], text, True)
+            self.accumulate(atoms[0][1], [a[2] for a in atoms], text, True, matrix=True)
         elif same and kind == "s":
             self.accumulate(atoms[0][1], None, f"{_paren(text)}.sum(1)", True)
         elif same and kind == "p":

@@ -276,9 +276,9 @@ def lanes(draw: st.DrawFn) -> tuple[Expression, int, list[str], list[int]]:
 
 
 @settings(max_examples=120, deadline=None)
-@given(lanes(), st.integers(1, 5))
+@given(lanes(), st.integers(1, 5), st.integers(0, 3))
 def test_grouped_equals_eager_on_random_graphs(
-    case: tuple[Expression, int, list[str], list[int]], rows: int
+    case: tuple[Expression, int, list[str], list[int]], rows: int, shift: int
 ) -> None:
     expr, width, kinds, columns = case
     leaves = len(expr.leaves)
@@ -302,7 +302,9 @@ def test_grouped_equals_eager_on_random_graphs(
                     args.append(x[columns[j * leaves + i]])
             outs.append(expr(*args))
         total = sum(w * o for w, o in zip(weights, outs, strict=True)) + bias  # a dot
-        return total * t + outs[0] * outs[-1]  # and a scalar tail
+        mixed = [o * outs[(j + shift) % width] for j, o in enumerate(outs)]  # lanes crossed
+        spread = sum(m.tanh().exp() for m in mixed)  # a reduction
+        return total * t + outs[0] * outs[-1] + spread  # and a scalar tail
 
     row = [0.0] * nin
     for j in range(width):
