@@ -485,8 +485,9 @@ class _Program:
         self.globals[name] = values
         return name
 
-    def gather(self, indices: Any, prefix: str) -> _Params:
-        """The parameters at ``indices`` as a named array, gathered once at the top."""
+    def gather(self, indices: Any, prefix: str, name: str = "") -> _Params:
+        """The parameters at ``indices`` as a named array, gathered once at the top (named
+        ``name``, or ``prefix`` and a number)."""
         array = self.np.asarray(indices, dtype=self.np.intp)
         key = (array.shape, array.tobytes())
         found = self.gathers.get(key)
@@ -494,7 +495,7 @@ class _Program:
             found = _Params(array, len(self.b.params), self.np)
             if found.view is None:
                 found.fancy = self.constant_array(found.indices, "I")
-            found.name = self.numbered(prefix)
+            found.name = self.fresh(name) if name else self.numbered(prefix)
             self.param_lines.append(f"    {found.name} = {found.read()}")
             self.gathers[key] = found
         return found
@@ -642,7 +643,7 @@ class _Program:
             u_text = name
         ops["U_text"] = u_text
         scalar = item.width is None
-        W = self.gather(ops["W"][0] if scalar else ops["W"], "W")
+        W = self.gather(ops["W"][0] if scalar else ops["W"], "W", f"W{number}")
         ops["W_gather"] = W
         text = f"{u_text} @ {W.name}" if scalar else f"{u_text} @ {W.name}.T"
         biases = []
@@ -650,7 +651,7 @@ class _Program:
             if scalar:
                 biases.append(("p1", f"theta[{row[0]}]", row))
             else:
-                g = self.gather(row, "b")
+                g = self.gather(row, "b", f"b{number}")
                 biases.append(("p", g.name, g))
         ops["b_gathers"] = biases
         for _, name, _ in biases:
@@ -1038,6 +1039,7 @@ class VectorProgram:
         classes: tuple[float, ...] | None,
         width: int,
         size: int,
+        nin: int,
         stats: dict[str, int],
         gradient: bool,
     ) -> None:
@@ -1046,6 +1048,7 @@ class VectorProgram:
         self.classes = classes
         self.width = width  # how many outputs per row
         self.size = size  # how many parameters
+        self.nin = nin  # how many numbers per row
         self.stats = stats
         self._np = _numpy()
         namespace: dict[str, Any] = {}
@@ -1080,8 +1083,8 @@ class VectorProgram:
     def _call(self, function: Callable[..., Any], theta: Any, X: Any, targets: Any) -> Any:
         np = self._np
         x = np.asarray(X, dtype=float)
-        if x.ndim != 2:
-            raise ValueError(f"X must be a table of rows (B, nin), got shape {x.shape}")
+        if x.ndim != 2 or x.shape[1] != self.nin:
+            raise ValueError(f"X must be rows of {self.nin} numbers (B, {self.nin}), got {x.shape}")
         rows = x.shape[0]
         if self.classes is not None:
             target = self.labels(targets)
@@ -1315,7 +1318,7 @@ def _grouped(
         "products": builder.dots,
     }
     return VectorProgram(
-        source, forward_source, globals_, classes, len(out_atoms), len(params), stats,
+        source, forward_source, globals_, classes, len(out_atoms), len(params), len(row), stats,
         program.gradient,
     )  # fmt: skip
 

@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import Value, nn, ops, vectorize
-from autograd_lite.engine import apply
+from autograd_lite.engine import TraceError, apply
 from autograd_lite.losses import OBJECTIVES, cross_entropy, mse_loss
 from autograd_lite.testing import Expression, expressions
 
@@ -240,6 +240,8 @@ def test_labels_must_be_classes() -> None:
         program.run(theta, [[0.0, 0.0]], [3.0])
     with pytest.raises(ValueError, match="not one of the classes"):
         program.run(theta, [[0.0, 0.0]], [0.5])
+    with pytest.raises(ValueError, match="rows of 2 numbers"):
+        program.run(theta, [[0.0, 0.0, 0.0]], [1.0])
 
 
 def test_a_forward_only_program() -> None:
@@ -322,3 +324,26 @@ def test_grouped_equals_eager_on_random_graphs(
     losses, _, grad = program.run(theta_of(params), X, y)
     assert_close(losses, want_losses)
     assert_close(grad, want_grad)
+
+
+def test_sequential_layers_without_bias_and_dropout_in_eval_mode() -> None:
+    model = nn.Sequential(
+        nn.Linear(3, 5, bias=False, seed=0), nn.Sigmoid(), nn.Dropout(0.5, seed=0),
+        nn.Linear(5, 4, seed=1),
+    )  # fmt: skip
+    objective = OBJECTIVES["cross_entropy"]
+    model.eval()
+    program = vectorize.vectorize_loss(model, objective.loss, [0.0, 0.0, 0.0])
+    assert program is not None
+    assert products(program) == ["h0 = sigmoid(x @ W0.T)", "z1 = h0 @ W1.T + b1"]
+    rng = random.Random(0)
+    X = np.array([[rng.uniform(-2, 2) for _ in range(3)] for _ in range(11)])
+    y = [float(rng.randrange(4)) for _ in range(11)]
+    params = model.parameters()
+    losses, _, grad = program.run(theta_of(params), X, y)
+    want_losses, want_grad = eager(lambda x, t: objective.loss([model(x)], [t]), params, X, y)
+    assert_close(losses, want_losses)
+    assert_close(grad, want_grad)
+    model.train()  # a new mask on every call cannot be traced
+    with pytest.raises(TraceError, match="Dropout"):
+        vectorize.vectorize_loss(model, objective.loss, [0.0, 0.0, 0.0])
