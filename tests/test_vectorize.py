@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd_lite import Value, nn, ops, vectorize
+from autograd_lite.compiler import trace_gradient
 from autograd_lite.engine import TraceError, apply
 from autograd_lite.losses import OBJECTIVES, cross_entropy, mse_loss
 from autograd_lite.testing import Expression, expressions
@@ -279,7 +280,7 @@ def lanes(draw: st.DrawFn) -> tuple[Expression, int, list[str], list[int]]:
 
 @settings(max_examples=120, deadline=None)
 @given(lanes(), st.integers(1, 5), st.integers(0, 3))
-def test_grouped_equals_eager_on_random_graphs(
+def test_grouped_equals_eager_and_scalar_code_on_random_graphs(
     case: tuple[Expression, int, list[str], list[int]], rows: int, shift: int
 ) -> None:
     expr, width, kinds, columns = case
@@ -324,6 +325,10 @@ def test_grouped_equals_eager_on_random_graphs(
     losses, _, grad = program.run(theta_of(params), X, y)
     assert_close(losses, want_losses)
     assert_close(grad, want_grad)
+    scalar = trace_gradient(example, [row, 1.0], params)  # the scalar program, one row
+    scalar_loss, scalar_grad = scalar.function([p.data for p in params], list(X[0]), y[0])
+    assert_close(losses[:1], [scalar_loss])
+    assert_close(program.run(theta_of(params), X[:1], y[:1])[2], scalar_grad)
 
 
 def test_sequential_layers_without_bias_and_dropout_in_eval_mode() -> None:
