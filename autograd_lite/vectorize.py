@@ -47,7 +47,7 @@ from typing import Any
 from .compiler import CODE_MATH, Term, _array_twins, _Writer, make
 from .engine import TraceError, Value, topological_order, tracing
 from .functional import inside_transform
-from .ops import ADD, DIV, MUL
+from .ops import ADD, DIV, MUL, RELU, SUB
 
 __all__ = ["VectorProgram", "vectorize", "vectorize_loss"]
 
@@ -255,14 +255,15 @@ class _Builder:
                     continue
             args[v] = ins
         uses: dict[Value, int] = Counter(itertools.chain.from_iterable(args.values()))
-        adds = [v for v in args if v._op is ADD]
-        summed = {u for v in adds for u in args[v] if u._op is ADD}
         self.args = args
         for v in roots:
             v = self.resolve(v)
             uses[v] = uses.get(v, 0) + 2  # an output is never absorbed into a chain
-        interior = {u for u in summed if uses[u] == 1}
         absorbed: set[Value] = set()
+        maxima = self.maxima(uses, absorbed)
+        adds = [v for v in args if v._op is ADD and v not in maxima]
+        summed = {u for v in adds for u in args[v] if u._op is ADD and u not in maxima}
+        interior = {u for u in summed if uses[u] == 1}
         column = {v: j for j, v in enumerate(self.inputs)}
         pos = self.pos
 
@@ -323,6 +324,39 @@ class _Builder:
             if v not in self.spec:
                 self.spec[v] = ("op", v._op, list(args[v]))
 
+    def maxima(self, uses: dict[Value, int], absorbed: set[Value]) -> set[Value]:
+        """Chains of ``s = s + relu(u - s)``, the running maximum as ``log_softmax`` writes
+        it, as one reduction over their terms: ``U.max(1)``, whose gradient goes to the
+        first largest term, as the chain's own gradient does."""
+        args = self.args
+        steps: dict[Value, tuple[Value, Value, Value, Value]] = {}  # s -> (a, u, relu, sub)
+        for v, ins in args.items():
+            if v._op is not ADD:
+                continue
+            for a, r in (ins, ins[::-1]):
+                if r._op is RELU and uses[r] == 1:
+                    d = args[r][0]
+                    if d._op is SUB and uses[d] == 1 and args[d][1] is a:
+                        steps[v] = (a, args[d][0], r, d)
+                        break
+        inside = {s[0] for s in steps.values() if s[0] in steps and uses[s[0]] == 2}
+        for v in steps:
+            if v in inside:
+                continue
+            terms: list[Value] = []
+            node = v
+            while True:
+                a, u, r, d = steps[node]
+                terms.append(u)
+                absorbed.update((r, d))
+                if a not in inside:
+                    break
+                absorbed.add(a)
+                node = a
+            terms.append(a)
+            self.spec[v] = ("max", terms[::-1])
+        return set(steps)
+
     def is_constant(self, v: Any) -> bool:
         return v is not None and v._op is None and v not in self.param_index and v not in self.where
 
@@ -330,7 +364,7 @@ class _Builder:
         spec = self.spec[v]
         if spec[0] == "dot":
             nodes = [*spec[1], *spec[5]]
-        elif spec[0] == "sum":
+        elif spec[0] in ("sum", "max"):
             nodes = spec[1]
         else:
             nodes = spec[2]
@@ -373,6 +407,8 @@ class _Builder:
         if spec[0] == "sum":
             atoms = sorted((self.atom(u) for u in spec[1]), key=self.order_key)
             return ("sum", tuple(self.describe(a) for a in atoms))
+        if spec[0] == "max":
+            return ("max", v)  # a maximum of its own
         extras = sorted((self.atom(u) for u in spec[5]), key=self.order_key)
         return ("dot", spec[1], len(spec[3]), tuple(self.describe(a) for a in extras))
 
@@ -422,6 +458,8 @@ class _Builder:
             item.operands["args"] = [
                 [self.atom(self.spec[m][2][i]) for m in members] for i in range(len(spec[2]))
             ]
+        elif kind == "max":
+            item.operands["terms"] = [self.atom(u) for u in spec[1]]
         elif kind == "sum":
             rows = [
                 sorted((self.atom(u) for u in self.spec[m][1]), key=self.order_key) for m in members
@@ -598,6 +636,8 @@ class _Program:
             return [a for atoms in ops["terms"] for a in atoms]
         if item.kind == "dot":
             return [*ops["U"], *(a for atoms in ops["extras"] for a in atoms)]
+        if item.kind == "max":
+            return list(ops["terms"])
         return []
 
     def symbol(self, text: str) -> Term:
@@ -620,6 +660,8 @@ class _Program:
                 continue
             if item.kind == "dot":
                 self.forward_dot(item)
+            elif item.kind == "max":
+                self.forward_max(item)
             elif item.kind == "sum":
                 self.forward_sum(item)
             else:
@@ -736,6 +778,21 @@ class _Program:
         self.texts[item.index] = item.name
         self.lines.append(f"    {item.name} = {expression}  # {comment}")
 
+    def forward_max(self, item: _Item) -> None:
+        atoms = item.operands["terms"]
+        text, kind = self.read(atoms, True, full=True)
+        if kind == "mixed":
+            name = self.numbered("u")
+            self.lines.append(f"    {name} = {text}")
+            text = name
+        item.operands["U_text"] = text
+        item.needs_grad = any(a[0] == "p" or (a[0] in "gs" and a[1].needs_grad) for a in atoms)
+        item.name = self.numbered("v")
+        self.texts[item.index] = item.name
+        self.lines.append(
+            f"    {item.name} = {text}.max(1)  # the largest: s + relu(u - s), folded"
+        )
+
     def forward_sum(self, item: _Item) -> None:
         group = item.width is not None
         reads: list[tuple[Any, ...]] = []
@@ -817,6 +874,8 @@ class _Program:
                 continue
             if item.kind == "dot":
                 self.backward_dot(item)
+            elif item.kind == "max":
+                self.backward_max(item)
             elif item.kind == "sum":
                 self.backward_sum(item)
             else:
@@ -942,6 +1001,15 @@ class _Program:
                 self.send(atoms, contribution, group, item.name)
             if len(self.back) > start:
                 self.back[-1] += note
+
+    def backward_max(self, item: _Item) -> None:
+        d_name = self.adjoint[item.index][0]
+        atoms, U = item.operands["terms"], item.operands["U_text"]
+        first = f"(arange({len(atoms)}) == {U}.argmax(1)[:, None]) * {d_name}[:, None]"
+        start = len(self.back)
+        self.send(atoms, first, True, item.name)
+        if len(self.back) > start:
+            self.back[-1] += f"  # max edge {item.name} → {U}: all of {d_name} to the first largest"
 
     def backward_sum(self, item: _Item) -> None:
         d_name = self.adjoint[item.index][0]

@@ -352,3 +352,28 @@ def test_sequential_layers_without_bias_and_dropout_in_eval_mode() -> None:
     model.train()  # a new mask on every call cannot be traced
     with pytest.raises(TraceError, match="Dropout"):
         vectorize.vectorize_loss(model, objective.loss, [0.0, 0.0, 0.0])
+
+
+def test_softmax_maximum_is_one_reduction_and_ties_go_where_eager_sends_them() -> None:
+    model = nn.MLP(3, [4, 5], seed=3)
+    last = model.layers[-1]
+    for neuron in last.neurons[1:4]:  # three outputs tied for the largest, in every row
+        for w in neuron.w:
+            w.data = 0.0
+        neuron.b.data = 2.0
+    for neuron in (last.neurons[0], last.neurons[4]):
+        for w in neuron.w:
+            w.data = 0.0
+        neuron.b.data = -1.0
+    objective = OBJECTIVES["cross_entropy"]
+    program = vectorize.vectorize_loss(model, objective.loss, [0.0, 0.0, 0.0])
+    assert program is not None
+    assert "    v0 = z1.max(1)  # the largest: s + relu(u - s), folded\n" in program.source
+    assert "relu(v" not in program.source  # no chain of maxima left
+    X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75], [0.0, 0.0, 0.0]])
+    y = [1.0, 3.0, 0.0]
+    params = model.parameters()
+    losses, _, grad = program.run(theta_of(params), X, y)
+    want_losses, want_grad = eager(lambda x, t: objective.loss([model(x)], [t]), params, X, y)
+    assert_close(losses, want_losses)
+    assert_close(grad, want_grad)
