@@ -556,7 +556,7 @@ class _Program:
                 return self.texts[first[1].index], "s"
             if kind == "p":
                 return f"theta[{first[1]}]", "p"
-            return repr(first[1]) if math.isfinite(first[1]) else _literal(first[1]), "c"
+            return _literal(first[1]), "c"
         if len(kinds) == 1 and ("g" not in kinds or len({a[1].index for a in atoms}) == 1):
             kind = first[0]
             if kind == "g":
@@ -1242,10 +1242,9 @@ def _owners(model: Any) -> tuple[dict[Value, str], set[str]]:
 
 def _owner_namer(model: Any, params: Sequence[Value]) -> Namer:
     """Parameters named by the deepest module that holds them all (its class for the root)."""
-    try:
-        owners, modules = _owners(model)
-    except TypeError:  # no vars(): a plain function, not a module
+    if not hasattr(model, "named_children"):  # a plain function, not a module
         return _names_namer(None)
+    owners, modules = _owners(model)
     paths = [owners.get(p) for p in params]
     root = type(model).__name__
 
