@@ -716,7 +716,6 @@ class _Program:
         fusable = self.fusion_target(item)
         if fusable is not None:
             self.fused.add(item.index)
-            ops["fused_into"] = fusable
             return
         self.lines.append(f"    {item.name} = {text}  # {layer or 'a matrix product'}")
 
