@@ -1332,7 +1332,10 @@ def _grouped(
         text, _ = program.read(loss_atoms, False)
         ending = [f"    loss = {text}  # each row's loss"]
     if out_atoms:
-        text, _ = program.read(out_atoms, len(out_atoms) > 1)
+        text, kind = program.read(out_atoms, len(out_atoms) > 1)
+        if kind not in ("g", "mixed"):  # outputs that are parameters or constants
+            shape = f"(B, {len(out_atoms)})" if len(out_atoms) > 1 else "(B,)"
+            text = f"broadcast_to({text}, {shape})"
         ending.append(f"    out = {text}  # the model's outputs")
     else:
         ending.append("    out = zeros((B, 0))")

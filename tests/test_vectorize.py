@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -377,3 +378,17 @@ def test_softmax_maximum_is_one_reduction_and_ties_go_where_eager_sends_them() -
     want_losses, want_grad = eager(lambda x, t: objective.loss([model(x)], [t]), params, X, y)
     assert_close(losses, want_losses)
     assert_close(grad, want_grad)
+
+
+def test_outputs_that_are_parameters_or_constants_fill_every_row() -> None:
+    w = [Value(0.5), Value(-1.0), Value(2.0)]
+
+    def example(x: list[Value]) -> tuple[Value, list[Value]]:
+        loss = (w[0] * x[0] + w[1] * x[1]).tanh()
+        return loss, [w[2], Value(7.0, requires_grad=False)]
+
+    program = vectorize.vectorize(example, w, [1.0, 2.0])
+    assert program is not None
+    losses, out = program.forward(theta_of(w), [[1.0, 2.0], [0.0, 0.0]])
+    assert_close(losses, [math.tanh(-1.5), 0.0])
+    assert out.tolist() == [[2.0, 7.0], [2.0, 7.0]]
