@@ -392,3 +392,82 @@ def test_outputs_that_are_parameters_or_constants_fill_every_row() -> None:
     losses, out = program.forward(theta_of(w), [[1.0, 2.0], [0.0, 0.0]])
     assert_close(losses, [math.tanh(-1.5), 0.0])
     assert out.tolist() == [[2.0, 7.0], [2.0, 7.0]]
+
+
+ACTIVATIONS = {
+    "tanh": Value.tanh,
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+    "softplus": Value.softplus,
+    "linear": lambda v: v,
+}
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> dict[str, Any]:
+    """A network written by hand: random widths, activations, the order of each neuron's
+    sum, skip connections, and weights shared between layers."""
+    nin = draw(st.integers(1, 4))
+    widths = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    layers = [
+        {
+            "width": w,
+            "activation": draw(st.sampled_from(sorted(ACTIVATIONS))),
+            "style": draw(st.sampled_from(["bias first", "bias last", "reversed", "no bias"])),
+            "skip": draw(st.booleans()),
+            "share": draw(st.booleans()),
+        }
+        for w in widths
+    ]
+    return {"nin": nin, "layers": layers, "loss": draw(st.sampled_from(["mse", "softmax"]))}
+
+
+@settings(max_examples=80, deadline=None)
+@given(networks(), st.integers(1, 6), st.integers(0, 10**6))
+def test_hand_written_networks_train_as_the_eager_engine(
+    net: dict[str, Any], rows: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    params: list[Value] = []
+    built = []
+    fan_in = net["nin"]
+    for layer in net["layers"]:
+        W = [[Value(rng.uniform(-1, 1)) for _ in range(fan_in)] for _ in range(layer["width"])]
+        b = [Value(rng.uniform(-1, 1)) for _ in range(layer["width"])]
+        params += [p for row in W for p in row] + b
+        if layer["share"] and built:  # a weight of the layer before, used here too
+            W[0][0] = built[-1][0][0][0]
+        built.append((W, b, layer))
+        fan_in = layer["width"]
+
+    def example(x: list[Value], t: Value) -> Value:
+        h: list[Value] = x
+        for W, b, layer in built:
+            out = []
+            for row, bias in zip(W, b, strict=True):
+                pairs = list(zip(row, h, strict=True))
+                if layer["style"] == "reversed":
+                    pairs.reverse()
+                total = sum(w * v for w, v in pairs)
+                if layer["style"] == "bias first":
+                    total = bias + sum((w * v for w, v in pairs), Value(0.0, requires_grad=False))
+                elif layer["style"] != "no bias":
+                    total = total + bias
+                out.append(ACTIVATIONS[layer["activation"]](total))  # type: ignore[arg-type]
+            if layer["skip"] and len(out) == len(h):
+                out = [o + v for o, v in zip(out, h, strict=True)]
+            h = out
+        if net["loss"] == "softmax" and len(h) > 1:
+            return cross_entropy(h, 0) * t
+        return sum((o - t) * (o - t) for o in h)  # type: ignore[return-value]
+
+    row = [rng.uniform(-1, 1) for _ in range(net["nin"])]
+    program = vectorize.vectorize(example, params, row, 0.5)
+    X = np.array([[rng.uniform(-2, 2) for _ in range(net["nin"])] for _ in range(rows)])
+    y = np.array([rng.uniform(-1, 1) for _ in range(rows)])
+    want_losses, want_grad = eager(example, params, X, y)  # type: ignore[arg-type]
+    if program is None:  # nothing grouped: one input and one neuron per layer
+        return
+    losses, _, grad = program.run(theta_of(params), X, y)
+    assert_close(losses, want_losses)
+    assert_close(grad, want_grad)
