@@ -1246,6 +1246,17 @@ def _owner_namer(model: Any, params: Sequence[Value]) -> Namer:
     owners, modules = _owners(model)
     paths = [owners.get(p) for p in params]
     root = type(model).__name__
+    sizes: Counter[str] = Counter()  # how many parameters each module holds, all told
+    for path, count in Counter(owners.values()).items():
+        sizes[""] += count
+        parts = path.split(".") if path else []
+        for n in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:n])
+            if prefix in modules:
+                sizes[prefix] += count
+
+    def parent(path: str) -> str:
+        return path.rsplit(".", 1)[0] if "." in path else ""
 
     def name(indices: list[int]) -> str:
         found = {paths[i] for i in indices}
@@ -1253,7 +1264,14 @@ def _owner_namer(model: Any, params: Sequence[Value]) -> Namer:
             return ""
         prefix = _common_prefix(found)  # type: ignore[arg-type]
         while prefix not in modules:  # layers.0.neurons is a list: layers.0 holds it
-            prefix = prefix.rsplit(".", 1)[0] if "." in prefix else ""
+            prefix = parent(prefix)
+        while prefix:  # the outermost module of the same parameters: a layer of one neuron
+            outer = parent(prefix)
+            while outer not in modules:
+                outer = parent(outer)
+            if sizes[outer] != sizes[prefix]:
+                break
+            prefix = outer
         return prefix or root
 
     return name
@@ -1333,7 +1351,7 @@ def _grouped(
         ending = [f"    loss = {text}  # each row's loss"]
     if out_atoms:
         text, kind = program.read(out_atoms, len(out_atoms) > 1)
-        if kind not in ("g", "mixed"):  # outputs that are parameters or constants
+        if kind in ("p", "p1", "c"):  # outputs that are parameters or constants
             shape = f"(B, {len(out_atoms)})" if len(out_atoms) > 1 else "(B,)"
             text = f"broadcast_to({text}, {shape})"
         ending.append(f"    out = {text}  # the model's outputs")

@@ -216,6 +216,8 @@ def test_mlps_train_as_the_eager_engine(
     program = vectorize.vectorize_loss(model, objective.loss, [0.0, 0.0, 0.0])
     assert program is not None
     assert len(products(program)) == len(hidden) + 1  # one product per layer
+    for k in range(len(hidden) + 1):  # each named after its layer, a layer of one neuron too
+        assert f"  # layers.{k}\n" in program.source
 
     def example(x: list[Value], t: float) -> Value:
         return objective.loss([model(x)], [t])
