@@ -1095,7 +1095,16 @@ class VectorProgram:
     ``run(theta, X, targets)`` takes θ (the parameters as one flat vector in ``params``
     order), the rows ``X`` (B, nin) and their targets, and returns ``(losses (B,),
     outputs (B, k), gradient (P,))``, the gradient summed over the rows. ``forward`` gives
-    the losses and outputs alone. ``source`` is the training program's code.
+    the losses and outputs alone. Both run under ``numpy.errstate(all="ignore")``: a row
+    outside a primitive's domain gives NaN or inf where the eager engine raises, so a
+    caller that wants the eager error runs such rows again eagerly.
+
+    Attributes:
+        source: the training program's code (``forward_source`` without the gradient).
+        classes: the targets the program knows when the label picks the loss (the loss
+            traced once per class), else None (the target is a number per row).
+        width: outputs per row; size: parameters (θ's length); nin: numbers per row.
+        stats: traced nodes, lines written, groups and matrix products found.
     """
 
     def __init__(
@@ -1437,7 +1446,13 @@ def vectorize_loss(
     program serves every class. ``loss=None`` gives the model alone (``forward`` only).
 
     ``params`` (default ``model.parameters()``) fixes θ's order. Returns None without NumPy
-    or when nothing groups.
+    or when nothing groups. The model is traced in its current mode (``train``/``eval``).
+
+    Raises:
+        TraceError: the model or loss cannot be traced (control flow on a Value, Dropout
+            in training mode), as for :func:`autograd_lite.compile`.
+        ValueError: what the model or the loss raises for this row (a class loss on a
+            model with one output, a domain error at the traced row).
 
     >>> from autograd_lite import nn
     >>> from autograd_lite.losses import cross_entropy
