@@ -248,7 +248,10 @@ class _Builder:
                         alias[v] = b
                         continue
             if v._stamp > model_end:
-                key = (op, *(u if u._op is not None or u in special else u.data for u in ins))
+                key = (
+                    op,
+                    *(u if u._op is not None or u in special else _exact(u.data) for u in ins),
+                )
                 first = seen.setdefault(key, v)
                 if first is not v:
                     alias[v] = first
@@ -1054,6 +1057,11 @@ class _Program:
             self.send(atoms, d_u, True, "the inputs")
             if len(self.back) > start:
                 self.back[-1] += f"  # ∂L/∂{U} through {layer}: δ·W"
+
+
+def _exact(x: float) -> tuple[float, float]:
+    """A constant as a key that tells 0.0 from -0.0 (equal as numbers, not as divisors)."""
+    return x, math.copysign(1.0, x)
 
 
 def _paren(text: str) -> str:
