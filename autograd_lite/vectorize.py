@@ -47,9 +47,10 @@ from typing import Any
 from .compiler import CODE_MATH, Term, _array_twins, _Writer, make
 from .engine import TraceError, Value, topological_order, tracing
 from .functional import inside_transform
+from .losses import OBJECTIVES, Objective
 from .ops import ADD, DIV, MUL, RELU, SUB
 
-__all__ = ["VectorProgram", "vectorize", "vectorize_loss"]
+__all__ = ["VectorProgram", "decisions", "vectorize", "vectorize_loss"]
 
 # An atom says where one scalar of the program lives:
 #   ("g", item, column)  a column of a group item, ("s", item) a scalar item,
@@ -1432,6 +1433,26 @@ def _elementwise(np: Any, f: Callable[..., float]) -> Callable[..., Any]:
     arity = f.__code__.co_argcount if hasattr(f, "__code__") else 1
     ufunc = np.frompyfunc(f, arity, 1)
     return lambda *args: np.asarray(ufunc(*args), dtype=float)
+
+
+def decisions(objective: Objective, outputs: Any) -> Any:
+    """The label each row of ``outputs`` (B, k) predicts under a named objective, as its
+    ``decide`` gives it one row at a time (the first largest score for cross-entropy, the
+    sign for bce and hinge); None for regression and for objectives of one's own.
+
+    >>> import numpy as np
+    >>> decisions(OBJECTIVES["cross_entropy"], np.array([[0.1, 2.0, 2.0], [3.0, 0.0, 1.0]]))
+    array([1., 0.])
+    """
+    np = _numpy()
+    scores = np.asarray(outputs, dtype=float)
+    if objective is OBJECTIVES["cross_entropy"]:
+        return scores.argmax(1).astype(float)
+    if objective is OBJECTIVES["bce"]:
+        return np.where(scores[:, 0] > 0.0, 1.0, 0.0)
+    if objective is OBJECTIVES["hinge"]:
+        return np.where(scores[:, 0] > 0.0, 1.0, -1.0)
+    return None
 
 
 def vectorize_loss(

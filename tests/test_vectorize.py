@@ -473,3 +473,20 @@ def test_hand_written_networks_train_as_the_eager_engine(
     losses, _, grad = program.run(theta_of(params), X, y)
     assert_close(losses, want_losses)
     assert_close(grad, want_grad)
+
+
+@pytest.mark.parametrize(("loss", "width"), [("cross_entropy", 4), ("bce", 1), ("hinge", 1)])
+def test_decisions_are_the_objectives_own(loss: str, width: int) -> None:
+    objective = OBJECTIVES[loss]
+    rng = random.Random(loss)
+    outputs = np.array(
+        [[rng.choice([-1.0, 0.0, 0.5, 2.0]) for _ in range(width)] for _ in range(40)]
+    )
+    want = [
+        objective.decide(  # type: ignore[misc]
+            [Value(v) for v in row] if width > 1 else Value(row[0])
+        )
+        for row in outputs
+    ]
+    assert vectorize.decisions(objective, outputs).tolist() == want
+    assert vectorize.decisions(OBJECTIVES["mse"], outputs) is None
