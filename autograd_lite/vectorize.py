@@ -15,6 +15,10 @@ spirit of superword-level parallelism and loop rerolling:
 - What does not group stays a scalar column (one line per node, as compiled code does
   today), in the same program, and exact.
 
+Before grouping, ``x * 1`` is read as ``x``, an operation repeated after the model (a loss
+traced once per class repeats its softmax) is computed once, and the running maximum that
+``log_softmax`` writes as ``s + relu(u - s)`` is one reduction, ``U.max(1)``.
+
 The backward pass of the grouped program runs over the grouped operations in reverse. The
 elementwise partials come from the op table's own rules, written as code by the compiler's
 code-writing namespace and run over NumPy arrays; the matrix rules are the only new
@@ -182,19 +186,11 @@ class _Builder:
         self.where: dict[Value, tuple[_Item, int]] = {}
         self.alias: dict[Value, Value] = {}
         self.spec: dict[Value, tuple[Any, ...]] = {}
-        self.globals: dict[str, Any] = {}
         self.counter = itertools.count()
         self.dots = 0
         self.grouped = 0  # how many items have a width (groups and matrix products)
 
     # --- reading the graph --------------------------------------------------------------
-
-    def is_param(self, v: Value) -> bool:
-        return v._op is None and v in self.param_index
-
-    def is_row(self, v: Value) -> bool:
-        """A node that varies per row: an operation or an input placeholder."""
-        return v._op is not None or v in self.where
 
     def resolve(self, v: Any) -> Any:
         while v in self.alias:
@@ -360,9 +356,6 @@ class _Builder:
             terms.append(a)
             self.spec[v] = ("max", terms[::-1])
         return set(steps)
-
-    def is_constant(self, v: Any) -> bool:
-        return v is not None and v._op is None and v not in self.param_index and v not in self.where
 
     def dependencies(self, v: Value) -> list[Value]:
         spec = self.spec[v]
