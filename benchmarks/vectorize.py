@@ -29,7 +29,11 @@ import sys
 import time
 from typing import Any
 
-SHAPES = {"mnist": (784, 128, 10, 2048), "digits": (64, 32, 10, 1797)}
+SHAPES = {
+    "mnist": (784, 128, 10, 2048),
+    "mnist-32": (784, 32, 10, 2048),
+    "digits": (64, 32, 10, 1797),
+}
 BATCH = 64
 LR = 1e-3
 
