@@ -1350,11 +1350,13 @@ def _grouped(
     if not loss_atoms:
         ending = ["    loss = zeros(B)  # no loss: the model alone"]
     elif classes is not None:
-        text, _ = program.read(loss_atoms, len(loss_atoms) > 1)
+        text, kind = program.read(loss_atoms, len(loss_atoms) > 1)
         if len(loss_atoms) == 1:
             text = f"{_paren(text)}[:, None]"
+        if len(loss_atoms) == 1 or kind not in ("g", "mixed"):
+            text = f"broadcast_to({text}, (B, {len(loss_atoms)}))"
         ending = [
-            f"    L = broadcast_to({text}, (B, {len(loss_atoms)}))  # the loss for each class",
+            f"    L = {text}  # the loss for each class",
             "    loss = L[rows, label]  # each row's loss, at its own label",
         ]
     else:
