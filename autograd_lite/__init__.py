@@ -8,7 +8,7 @@
 0.005364
 """
 
-from . import data, losses, nn, optim
+from . import data, losses, nn, optim, teach
 from ._version import __version__
 from .compiler import Compiled, TraceError, compile
 from .engine import Value, apply, gradients, topological_order
@@ -20,6 +20,7 @@ from .interop import from_torch, to_torch
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
 from .steps import backward_steps, forward_steps
+from .teach import chain_rule
 from .train import History, evaluate, fit, predict
 from .viz import Stepper, draw_dot
 
@@ -34,6 +35,7 @@ __all__ = [
     "__version__",
     "apply",
     "backward_steps",
+    "chain_rule",
     "compile",
     "data",
     "draw_dot",
@@ -57,6 +59,7 @@ __all__ = [
     "optim",
     "predict",
     "save",
+    "teach",
     "to_torch",
     "topological_order",
     "value_and_grad",
