@@ -22,7 +22,7 @@ from .serialize import ModelFileError, load, save
 from .steps import backward_steps, forward_steps
 from .teach import chain_rule
 from .train import History, evaluate, fit, predict
-from .viz import Stepper, draw_dot
+from .viz import Stepper, animate_backward, draw_dot
 
 __all__ = [
     "Compiled",
@@ -33,6 +33,7 @@ __all__ = [
     "TraceError",
     "Value",
     "__version__",
+    "animate_backward",
     "apply",
     "backward_steps",
     "chain_rule",

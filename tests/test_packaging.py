@@ -104,6 +104,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 LAYERS = [
     {"seeding"},  # stdlib only: the global random generator
     {"ops", "grad_mode", "data", "_files", "_version"},  # stdlib only
+    {"_gif"},  # Pillow, imported when called
     {"engine"},
     {"functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
     {"teach"},  # the classroom: grading on top of steps
