@@ -231,8 +231,7 @@ def test_every_step_formula_typesets_under_katex_without_errors(
     resources = driver.execute_script("return performance.getEntriesByType('resource').length")
     assert resources == 0, "KaTeX's fonts are inline: nothing is fetched"
     fonts = driver.execute_script(
-        "return Array.from(document.fonts).filter(f => f.status === 'loaded')"
-        ".map(f => f.family)"
+        "return Array.from(document.fonts).filter(f => f.status === 'loaded').map(f => f.family)"
     )
     assert {"KaTeX_Main", "KaTeX_Math"} <= {f.strip('"') for f in fonts}
 
