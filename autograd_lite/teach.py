@@ -436,7 +436,7 @@ class RuleReport:
     def __str__(self) -> str:
         verdict = "right" if self.ok else "wrong"
         return (
-            f"derivative {verdict} at {self.points} points (within {self.atol:g} + "
+            f"derivative {verdict} (checked at {self.points} points, within {self.atol:g} + "
             f"{self.rtol:g}·|expected|); worst at x = {self.worst:.6g}: given {self.given:.6g}, "
             f"finite differences {self.expected:.6g}"
         )
@@ -499,7 +499,7 @@ def check_rule(
     return RuleReport(score <= 1.0, x, given, expected, checked, rtol, atol)
 
 
-@dataclass
+@dataclass(repr=False)
 class ChainRule:
     r"""∂root/∂x written out by :func:`chain_rule`: ``terms`` holds, per path from the root
     down to ``x``, its edges ``(node, input, ∂node/∂input)``; ``value`` is their sum of
@@ -565,6 +565,11 @@ class ChainRule:
 
     def __str__(self) -> str:
         return self.latex()
+
+    def __repr__(self) -> str:
+        top, x = self._names[self.root], self._names[self.x]
+        form = ", collapsed" if self.collapsed else ""
+        return f"<ChainRule ∂{top}/∂{x} = {self.value:.6g}: {self.paths} paths{form}>"
 
 
 def _path_counts(root: Value, x: Value) -> dict[Value, int]:
