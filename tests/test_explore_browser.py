@@ -247,3 +247,26 @@ def test_awkward_labels_and_numbers_typeset_too(browser: Any, tmp_path: Path) ->
     steps = page_data(root)["steps"]
     assert len(_typeset_every_step(browser, steps)) == len(ag.backward_steps(root))
     assert browser.get_log("browser") == []
+
+
+def test_chain_rule_latex_compiles_under_katex(page: tuple[Any, Any, Any]) -> None:
+    """ag.chain_rule's LaTeX for every leaf, paths written out and collapsed, awkward labels:
+    KaTeX (strict, throwing on any error) compiles each one."""
+    driver, root, _ = page
+    x = ag.Value(1.1, label="x_1 & {50%}")
+    squares = x
+    for _ in range(8):  # 256 paths: collapsed
+        squares = squares * squares
+    shared = ((x * 2).tanh() - x / 3).exp() * x
+    rules = [ag.chain_rule(root, leaf) for leaf in ag.topological_order(root) if leaf.op is None]
+    rules += [ag.chain_rule(squares, x), ag.chain_rule(shared, x), ag.chain_rule(shared, shared)]
+    assert any(rule.collapsed for rule in rules)
+    errors = driver.execute_script(
+        "return arguments[0].map(function (tex) {"
+        "  try { katex.renderToString(tex, {displayMode: true, throwOnError: true,"
+        "                                   strict: 'error'}); return null; }"
+        "  catch (e) { return String(e); } })",
+        [rule.latex() for rule in rules],
+    )
+    assert errors == [None] * len(rules)
+    assert driver.get_log("browser") == []
