@@ -8,7 +8,7 @@
 0.005364
 """
 
-from . import data, losses, nn, optim
+from . import data, losses, nn, optim, teach
 from ._version import __version__
 from .compiler import Compiled, TraceError, compile
 from .engine import Value, apply, gradients, topological_order
@@ -20,8 +20,9 @@ from .interop import from_torch, to_torch
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
 from .steps import backward_steps, forward_steps
+from .teach import chain_rule
 from .train import History, evaluate, fit, predict
-from .viz import Stepper, draw_dot
+from .viz import Stepper, animate_backward, draw_dot
 
 __all__ = [
     "Compiled",
@@ -32,8 +33,10 @@ __all__ = [
     "TraceError",
     "Value",
     "__version__",
+    "animate_backward",
     "apply",
     "backward_steps",
+    "chain_rule",
     "compile",
     "data",
     "draw_dot",
@@ -57,6 +60,7 @@ __all__ = [
     "optim",
     "predict",
     "save",
+    "teach",
     "to_torch",
     "topological_order",
     "value_and_grad",

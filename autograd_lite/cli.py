@@ -217,10 +217,15 @@ def export(args: argparse.Namespace) -> None:
 def explore_expression(args: argparse.Namespace) -> None:
     """Write the step-by-step HTML explorer for an expression given on the command line."""
     from .explorer import explore, parse_expression
+    from .viz import animate_backward
 
     _check_out(args.out)
+    if args.gif is not None:
+        _check_out(args.gif, args.out, option="--gif")
     root = parse_expression(args.expression, dict(args.values))
     _say(str(explore(root, args.out)))
+    if args.gif is not None:
+        _say(str(animate_backward(root, args.gif)))
 
 
 def _binding(text: str) -> tuple[str, float]:
@@ -383,6 +388,12 @@ def parser() -> argparse.ArgumentParser:
     )
     explore_parser.add_argument(
         "--out", type=Path, default=Path("backprop.html"), help="the HTML file to write"
+    )
+    explore_parser.add_argument(
+        "--gif",
+        type=Path,
+        metavar="FILE",
+        help="also write the backward pass as an animated GIF (needs Pillow: the gif extra)",
     )
     return main_parser
 

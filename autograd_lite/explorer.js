@@ -84,10 +84,20 @@
       item.textContent = line;
       list.appendChild(item);
     });
+    typeset(step);
     $("counter").textContent = position + " / " + steps.length;
     $("prev").disabled = position === 0;
     $("next").disabled = position === steps.length;
     if (position === steps.length) { stop(); }
+  }
+  // the step's chain rule as typeset maths (KaTeX, inline in the page), when it has one
+  function typeset(step) {
+    var box = $("formula");
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    if (!step || !step.latex || !window.katex) { return; }
+    window.katex.render(step.latex, box, {
+      displayMode: true, throwOnError: false, strict: "ignore", trust: false
+    });
   }
   function go(to) { position = Math.max(0, Math.min(steps.length, to)); show(); }
   function stop() {

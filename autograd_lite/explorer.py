@@ -7,7 +7,9 @@ steps of :func:`~autograd_lite.steps.forward_steps` and
 opens from the local disk in any modern browser. Previous / Next / Play and the arrow keys
 step through the forward pass, then the backward pass: the current node and its edges are
 highlighted, values and gradients fill in as they are computed, and a text panel (read out by
-screen readers) shows each step's arithmetic. Hovering a node shows its label, data and grad.
+screen readers) shows each step's arithmetic, and its chain rule typeset from
+:meth:`~autograd_lite.steps.Step.latex` by KaTeX (MIT licensed, shipped inline in the page with
+the three fonts it needs). Hovering a node shows its label, data and grad.
 
 The same page from the command line::
 
@@ -128,6 +130,7 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
                     for edge in step.edges
                 ],
                 "text": step.arithmetic(root_name),
+                "latex": step.latex(root_name),
             }
         )
     return {"root": ids[root], "rootName": root_name, "nodes": nodes, "steps": steps}
@@ -168,15 +171,20 @@ def page_html(root: Value, *, gradient: float = 1.0, max_nodes: int = 500) -> st
     data = page_data(root, gradient)
     title = html.escape(f"Backprop, step by step: {name_of(root)}")
     page, style, script = _page_files()
+    katex_css, katex_js = _katex_files()
     parts = {
         "title": title,
         "style": style,
         "script": script,
+        "katex_css": katex_css,
+        "katex_js": katex_js,
         "data": _json_for_script(data),
         "svg": svg,
     }
     # one pass: text put in (labels in the SVG and the JSON) is never searched for placeholders
-    return re.sub(r"\{(title|style|script|data|svg)\}", lambda m: parts[m[1]], page)
+    return re.sub(
+        r"\{(title|style|script|katex_css|katex_js|data|svg)\}", lambda m: parts[m[1]], page
+    )
 
 
 @functools.cache
@@ -194,6 +202,28 @@ def _page_files() -> tuple[str, str, str]:
         for kind in ("html", "css", "js")
     )
     return page, style, script
+
+
+@functools.cache
+def _katex_files() -> tuple[str, str]:
+    """KaTeX's style and script (``katex/katex.min.css``, with the three fonts the formulas use
+    inline as ``data:`` URIs, and ``katex/katex.min.js``; MIT licence in ``katex/LICENSE``),
+    package data that :func:`page_html` puts inline, so formulas typeset with nothing loaded.
+
+    They are KaTeX 0.19.1's ``dist`` files as ``npm pack katex`` gives them, the script as it is
+    and the style with the ``@font-face`` rules of KaTeX_Main-Regular, KaTeX_Math-Italic and
+    KaTeX_Size1-Regular pointing at their WOFF2 files as base64 ``data:`` URIs, and the rules
+    of the other fonts (which these formulas never use) left out.
+
+    >>> css, js = _katex_files()
+    >>> "fonts/" in css, "katex" in js
+    (False, True)
+    """
+    here = resources.files(__name__.rpartition(".")[0]).joinpath("katex")
+    css, js = (
+        here.joinpath(f"katex.min.{kind}").read_text(encoding="utf-8") for kind in ("css", "js")
+    )
+    return css, js
 
 
 def explore(

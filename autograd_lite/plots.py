@@ -2,17 +2,24 @@
 decision boundaries, each class in the same colour everywhere (:data:`CLASS_COLORS`).
 
 Importable without matplotlib; each function imports it when called
-(``pip install 'autograd_lite[demo]'``). Each draws on ``ax`` when given (a notebook's axes)
+(``pip install 'autograd_lite[demo]'``). :func:`animate_training` turns the snapshots that a
+:class:`TrainingSnapshots` callback records during ``fit`` into an animated GIF (Pillow:
+``pip install 'autograd_lite[gif]'``). Each draws on ``ax`` when given (a notebook's axes)
 and otherwise returns a new ``Figure`` (no pyplot, so no display is needed to save it).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._files import writable_target
+from ._gif import pillow, save_gif
 from .engine import Value
 from .grad_mode import no_grad
+from .nn import Module
 from .train import History, _evaluating
 
 if TYPE_CHECKING:
@@ -21,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLASS_COLORS",
+    "TrainingSnapshots",
+    "animate_training",
     "class_color",
     "class_index",
     "plot_data",
@@ -225,3 +234,86 @@ def _points(
             ),
         ]
     ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.8)
+
+
+class TrainingSnapshots:
+    """A ``fit`` callback that records the training loss every epoch and the model's weights
+    (``state_dict()``) before training and every ``every`` epochs, for :func:`animate_training`.
+
+    >>> from autograd_lite import fit, nn
+    >>> model = nn.MLP(2, [4, 1], seed=0)
+    >>> snapshots = TrainingSnapshots(model, every=5)
+    >>> _ = fit(model, [[0.0, 1.0], [1.0, 0.0]], [0.0, 1.0], epochs=10, progress=False,
+    ...         callbacks=snapshots)
+    >>> snapshots.epochs, len(snapshots.loss)
+    ([0, 5, 10], 10)
+    """
+
+    def __init__(self, model: Module, every: int = 1) -> None:
+        if not isinstance(model, Module):
+            raise TypeError(f"TrainingSnapshots records a Module, got {type(model).__name__}")
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"every must be a positive int, got {every!r}")
+        self.model, self.every = model, every
+        self.epochs: list[int] = [0]
+        """The epochs whose weights are kept (0: before training)."""
+        self.states: list[dict[str, float]] = [model.state_dict()]
+        self.loss: list[float] = []
+        """The training loss of every epoch, from 1."""
+
+    def __call__(self, epoch: int, numbers: dict[str, float]) -> None:
+        self.loss.append(numbers["loss"])
+        if epoch % self.every == 0:
+            self.epochs.append(epoch)
+            self.states.append(self.model.state_dict())
+
+
+def animate_training(
+    model: Module,
+    X: Sequence[Sequence[float]],
+    y: Sequence[float],
+    snapshots: TrainingSnapshots,
+    path: str | Path = "training.gif",
+    *,
+    resolution: int = 40,
+    duration: int = 300,
+    dpi: int = 60,
+) -> Path:
+    """Write an animated GIF of training: per snapshot, the decision boundary of ``model`` with
+    those weights (:func:`plot_decision_boundary` over the 2-D points ``X``, ``y``) beside the
+    loss curve up to that epoch; return the path. Record the snapshots by passing a
+    :class:`TrainingSnapshots` for this model to ``fit(..., callbacks=snapshots)``. The model
+    ends with the weights it had. Needs matplotlib and Pillow (``autograd_lite[demo,gif]``).
+    """
+    pillow()  # say what is missing before any work
+    if snapshots.model is not model:
+        raise ValueError("the snapshots were recorded for another model")
+    writable_target(Path(path))
+    figure_class = _figure(None, (1.0, 1.0))[0].__class__
+    kept, frames = model.state_dict(), []
+    try:
+        for epoch, state in zip(snapshots.epochs, snapshots.states):
+            model.load_state_dict(state)
+            figure = figure_class(figsize=(9.0, 3.8), layout="constrained")
+            left, right = figure.subplots(1, 2)
+            plot_decision_boundary(model, X, y, ax=left, resolution=resolution)
+            left.set_title(f"decision boundary, epoch {epoch}")
+            _loss_so_far(right, snapshots.loss, epoch)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=dpi)
+            frames.append(buffer.getvalue())
+    finally:
+        model.load_state_dict(kept)
+    return save_gif(frames, path, duration=duration)
+
+
+def _loss_so_far(ax: Axes, loss: Sequence[float], epoch: int) -> None:
+    """The whole loss curve faint, the part up to ``epoch`` drawn over it, a dot at ``epoch``."""
+    epochs = range(1, len(loss) + 1)
+    ax.plot(epochs, loss, color="lightgrey")
+    ax.plot(epochs[:epoch], loss[:epoch], color="tab:blue")
+    if epoch >= 1:
+        ax.plot([epoch], [loss[epoch - 1]], "o", color="tab:blue")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_title("loss")

@@ -18,12 +18,17 @@ dL/da += dL/d(a*b) · ∂(a*b)/∂a = 2.46e-05 · -3 = -7.37e-05
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .engine import Value, reverse_sweep, topological_order
 
-__all__ = ["NAME_LIMIT", "Edge", "Step", "backward_steps", "forward_steps", "name_of", "names"]
+__all__ = [
+    "NAME_LIMIT", "Edge", "Step", "backward_steps", "forward_steps", "name_of", "names",
+    "tex_name", "tex_number",
+]  # fmt: skip
 
 NAME_LIMIT = 40
 """The longest expression a node is named by (``(a*b)``); past it a node is named by its place
@@ -64,9 +69,74 @@ class Step:
             for e in self.edges
         ]
 
+    def latex(self, root: str = "L", digits: int = 4) -> str:
+        r"""The step's chain rule as LaTeX, an ``aligned`` block with one line per input edge:
+        the symbols, the numbers plugged in (``digits`` significant digits), the contribution.
+
+        >>> from autograd_lite import Value
+        >>> a = Value(2.0, label="a")
+        >>> L = a * -3; L.label = "L"
+        >>> print(backward_steps(L)[0].latex().splitlines()[1].replace(r"\partial", "∂"))
+        \frac{∂ L}{∂ a} &\mathrel{+}= \frac{∂ L}{∂ L} \cdot \frac{∂ L}{∂ a} = 1 \cdot (-3) = -3 \\
+        """
+        top, node = tex_name(root), tex_name(self._name(self.node))
+        lines = []
+        for e in self.edges:
+            x = tex_name(self._name(e.input))
+            lines.append(
+                rf"\frac{{\partial {top}}}{{\partial {x}}} &\mathrel{{+}}= "
+                rf"\frac{{\partial {top}}}{{\partial {node}}} \cdot "
+                rf"\frac{{\partial {node}}}{{\partial {x}}} = "
+                rf"{tex_number(self.grad, digits, True)} \cdot {tex_number(e.local, digits, True)}"
+                rf" = {tex_number(e.contribution, digits)}"
+            )
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + " \\\\\n\\end{aligned}"
+
     def _name(self, value: Value) -> str:
         known = self.names.get(value)
         return name_of(value) if known is None else known
+
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%",
+    "&": r"\&", "_": r"\_", "^": r"\^{}", "~": r"\~{}", "…": r"\ldots{}",
+}  # fmt: skip
+
+
+def tex_name(name: str) -> str:
+    r"""A value's name (see :func:`names`) as LaTeX: a one-letter name in maths italic (digits
+    after it as a subscript, ``x1`` → ``x_{1}``), anything else as upright text with LaTeX's
+    special characters escaped, so any label typesets.
+
+    >>> tex_name("a"), tex_name("w12"), tex_name("(a*b)"), tex_name("loss_1")
+    ('a', 'w_{12}', '\\text{(a*b)}', '\\text{loss\\_1}')
+    """
+    simple = re.fullmatch(r"([A-Za-z])(\d*)", name)
+    if simple:
+        letter, digits = simple.groups()
+        return letter + (f"_{{{digits}}}" if digits else "")
+    text = "".join(_TEX_SPECIAL.get(char, char) for char in name)
+    return rf"\text{{{text}}}"
+
+
+def tex_number(x: float, digits: int = 4, bracket: bool = False) -> str:
+    r"""A number as LaTeX, to ``digits`` significant digits: ``2.46\times10^{-5}`` for
+    exponent form, ``\infty``, ``\mathrm{NaN}``; ``bracket`` puts a negative one in
+    parentheses, for a product.
+
+    >>> tex_number(-3.0, bracket=True), tex_number(2.4601e-05), tex_number(float("inf"))
+    ('(-3)', '2.46\\times10^{-5}', '\\infty')
+    """
+    if math.isnan(x):
+        return r"\mathrm{NaN}"
+    if math.isinf(x):
+        text = r"\infty" if x > 0 else r"-\infty"
+    else:
+        text = f"{x:.{digits}g}"
+        mantissa, _, exponent = text.partition("e")
+        if exponent:
+            text = rf"{mantissa}\times10^{{{int(exponent)}}}"
+    return f"({text})" if bracket and text.startswith("-") else text
 
 
 def name_of(value: Value) -> str:

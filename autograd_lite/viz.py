@@ -22,14 +22,17 @@ import functools
 import html
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ._files import writable_target
+from ._gif import pillow, save_gif
 from .engine import Value, topological_order
 from .steps import Step, backward_steps, names
 
 __all__ = [
     "COLOURS", "HIGHLIGHT", "LABEL_LIMIT", "MAX_LAYOUT_COST", "RANKDIRS", "GraphvizNotFoundError",
-    "Stepper", "draw_dot", "layout_cost",
+    "Stepper", "animate_backward", "draw_dot", "layout_cost",
 ]  # fmt: skip
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
@@ -473,3 +476,34 @@ class Stepper:
                 "application/vnd.jupyter.widget-view+json"
             ]
         return bundle
+
+
+def animate_backward(
+    root: Value,
+    path: str | Path = "backprop.gif",
+    *,
+    rankdir: str = "LR",
+    duration: int = 1200,
+    dpi: int = 72,
+    max_nodes: int = 100,
+) -> Path:
+    """Write the backward pass from ``root`` as an animated GIF for slides: the frames of
+    ``draw_dot(root, step=k)`` for ``k = 0 .. len(backward_steps(root))`` (one before the pass,
+    then one per step, each with its chain-rule caption), rendered by Graphviz to PNG at
+    ``dpi`` and put together with Pillow, ``duration`` ms each; return the path.
+
+    No ``.grad`` changes. Needs Graphviz's ``dot`` (:class:`GraphvizNotFoundError` says how to
+    install it) and Pillow (an ``ImportError`` names ``pip install 'autograd_lite[gif]'``).
+    Graphs past ``max_nodes`` values are refused as by :func:`draw_dot`.
+    """
+    pillow()  # say what is missing before any work
+    stepper = Stepper(root, rankdir=rankdir, max_nodes=max_nodes)
+    if not isinstance(dpi, int) or not 20 <= dpi <= 300:
+        raise ValueError(f"dpi must be an int from 20 to 300, got {dpi!r}")
+    writable_target(Path(path))
+    frames = []
+    for k in range(len(stepper)):
+        frame = stepper.frame(k)
+        frame.attr(dpi=str(dpi))
+        frames.append(frame.pipe(format="png"))
+    return save_gif(frames, path, duration=duration)

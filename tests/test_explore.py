@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,11 @@ pytest.importorskip("graphviz")
 pytestmark = pytest.mark.skipif(
     shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz's dot is missing"
 )
+
+
+KATEX = resources.files("autograd_lite").joinpath("katex")
+KATEX_JS = KATEX.joinpath("katex.min.js").read_text(encoding="utf-8")
+KATEX_CSS = KATEX.joinpath("katex.min.css").read_text(encoding="utf-8")
 
 
 def classic() -> ag.Value:
@@ -56,7 +62,9 @@ def test_the_page_is_self_contained_with_real_buttons_and_a_live_panel(tmp_path:
     assert path == tmp_path / "page.html"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
-    assert not re.search(r"https?:", text), "no network address, not even an XML namespace"
+    assert KATEX_JS in text, "KaTeX's script is inline (its SVG and MathML namespaces aside)"
+    outside = text.replace(KATEX_JS, "")
+    assert not re.search(r"https?:", outside), "no network address, not even an XML namespace"
     page = Page(text)
     tags = [tag for tag, _ in page.tags]
     assert tags.count("svg") == 1
@@ -111,7 +119,7 @@ def test_labels_are_escaped_everywhere() -> None:
     data = json.loads(Page(text).json)
     assert data["nodes"]["n0"]["label"] == nasty
     assert data["rootName"] == "<y>"
-    assert text.count("<svg") == 1
+    assert text.replace(KATEX_JS, "").count("<svg") == 1
 
 
 def test_non_finite_values_are_valid_json() -> None:
@@ -225,7 +233,8 @@ def _size(root: ag.Value) -> int:
 
 
 def test_page_data_grows_in_proportion_to_the_graph() -> None:
-    assert _size(_sum_of(300)) < 200_000
+    # each backward step carries its arithmetic as text and as LaTeX (``step.latex()``)
+    assert _size(_sum_of(300)) < 350_000
     assert _size(_sum_of(600)) < 2.2 * _size(_sum_of(300))
     assert _size(_squared(30)) < 200_000
     assert _size(_squared(60)) < 2.2 * _size(_squared(30))
@@ -244,7 +253,8 @@ def test_page_data_of_a_3000_node_chain() -> None:
 
 def test_the_squared_chain_page_is_small(tmp_path: Path) -> None:
     path = ag.explore(_squared(30), tmp_path / "squares.html")
-    assert path.stat().st_size < 200_000
+    katex = len(KATEX_JS.encode()) + len(KATEX_CSS.encode())  # the same in every page
+    assert path.stat().st_size - katex < 200_000
 
 
 def test_a_graph_too_tangled_for_dot_is_refused_like_draw_dot(

@@ -198,3 +198,75 @@ def test_a_screenshot_is_not_blank(page: tuple[Any, Any, Any], tmp_path: Path) -
         colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is not None
     assert len(colours) > 50, "more than a blank page"
+
+
+def _typeset_every_step(driver: Any, steps: list[dict[str, Any]]) -> list[str]:
+    """Go to each step; for a backward one, the formula's rendered text (its MathML
+    annotation: the LaTeX KaTeX read)."""
+    from selenium.webdriver.common.by import By
+
+    seen = []
+    for n, step in enumerate(steps, start=1):
+        driver.execute_script(f"window.explorer.go({n})")
+        formula = driver.find_element(By.ID, "formula")
+        assert not formula.find_elements(By.CSS_SELECTOR, ".katex-error"), f"step {n}"
+        if step["phase"] == "backward":
+            assert formula.find_elements(By.CSS_SELECTOR, ".katex-display .katex-html")
+            annotation = formula.find_element(By.CSS_SELECTOR, "annotation")
+            seen.append(str(annotation.get_attribute("textContent")))
+        else:
+            assert formula.find_elements(By.CSS_SELECTOR, ".katex") == []
+    return seen
+
+
+def test_every_step_formula_typesets_under_katex_without_errors(
+    page: tuple[Any, Any, Any],
+) -> None:
+    driver, _, data = page
+    steps = data["steps"]
+    assert _typeset_every_step(driver, steps) == [
+        s["latex"] for s in steps if s["phase"] == "backward"
+    ]
+    assert driver.get_log("browser") == [], "no console entries: no KaTeX warning or error"
+    resources = driver.execute_script("return performance.getEntriesByType('resource').length")
+    assert resources == 0, "KaTeX's fonts are inline: nothing is fetched"
+    fonts = driver.execute_script(
+        "return Array.from(document.fonts).filter(f => f.status === 'loaded').map(f => f.family)"
+    )
+    assert {"KaTeX_Main", "KaTeX_Math"} <= {f.strip('"') for f in fonts}
+
+
+def test_awkward_labels_and_numbers_typeset_too(browser: Any, tmp_path: Path) -> None:
+    """Labels with LaTeX's special characters, long names, huge and tiny numbers."""
+    a = ag.Value(2.5e-7, label="x_1 & {50%} #$~^\\")
+    b = ag.Value(-3.0e12, label="b" * 50)
+    root = ((a * b).tanh() - a / b).exp() * a
+    path = ag.explore(root, tmp_path / "awkward.html")
+    browser.get_log("browser")
+    browser.get(path.as_uri())
+    steps = page_data(root)["steps"]
+    assert len(_typeset_every_step(browser, steps)) == len(ag.backward_steps(root))
+    assert browser.get_log("browser") == []
+
+
+def test_chain_rule_latex_compiles_under_katex(page: tuple[Any, Any, Any]) -> None:
+    """ag.chain_rule's LaTeX for every leaf, paths written out and collapsed, awkward labels:
+    KaTeX (strict, throwing on any error) compiles each one."""
+    driver, root, _ = page
+    x = ag.Value(1.1, label="x_1 & {50%}")
+    squares = x
+    for _ in range(8):  # 256 paths: collapsed
+        squares = squares * squares
+    shared = ((x * 2).tanh() - x / 3).exp() * x
+    rules = [ag.chain_rule(root, leaf) for leaf in ag.topological_order(root) if leaf.op is None]
+    rules += [ag.chain_rule(squares, x), ag.chain_rule(shared, x), ag.chain_rule(shared, shared)]
+    assert any(rule.collapsed for rule in rules)
+    errors = driver.execute_script(
+        "return arguments[0].map(function (tex) {"
+        "  try { katex.renderToString(tex, {displayMode: true, throwOnError: true,"
+        "                                   strict: 'error'}); return null; }"
+        "  catch (e) { return String(e); } })",
+        [rule.latex() for rule in rules],
+    )
+    assert errors == [None] * len(rules)
+    assert driver.get_log("browser") == []

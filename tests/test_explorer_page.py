@@ -106,7 +106,9 @@ def test_the_page_files_are_package_data_beside_the_module() -> None:
         assert (ROOT / "autograd_lite" / name).is_file()
         assert page_file(name).strip(), f"{name} is empty"
     template = page_file("explorer.html")
-    assert set(re.findall(r"\{(\w+)\}", template)) == {"title", "style", "script", "data", "svg"}
+    assert set(re.findall(r"\{(\w+)\}", template)) == {
+        "title", "style", "script", "katex_css", "katex_js", "data", "svg"
+    }  # fmt: skip
 
 
 def test_the_template_is_strict_html() -> None:
@@ -152,8 +154,14 @@ def test_a_built_page_holds_the_files_inline_and_is_strict_html() -> None:
     StrictHTML(page)
     assert f"<style>\n{page_file('explorer.css')}</style>" in page
     assert f"<script>\n{page_file('explorer.js')}</script>" in page
-    assert not re.search(r"\{(title|style|script|data|svg)\}", page), "a placeholder is left"
-    assert not re.search(r"\b(src|href)\s*=|@import|url\(", page), "nothing is loaded"
+    assert not re.search(r"\{(title|style|script|katex_\w+|data|svg)\}", page), "placeholder left"
+    # KaTeX (MIT, autograd_lite/katex/) is inline too: its fonts as data: URIs, its script
+    # whole; outside that script no attribute loads anything, and no url() leaves the page
+    katex_js = resources.files("autograd_lite").joinpath("katex/katex.min.js").read_text("utf-8")
+    assert f"<script>\n{katex_js}</script>" in page
+    outside = page.replace(katex_js, "")
+    assert not re.search(r"\b(src|href)\s*=|@import|url\((?!data:)", outside), "nothing is loaded"
+    assert re.search(r"url\(data:font/woff2;base64,", page), "the fonts are inline"
 
 
 def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
@@ -167,3 +175,5 @@ def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("autograd_lite-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     assert {f"autograd_lite/{name}" for name in (*FILES, "py.typed")} <= shipped
+    katex = {f"autograd_lite/katex/{name}" for name in ("katex.min.js", "katex.min.css", "LICENSE")}
+    assert katex <= shipped, "KaTeX ships with its licence"

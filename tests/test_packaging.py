@@ -105,8 +105,10 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 LAYERS = [
     {"seeding"},  # stdlib only: the global random generator
     {"ops", "grad_mode", "data", "_files", "_version", "_progress"},  # stdlib only
+    {"_gif"},  # Pillow, imported when called
     {"engine"},
     {"functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
+    {"teach"},  # the classroom: grading on top of steps
     {"lr_scheduler"},  # deprecated: the old path of optim.lr_scheduler, for one release
     {"compiler"},
     {"_compiled_loss"},  # fit's compiled-loss runner
