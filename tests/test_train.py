@@ -398,3 +398,32 @@ def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.Monk
     model.layers[0].neurons[0].activation = "tanh"  # type: ignore[attr-defined]
     ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
     assert traces == 6  # the model changed: its code is traced again
+
+
+def test_eager_batches_build_their_graph_with_the_collector_held_off() -> None:
+    """An eager batch's graph is acyclic and freed at the end of the step: the cyclic
+    collector, which would walk all of it again and again, is off while it is built and
+    swept, and back on after, also when the model raises."""
+    import gc
+
+    seen: list[bool] = []
+    fail_after = [math.inf]
+
+    class Watched(MLP):
+        def __call__(self, x):  # type: ignore[no-untyped-def]
+            seen.append(gc.isenabled())
+            if len(seen) > fail_after[0]:
+                raise RuntimeError("the model fails in the third batch")
+            return super().__call__(x)
+
+    X, y = data.make_moons(20, seed=0)
+    model = Watched(2, [4, 1], seed=0)
+    assert gc.isenabled()
+    ag.fit(model, X, y, epochs=1, batch_size=5, compile=False, progress=False)
+    assert seen == [False] * 20
+    assert gc.isenabled()
+    seen.clear()
+    fail_after[0] = 12
+    with pytest.raises(RuntimeError, match="third batch"):
+        ag.fit(model, X, y, epochs=1, batch_size=5, compile=False, progress=False)
+    assert gc.isenabled()
