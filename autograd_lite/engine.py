@@ -356,17 +356,7 @@ _allocate = object.__new__
 _clock = itertools.count(1)  # stamps interior nodes in creation order (atomic under the GIL)
 
 
-class _GCPause:
-    """How many ``_gc_paused`` blocks are open (in every thread), and whether the collector
-    was enabled when the first of them began."""
-
-    lock = threading.Lock()
-    depth = 0
-    was_enabled = False
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
+class _gc_paused:  # noqa: N801 - used like a function: ``with _gc_paused():``
     """Run a block that builds or sweeps a large graph with Python's cyclic collector off.
 
     A graph has no reference cycles (reference counting frees it), yet every full collection
@@ -381,17 +371,25 @@ def _gc_paused() -> Iterator[None]:
     ...     gc.isenabled()
     False
     """
-    with _GCPause.lock:
-        if _GCPause.depth == 0:
-            _GCPause.was_enabled = gc.isenabled()
-            gc.disable()
-        _GCPause.depth += 1
-    try:
-        yield
-    finally:
-        with _GCPause.lock:
-            _GCPause.depth -= 1
-            if _GCPause.depth == 0 and _GCPause.was_enabled:
+
+    __slots__ = ()
+    _lock = threading.Lock()
+    _depth = 0  # blocks open, in every thread
+    _was_enabled = False  # the collector's state when the first of them began
+
+    def __enter__(self) -> None:
+        cls = _gc_paused
+        with cls._lock:
+            if cls._depth == 0:
+                cls._was_enabled = gc.isenabled()
+                gc.disable()
+            cls._depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        cls = _gc_paused
+        with cls._lock:
+            cls._depth -= 1
+            if cls._depth == 0 and cls._was_enabled:
                 gc.enable()
 
 
