@@ -312,8 +312,8 @@ def table(
     lines = [
         f"### {title}, MLP({nin}, [{hidden}], {CLASSES}), Adam, batches of {BATCH}",
         "",
-        "| engine | epoch, median (min) | × PyTorch | × NumPy | compile | peak RSS (after "
-        "loading) | last epoch's loss |",
+        "| engine | epoch, median (min) | epoch ÷ PyTorch's | epoch ÷ NumPy's | compile | "
+        "peak RSS (after loading) | last epoch's loss |",
         "|---|---|---|---|---|---|---|",
     ]
     medians = {
