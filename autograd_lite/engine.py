@@ -21,7 +21,6 @@ themselves differentiable. Grad mode (``no_grad``) and the tracing guard live in
 from __future__ import annotations
 
 import functools
-import gc
 import itertools
 import numbers
 import operator
@@ -33,7 +32,7 @@ from typing import Any
 
 from . import grad_mode
 from .grad_mode import TraceError as TraceError  # `as`: re-exported for compiler and train
-from .grad_mode import enable_grad, refuse_while_tracing
+from .grad_mode import enable_grad, gc_paused, refuse_while_tracing
 from .grad_mode import no_grad as no_grad
 from .grad_mode import tracing as tracing
 from .ops import (
@@ -356,43 +355,6 @@ _allocate = object.__new__
 _clock = itertools.count(1)  # stamps interior nodes in creation order (atomic under the GIL)
 
 
-class _gc_paused:  # noqa: N801 - used like a function: ``with _gc_paused():``
-    """Run a block that builds or sweeps a large graph with Python's cyclic collector off.
-
-    A graph has no reference cycles (reference counting frees it), yet every full collection
-    walks every live node, and the collector starts one each time the heap has grown by a
-    quarter: building a graph of n nodes costs about 5n node visits, each slower as the heap
-    outgrows the caches. The collector is disabled while any such block is open, in any
-    thread, and enabled again, if it was on before the first block, when the last one ends
-    (on an exception too). Cycles made meanwhile are found by the next collection.
-
-    >>> import gc
-    >>> with _gc_paused():
-    ...     gc.isenabled()
-    False
-    """
-
-    __slots__ = ()
-    _lock = threading.Lock()
-    _depth = 0  # blocks open, in every thread
-    _was_enabled = False  # the collector's state when the first of them began
-
-    def __enter__(self) -> None:
-        cls = _gc_paused
-        with cls._lock:
-            if cls._depth == 0:
-                cls._was_enabled = gc.isenabled()
-                gc.disable()
-            cls._depth += 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        cls = _gc_paused
-        with cls._lock:
-            cls._depth -= 1
-            if cls._depth == 0 and cls._was_enabled:
-                gc.enable()
-
-
 def _node(
     data: float,
     op: Primitive | None = None,
@@ -595,7 +557,7 @@ def reverse_sweep(
     """
     seed = _seed(gradient, create_graph)
     grads: dict[Value, Any] = {root: seed}
-    with enable_grad() if create_graph else nullcontext(), _gc_paused():  # no cycles made
+    with enable_grad() if create_graph else nullcontext(), gc_paused():  # no cycles made
         for node in reversed(topological_order(root, leaves=False)):
             g = grads[node]
             local = _value_partials(node) if create_graph else (node._da, node._db)

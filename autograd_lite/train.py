@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .compiler import Generated, TraceError, trace_gradient
-from .engine import Value, _gc_paused, no_grad
+from .engine import Value, no_grad
+from .grad_mode import gc_paused
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
 from .nn import Module, clip_grad_norm_
 from .optim import Adam, Optimizer
@@ -568,7 +569,7 @@ def fit(
                 if compiled is not None:
                     loss_sum, batch_hits = compiled.batch([X[i] for i in batch], batch_targets)
                 else:
-                    with _gc_paused():  # the batch's graph is large, acyclic and soon freed
+                    with gc_paused():  # the batch's graph is large, acyclic and soon freed
                         batch_outputs = [model(X[i]) for i in batch]
                         batch_loss = objective.loss(batch_outputs, batch_targets)
                         batch_loss.backward()

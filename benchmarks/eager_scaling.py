@@ -32,7 +32,7 @@ from run import fmt
 from workloads import chain
 
 import autograd_lite as ag
-from autograd_lite.engine import _gc_paused
+from autograd_lite.grad_mode import gc_paused
 
 ENGINE = autograd_lite_engine()
 
@@ -105,7 +105,7 @@ def main() -> None:
     steps_list = [10_000, 33_334, 100_000] + ([] if args.quick else [333_334])
     scopes: dict[str, Callable[[], AbstractContextManager[None]]] = {
         "collector on (a loop of one's own)": nullcontext,
-        "inside the engine's collector pause": _gc_paused,
+        "inside the engine's collector pause": gc_paused,
     }
     results: dict[str, dict[int, list[float]]] = {name: {} for name in scopes}
     deep: dict[int, list[float]] = {}

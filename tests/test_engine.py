@@ -327,13 +327,13 @@ def test_create_graph_backward_runs_without_collections(eager_collector: list[in
 
 
 def test_gc_pause_nests_restores_on_errors_and_keeps_a_disabled_collector_off() -> None:
-    from autograd_lite.engine import _gc_paused
+    from autograd_lite.grad_mode import gc_paused
 
     seen = []
 
     def nested_then_fail() -> None:
-        with _gc_paused():
-            with _gc_paused():
+        with gc_paused():
+            with gc_paused():
                 seen.append(gc.isenabled())
             seen.append(gc.isenabled())  # the outer block is still open
             raise ZeroDivisionError
@@ -346,7 +346,7 @@ def test_gc_pause_nests_restores_on_errors_and_keeps_a_disabled_collector_off() 
         assert seen == [False, False]
         assert gc.isenabled()
         gc.disable()
-        with _gc_paused():
+        with gc_paused():
             pass
         assert not gc.isenabled()  # off before the block: still off after it
     finally:
@@ -354,12 +354,12 @@ def test_gc_pause_nests_restores_on_errors_and_keeps_a_disabled_collector_off() 
 
 
 def test_gc_pause_across_threads_ends_with_the_last_block() -> None:
-    from autograd_lite.engine import _gc_paused
+    from autograd_lite.grad_mode import gc_paused
 
     inside, release = threading.Event(), threading.Event()
 
     def worker() -> None:
-        with _gc_paused():
+        with gc_paused():
             inside.set()
             release.wait(timeout=10)
 
@@ -367,7 +367,7 @@ def test_gc_pause_across_threads_ends_with_the_last_block() -> None:
     thread = threading.Thread(target=worker)
     thread.start()
     assert inside.wait(timeout=10)
-    with _gc_paused():
+    with gc_paused():
         pass
     assert not gc.isenabled()  # the worker's block is still open
     release.set()
