@@ -30,9 +30,11 @@ reports how far autograd_lite's are from them. BLAS runs on one thread everywher
 
 Each run trains one epoch more than it times: the first epoch includes autograd_lite's
 compilation, which is reported as the first epoch's time minus the median of the others.
-Peak memory is the subprocess's maximum resident set size (`ru_maxrss`), with the resident
-size after loading the data and the library in brackets. Output: a markdown table on stdout,
-progress on stderr.
+Epochs are timed in the subprocess's CPU time (`time.process_time`; every engine runs on one
+thread), which a busy shared machine disturbs less than the wall clock; `--clock wall` times
+them by the wall clock instead. Peak memory is the subprocess's maximum resident set size
+(`ru_maxrss`), with the resident size after loading the data and the library in brackets.
+Output: a markdown table on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ ENGINES = ["numpy", "torch", "autograd_lite"]
 CLASSES, BATCH, LR, SEED = 10, 64, 1e-3, 0
 SYNTHETIC_ROWS = 2048
 MARK = "@@ "  # a worker's result lines start with this; anything else it prints is ignored
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+clock = CLOCKS["cpu"]  # what epochs are timed with; the worker sets it from --clock
 
 Rows = list[list[float]]
 
@@ -119,10 +123,10 @@ def run_autograd_lite(workload: str, X: Rows, y: list[int], epochs: int) -> dict
     stamps: list[float] = []
 
     def stamp(epoch: int, numbers: dict[str, float]) -> None:
-        stamps.append(time.perf_counter())
+        stamps.append(clock())
         report({"event": "epoch", "epoch": epoch, "loss": numbers["loss"]})
 
-    start = time.perf_counter()
+    start = clock()
     history = ag.fit(
         model, X, y, loss="cross_entropy", optimizer=ag.optim.Adam(model.parameters(), lr=LR),
         epochs=epochs, batch_size=BATCH, seed=SEED, compile=True, progress=False,
@@ -145,7 +149,7 @@ def run_torch(workload: str, X: Rows, y: list[int], epochs: int) -> dict[str, An
     labels = torch.tensor(y, dtype=torch.long)
     times, losses = [], []
     for plan in batches(len(X), epochs):
-        start = time.perf_counter()
+        start = clock()
         total = 0.0
         for batch in plan:
             index = torch.tensor(batch)
@@ -154,7 +158,7 @@ def run_torch(workload: str, X: Rows, y: list[int], epochs: int) -> dict[str, An
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
         losses.append(total / len(X))
         report({"event": "epoch", "epoch": len(times), "loss": losses[-1]})
     return {"times": times, "losses": losses}
@@ -174,7 +178,7 @@ def run_numpy(workload: str, X: Rows, y: list[int], epochs: int) -> dict[str, An
     inputs, labels = np.array(X), np.array(y)
     times, losses, step = [], [], 0
     for plan in batches(len(X), epochs):
-        start = time.perf_counter()
+        start = clock()
         total = 0.0
         for batch in plan:
             x, t = inputs[batch], labels[batch]
@@ -199,7 +203,7 @@ def run_numpy(workload: str, X: Rows, y: list[int], epochs: int) -> dict[str, An
                 v_p *= beta2
                 v_p += (1 - beta2) * g * g
                 p -= (LR / correction1) * m_p / (np.sqrt(v_p) / root2 + eps)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
         losses.append(total / len(X))
         report({"event": "epoch", "epoch": len(times), "loss": losses[-1]})
     return {"times": times, "losses": losses}
@@ -233,7 +237,11 @@ def peak_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes there, KB here
 
 
-def worker(engine: str, workload: str, epochs: int, memory_cap_gb: float | None) -> None:
+def worker(
+    engine: str, workload: str, epochs: int, memory_cap_gb: float | None, clock_name: str
+) -> None:
+    global clock
+    clock = CLOCKS[clock_name]
     if memory_cap_gb is not None:
         cap = int(memory_cap_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
@@ -254,10 +262,16 @@ def worker(engine: str, workload: str, epochs: int, memory_cap_gb: float | None)
 
 
 def run_worker(
-    engine: str, workload: str, epochs: int, timeout: float, memory_cap_gb: float | None
+    engine: str,
+    workload: str,
+    epochs: int,
+    timeout: float,
+    memory_cap_gb: float | None,
+    clock_name: str,
 ) -> dict[str, Any]:
     """Run one worker; its records merged: ``done`` with its figures, or ``failed`` with why."""
     command = [sys.executable, __file__, "--worker", engine, workload, "--epochs", str(epochs)]
+    command += ["--clock", clock_name]
     if memory_cap_gb is not None and engine == "autograd_lite":
         command += ["--memory-cap", str(memory_cap_gb)]
     threads = dict.fromkeys(["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"], "1")
@@ -354,11 +368,14 @@ def main() -> None:
     parser.add_argument(
         "--memory-cap", type=float, help="GB of address space for autograd_lite (default 4)"
     )
+    parser.add_argument(
+        "--clock", choices=sorted(CLOCKS), default="cpu", help="time epochs by CPU or wall time"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     timed = args.epochs or (2 if args.quick else 5)
     if args.worker:
-        worker(*args.worker, timed, args.memory_cap)
+        worker(*args.worker, timed, args.memory_cap, args.clock)
         return
     workloads = args.only.split(",") if args.only else list(WORKLOADS)
     engines = args.engines.split(",")
@@ -370,7 +387,8 @@ def main() -> None:
         f"{', --quick' if args.quick else ''})",
         "",
         f"`python benchmarks/tensor_speed.py{' --quick' if args.quick else ''}`: each engine in "
-        f"its own process, one after another; {timed} timed epochs after a first one "
+        f"its own process, one after another; {timed} timed epochs ({args.clock} time) after a "
+        f"first one "
         f"(autograd_lite's compile = first epoch − median epoch); autograd_lite capped at "
         f"{timeout:.0f} s and {cap:g} GB.",
         "",
@@ -379,7 +397,7 @@ def main() -> None:
         results = {}
         for engine in engines:
             limit = timeout if engine == "autograd_lite" else max(timeout, 600.0)
-            results[engine] = run_worker(engine, workload, timed + 1, limit, cap)
+            results[engine] = run_worker(engine, workload, timed + 1, limit, cap, args.clock)
         notes = check_trajectories(workload, results)
         rows = 1797 if workload == "digits" else SYNTHETIC_ROWS
         report_lines += table(workload, results, rows, notes)
