@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from . import grad_mode
-from .grad_mode import enable_grad, refuse_while_tracing
+from .grad_mode import enable_grad, gc_paused, refuse_while_tracing
 from .ops import (
     ABS,
     ADD,
@@ -559,7 +559,7 @@ def reverse_sweep(
     """
     seed = _seed(gradient, create_graph)
     grads: dict[Value, Any] = {root: seed}
-    with enable_grad() if create_graph else nullcontext():
+    with enable_grad() if create_graph else nullcontext(), gc_paused():  # no cycles made
         for node in reversed(topological_order(root, leaves=False)):
             g = grads[node]
             local = _value_partials(node) if create_graph else (node._da, node._db)

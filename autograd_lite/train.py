@@ -20,7 +20,7 @@ from typing import Any, Literal
 from ._compiled_loss import LossRunner, _compiled, _compiled_outputs, _compiled_scores
 from ._progress import Progress
 from .engine import Value
-from .grad_mode import no_grad
+from .grad_mode import gc_paused, no_grad
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
 from .nn import Module, clip_grad_norm_
 from .optim import Adam, Optimizer
@@ -484,9 +484,10 @@ def _batch_step(model: Module, settings: _Settings) -> tuple[_BatchStep, LossRun
         return compiled.batch, scorer
 
     def eager(rows: list[Sequence[float]], targets: list[float]) -> tuple[float, int]:
-        outputs = [model(row) for row in rows]
-        batch_loss = objective.loss(outputs, targets)
-        batch_loss.backward()
+        with gc_paused():  # the batch's graph is large, acyclic and soon freed
+            outputs = [model(row) for row in rows]
+            batch_loss = objective.loss(outputs, targets)
+            batch_loss.backward()
         return batch_loss.data * len(rows), _hits(objective, outputs, targets)  # no graph kept
 
     return eager, scorer

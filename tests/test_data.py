@@ -98,3 +98,57 @@ def test_load_csv_errors(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         data.load_csv(path, target="b")
+
+
+def test_digits_shape_classes_and_values() -> None:
+    X, y = data.load_digits()
+    assert (len(X), len(y)) == (1797, 1797)
+    assert all(len(row) == 64 for row in X)
+    assert all(type(v) is float and v == int(v) and 0 <= v <= 16 for row in X for v in row)
+    assert all(type(label) is int for label in y)
+    assert sorted(set(y)) == list(range(10))
+    counts = [y.count(digit) for digit in range(10)]
+    assert counts == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert sum(map(sum, X)) == 561_718  # every pixel of every image, as in the original file
+    assert X[0][:16] == [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0]  # a zero's top
+    assert y[:10] == list(range(10))
+    assert max(map(max, X)) == 16.0
+
+
+def test_digits_scaled_into_the_unit_interval() -> None:
+    X, y = data.load_digits()
+    scaled, same_y = data.load_digits(scale=True)
+    assert same_y == y
+    assert all(0.0 <= v <= 1.0 for row in scaled for v in row)
+    assert all(s == v / 16 for row, srow in zip(X, scaled, strict=True)
+               for v, s in zip(row, srow, strict=True))  # fmt: skip
+
+
+def test_digits_train() -> None:
+    """A small network learns a slice of the digits: the loss falls, accuracy beats chance."""
+    from autograd_lite import nn, optim, train
+
+    X, y = data.load_digits(scale=True)
+    X, y = X[:60], y[:60]
+    model = nn.MLP(64, [16, 10], seed=0)
+    history = train.fit(model, X, y, loss="cross_entropy", epochs=5, batch_size=10, seed=0,
+                        optimizer=optim.Adam(model.parameters(), lr=0.05), progress=False,
+                        compile=False)  # fmt: skip
+    assert history.loss[-1] < 0.25 * history.loss[0]
+    assert history.accuracy[-1] > 0.8
+
+
+def test_the_wheel_ships_the_digits(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("hatchling", reason="hatchling builds the wheel (the dev extra has it)")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "-d", str(tmp_path)],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("autograd_lite-*.whl")
+    assert f"autograd_lite/{data.DIGITS_FILE}" in zipfile.ZipFile(wheel).namelist()

@@ -7,6 +7,7 @@ import math
 import sys
 import threading
 import weakref
+from collections.abc import Iterator
 
 import pytest
 
@@ -281,3 +282,94 @@ def test_truth_value_of_a_value_is_that_of_its_number() -> None:
     assert bool(Value(2.0))
     assert not bool(Value(0.0))
     assert bool(Value(math.nan))
+
+
+@pytest.fixture
+def eager_collector() -> Iterator[list[int]]:
+    """The collector on, at a threshold that starts a collection every ten allocations; yields
+    the list of generations collected meanwhile. Puts the previous settings back."""
+    was_enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    collected: list[int] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collected.append(info["generation"])
+
+    gc.enable()
+    gc.set_threshold(10, 1, 1)
+    gc.callbacks.append(watch)
+    try:
+        yield collected
+    finally:
+        gc.callbacks.remove(watch)
+        gc.set_threshold(*thresholds)
+        if not was_enabled:
+            gc.disable()
+
+
+def test_create_graph_backward_runs_without_collections(eager_collector: list[int]) -> None:
+    """backward(create_graph=True) and gradients(create_graph=True) make a node per edge; the
+    collector, which would walk the whole graph each time, is held off, then back on."""
+    x = Value(0.3)
+    h = x
+    for _ in range(200):
+        h = (h * 0.5 + 0.1).tanh()
+    for differentiate in (lambda: h.backward(create_graph=True),
+                          lambda: ag.gradients(h, [x], create_graph=True)):  # fmt: skip
+        del eager_collector[:]
+        differentiate()  # ~2,000 new nodes: a collection every ten of them, if not held off
+        assert len(eager_collector) <= 2  # at most where the sweep begins and ends
+        assert gc.isenabled()
+    (dx,) = ag.gradients(h, [x])
+    assert dx.data == pytest.approx(x.grad)
+    Value(1.0) * 2.0  # allocations collect again
+    assert eager_collector
+
+
+def test_gc_pause_nests_restores_on_errors_and_keeps_a_disabled_collector_off() -> None:
+    from autograd_lite.grad_mode import gc_paused
+
+    seen = []
+
+    def nested_then_fail() -> None:
+        with gc_paused():
+            with gc_paused():
+                seen.append(gc.isenabled())
+            seen.append(gc.isenabled())  # the outer block is still open
+            raise ZeroDivisionError
+
+    was_enabled = gc.isenabled()
+    try:
+        gc.enable()
+        with pytest.raises(ZeroDivisionError):
+            nested_then_fail()
+        assert seen == [False, False]
+        assert gc.isenabled()
+        gc.disable()
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before the block: still off after it
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
+
+
+def test_gc_pause_across_threads_ends_with_the_last_block() -> None:
+    from autograd_lite.grad_mode import gc_paused
+
+    inside, release = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with gc_paused():
+            inside.set()
+            release.wait(timeout=10)
+
+    assert gc.isenabled()
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(timeout=10)
+    with gc_paused():
+        pass
+    assert not gc.isenabled()  # the worker's block is still open
+    release.set()
+    thread.join(timeout=10)
+    assert gc.isenabled()

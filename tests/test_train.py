@@ -695,3 +695,32 @@ def test_evaluate_runs_compiled_and_equals_eager(
     assert compiled[0] == pytest.approx(eager[0], rel=1e-12)
     assert compiled[1] == eager[1]
     assert model.training
+
+
+def test_eager_batches_build_their_graph_with_the_collector_held_off() -> None:
+    """An eager batch's graph is acyclic and freed at the end of the step: the cyclic
+    collector, which would walk all of it again and again, is off while it is built and
+    swept, and back on after, also when the model raises."""
+    import gc
+
+    seen: list[bool] = []
+    fail_after = [math.inf]
+
+    class Watched(MLP):
+        def __call__(self, x):  # type: ignore[no-untyped-def]
+            seen.append(gc.isenabled())
+            if len(seen) > fail_after[0]:
+                raise RuntimeError("the model fails in the third batch")
+            return super().__call__(x)
+
+    X, y = data.make_moons(20, seed=0)
+    model = Watched(2, [4, 1], seed=0)
+    assert gc.isenabled()
+    ag.fit(model, X, y, epochs=1, batch_size=5, compile=False, progress=False)
+    assert seen == [False] * 20
+    assert gc.isenabled()
+    seen.clear()
+    fail_after[0] = 12
+    with pytest.raises(RuntimeError, match="third batch"):
+        ag.fit(model, X, y, epochs=1, batch_size=5, compile=False, progress=False)
+    assert gc.isenabled()
