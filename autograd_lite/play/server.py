@@ -288,3 +288,38 @@ def serve_in_thread(server: PlaygroundServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, name="playground-server", daemon=True)
     thread.start()
     return thread
+
+
+def run(host: str, port: int, open_browser: bool, say: Any) -> None:
+    """Serve until Ctrl-C or SIGTERM (then return, the port freed): what ``autograd-lite
+    playground`` does. ``say`` prints a line at once; the link is its first line."""
+    import signal
+    import sys
+    import webbrowser
+
+    server = make_server(host, port)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    thread = serve_in_thread(server)
+    try:
+        say(f"playground: {server.url}")
+        if not is_loopback(host):
+            print(
+                f"warning: listening on {host}, not just this machine: anyone who can reach "
+                "it and has the link can use the playground",
+                file=sys.stderr,
+                flush=True,
+            )
+        if open_browser:
+            webbrowser.open(server.url)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.session.pause()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -24,7 +24,7 @@ from ..data import train_test_split
 from ..engine import Value
 from ..grad_mode import no_grad
 from ..losses import get_objective
-from ..nn import MLP
+from ..nn import INITS, MLP
 from ..optim import SGD, Adam, Optimizer
 from ..steps import backward_steps
 from ..train import evaluate, fit
@@ -454,6 +454,7 @@ def snapshot(session: Session) -> dict[str, Any]:
         "version": session.version,
         "config": dict(session.config),
         "defaults": DEFAULTS,
+        "choices": {"init": sorted(INITS)},
         "task": task,
         "loss": session.loss,
         "history": {
