@@ -194,6 +194,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             raise ValueError("Content-Length is not a number") from None
         if not 0 <= length <= MAX_BODY:
+            self.close_connection = True
+            if 0 < length <= 64 * MAX_BODY:  # read it, so that the answer reaches the client
+                self.rfile.read(length)
             raise ValueError(f"the body must be at most {MAX_BODY} bytes")
         raw = self.rfile.read(length) if length else b"{}"
         try:
