@@ -531,7 +531,9 @@
     head.textContent = "Example " + data.example + " at (" + data.point.map(function (v) {
       return v.toFixed(3);
     }).join(", ") + "), target " + data.target + ": loss L = " + data.loss.toPrecision(4) +
-      "; this neuron's output out = " + data.output.toPrecision(4) + ". Its backward pass:";
+      "; this neuron's output out = " + data.output.toPrecision(4) +
+      (data.steps.length ? ", and dL/dout = " + data.steps[0].grad.toPrecision(4) : "") +
+      " from the layers after it. Its backward pass:";
     const list = document.createElement("ol");
     data.steps.forEach(function (step) {
       step.lines.forEach(function (line) {

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..data import train_test_split
-from ..engine import Value
+from ..engine import Value, topological_order
 from ..grad_mode import no_grad
 from ..losses import get_objective
 from ..nn import INITS, MLP
@@ -363,6 +363,8 @@ def _neuron_steps(session: Session, layer: int, neuron: int, example: int) -> di
         for k, current in enumerate(model.layers):
             if k == layer:
                 before = [v for v in x if isinstance(v, Value)]
+                for i, v in enumerate(before if k else []):
+                    v.label = f"h{i + 1}"  # the previous layer's outputs, made for this pass
             out = current(x)
             x = out if isinstance(out, list) else [out]
             if k == layer:
@@ -372,6 +374,9 @@ def _neuron_steps(session: Session, layer: int, neuron: int, example: int) -> di
         loss = get_objective(session.loss).loss([output], [session.y[example]])
         loss.label = "L"
         inside = _ancestors([target]) - _ancestors(before)
+        sums = [v for v in topological_order(target) if v in inside and v.op and not v.label]
+        for i, v in enumerate(v for v in sums if v.op is not None and v.op.name == "+"):
+            v.label = f"s{i + 1}"  # the weighted sum, term by term
         own = [s for s in backward_steps(loss) if s.node in inside and s.node.op is not None]
     finally:
         model.train()
