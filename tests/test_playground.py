@@ -42,18 +42,18 @@ class Client:
         path: str,
         body: object = None,
         *,
-        token: str | None = "header",
+        auth: str | None = "header",
         host: str | None = None,
         raw: bytes | None = None,
     ) -> tuple[int, Any]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         headers = {"Host": host or f"127.0.0.1:{self.port}"}
-        if token == "header":
+        if auth == "header":
             headers["Authorization"] = f"token {self.token}"
-        elif token == "query":
+        elif auth == "query":
             path += f"?token={self.token}"
-        elif token is not None:
-            headers["Authorization"] = f"token {token}"
+        elif auth is not None:
+            headers["Authorization"] = f"token {auth}"
         data = raw if raw is not None else None if body is None else json.dumps(body).encode()
         try:
             connection.request(method, path, body=data, headers=headers)
@@ -83,7 +83,8 @@ def test_the_handle_serves_on_loopback_and_close_frees_the_port() -> None:
     handle = ag.playground(open_browser=False, config=SMALL)
     port = urlsplit(handle.url).port
     assert handle.url.startswith("http://127.0.0.1:")
-    assert "<iframe" in handle._repr_html_() and handle.url in handle._repr_html_()
+    assert "<iframe" in handle._repr_html_()
+    assert handle.url in handle._repr_html_()
     assert Client(handle.url).state()["epoch"] == 0
     handle.close()
     with socket.socket() as probe:  # the port is free again
@@ -99,23 +100,24 @@ def test_the_handle_serves_on_loopback_and_close_frees_the_port() -> None:
 def test_api_requests_without_the_token_get_403(
     client: Client, token: str | None, method: str, path: str
 ) -> None:
-    status, answer = client.request(method, path, {} if method == "POST" else None, token=token)
+    status, answer = client.request(method, path, {} if method == "POST" else None, auth=token)
     assert status == 403
     assert "token" in answer["error"]
     assert client.state()["epoch"] == 0, "nothing was trained"
 
 
 def test_the_token_is_taken_from_the_query_or_the_header(client: Client) -> None:
-    assert client.request("GET", "/api/state", token="query")[0] == 200
-    assert client.request("GET", "/api/state", token="header")[0] == 200
+    assert client.request("GET", "/api/state", auth="query")[0] == 200
+    assert client.request("GET", "/api/state", auth="header")[0] == 200
 
 
 def test_the_page_files_need_no_token_and_unknown_paths_are_404(client: Client) -> None:
     for path, kind in [("/", b"<!DOCTYPE html>"), ("/playground.js", b"use strict"),
                        ("/playground.css", b"body"), ("/favicon.ico", b"<svg")]:  # fmt: skip
-        status, body = client.request("GET", path, token=None)
-        assert status == 200 and kind in body, path
-    assert client.request("GET", "/etc/passwd", token=None)[0] == 404
+        status, body = client.request("GET", path, auth=None)
+        assert status == 200, path
+        assert kind in body, path
+    assert client.request("GET", "/etc/passwd", auth=None)[0] == 404
     assert client.request("GET", "/api/nothing")[0] == 404
 
 
@@ -166,7 +168,8 @@ def test_bad_settings_are_400_with_one_line_and_change_nothing(
     before = client.state()
     status, answer = client.request("POST", path, body)
     assert status == 400
-    assert word in answer["error"] and "\n" not in answer["error"]
+    assert word in answer["error"]
+    assert "\n" not in answer["error"]
     after = client.state()
     assert after == before, "the running model is untouched"
 
@@ -175,15 +178,18 @@ def test_bad_settings_are_400_with_one_line_and_change_nothing(
 def test_malformed_bodies_are_400(client: Client, raw: bytes) -> None:
     before = client.state()
     status, answer = client.request("POST", "/api/config", raw=raw)
-    assert status == 400 and answer["error"]
+    assert status == 400
+    assert answer["error"]
     assert client.state() == before
 
 
 def test_step_trains_exactly_the_epochs_asked_and_accepts_100(client: Client) -> None:
     status, state = client.request("POST", "/api/step", {"epochs": 1})
-    assert status == 200 and state["epoch"] == 1
+    assert status == 200
+    assert state["epoch"] == 1
     status, state = client.request("POST", "/api/step", {"epochs": 100})
-    assert status == 200 and state["epoch"] == 101
+    assert status == 200
+    assert state["epoch"] == 101
     assert len(state["history"]["train_loss"]) == 102
     assert state["train_loss"] < state["history"]["train_loss"][0]
 
@@ -192,7 +198,11 @@ def test_config_changes_and_resets_reset_training(client: Client) -> None:
     client.request("POST", "/api/step", {"epochs": 3})
     status, state = client.request("POST", "/api/config", {"dataset": "xor", "hidden": [2, 2]})
     assert status == 200
-    assert (state["epoch"], state["config"]["dataset"], state["config"]["hidden"]) == (0, "xor", [2, 2])
+    assert (state["epoch"], state["config"]["dataset"], state["config"]["hidden"]) == (
+        0,
+        "xor",
+        [2, 2],
+    )
     assert [len(layer["neurons"]) for layer in state["network"]["layers"]] == [2, 2, 1]
     first = state["train_loss"]
     client.request("POST", "/api/step", {"epochs": 3})
@@ -221,7 +231,7 @@ def test_concurrent_clients_leave_a_consistent_state(client: Client) -> None:
                 assert status == 200
                 seen.append(state)
                 seen.append(client.state())
-        except BaseException as error:  # noqa: BLE001 - reported below, in the main thread
+        except BaseException as error:  # reported below, in the main thread
             errors.append(error)
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
@@ -239,12 +249,13 @@ def test_concurrent_clients_leave_a_consistent_state(client: Client) -> None:
 
 
 def test_play_trains_in_the_background_and_pause_stops_it(client: Client) -> None:
-    status, state = client.request("POST", "/api/play", {})
+    status, _ = client.request("POST", "/api/play", {})
     assert status == 200
     while client.state()["epoch"] < 3:
         pass
     status, paused = client.request("POST", "/api/pause", {})
-    assert status == 200 and not paused["playing"]
+    assert status == 200
+    assert not paused["playing"]
     assert paused["epoch"] >= 3
     assert client.state()["epoch"] == paused["epoch"], "nothing trains after Pause answered"
     consistent(paused)
@@ -273,7 +284,8 @@ def test_the_backward_pass_through_a_neuron_is_backward_steps_arithmetic() -> No
     session = Session(SMALL)
     record = session.backward_through(0, 1, example=2)
     lines = [line for step in record["steps"] for line in step["lines"]]
-    assert lines[0].startswith("dL/d") and "dL/dout" in lines[0], "from the neuron's output"
+    assert lines[0].startswith("dL/d")
+    assert "dL/dout" in lines[0], "from the neuron's output"
     assert any(line.startswith("dL/dw1 +=") for line in lines)
     assert any(line.startswith("dL/db +=") for line in lines)
     assert record["point"] == session.points["train"][2][:2]
@@ -357,7 +369,8 @@ def test_state_is_json_with_finite_numbers(client: Client) -> None:
     state = client.state()
     for key in ("epoch", "train_loss", "validation_loss", "config", "network"):
         assert key in state
-    assert math.isfinite(state["train_loss"]) and state["epoch"] == 0
+    assert math.isfinite(state["train_loss"])
+    assert state["epoch"] == 0
     assert set(state["config"]) == set(DEFAULTS)
 
 

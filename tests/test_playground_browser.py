@@ -85,10 +85,10 @@ def call(server: Any, method: str, path: str, body: object = None) -> Any:
     token = urlsplit(server.url).query.removeprefix("token=")
     base = server.url.split("?")[0]
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - our own server, over http
         f"{base}api/{path}", data=data, method=method, headers={"Authorization": f"token {token}"}
     )
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own server
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
         payload = response.read()
     return json.loads(payload) if path != "export.py" else payload.decode()
 
@@ -105,7 +105,9 @@ def text(driver: Any, id_: str) -> str:
     return str(driver.find_element(By.ID, id_).text)
 
 
-def open_page(driver: Any, server: Any, config: dict[str, Any] | None = None, hash_: str = "") -> None:
+def open_page(
+    driver: Any, server: Any, config: dict[str, Any] | None = None, hash_: str = ""
+) -> None:
     """The default set-up (or ``config``) at epoch 0, and the page freshly loaded on it."""
     call(server, "POST", "pause", {})
     call(server, "POST", "config", {**DEFAULTS, **(config or {})})
@@ -142,7 +144,8 @@ def test_loads_with_no_console_entries_and_nothing_leaves_127_0_0_1(
         for e in events
         if e["method"] == "Network.responseReceived"
     ]
-    assert statuses and all(status < 400 for _, status in statuses), statuses
+    assert statuses
+    assert all(status < 400 for _, status in statuses), statuses
 
 
 def test_the_page_never_trains_by_itself(browser: Any, server: Any) -> None:
@@ -168,7 +171,8 @@ def test_play_then_pause_trains_and_the_loss_on_circle_falls(browser: Any, serve
     click(browser, "pause")
     wait(browser, lambda d: d.find_element("id", "play").is_enabled())
     state = call(server, "GET", "state")
-    assert not state["playing"] and state["epoch"] >= 10
+    assert not state["playing"]
+    assert state["epoch"] >= 10
     assert call(server, "GET", "state")["epoch"] == state["epoch"], "paused"
     wait(browser, lambda d: text(d, "epoch") == str(state["epoch"]))
     assert float(text(browser, "train-loss")) < first
@@ -211,7 +215,8 @@ def test_the_gradient_toggle_recolours_the_edges(browser: Any, server: Any) -> N
     by_weight = edge_colours(browser)
     click(browser, "show-gradients")
     by_gradient = edge_colours(browser)
-    assert len(by_gradient) == len(by_weight) and by_gradient != by_weight
+    assert len(by_gradient) == len(by_weight)
+    assert by_gradient != by_weight
     click(browser, "show-gradients")
     assert edge_colours(browser) == by_weight
 
@@ -253,10 +258,10 @@ def test_hover_a_weight_then_click_to_edit_it(browser: Any, server: Any) -> None
     click(browser, "weight-set")
     wait(
         browser,
-        lambda d: call(server, "GET", "state")["network"]["layers"][1]["neurons"][2]["weights"][
-            index
-        ]
-        == 1.75,
+        lambda d: (
+            call(server, "GET", "state")["network"]["layers"][1]["neurons"][2]["weights"][index]
+            == 1.75
+        ),
     )
 
 
@@ -267,7 +272,8 @@ def test_click_a_neuron_for_its_backward_pass(browser: Any, server: Any) -> None
     browser.find_element(By.CSS_SELECTOR, '#network button.neuron[data-layer="0"]').click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#backward li"))
     lines = [item.text for item in browser.find_elements(By.CSS_SELECTOR, "#backward li")]
-    assert lines[0].startswith("dL/d") and "dL/dout" in lines[0]
+    assert lines[0].startswith("dL/d")
+    assert "dL/dout" in lines[0]
     assert any(line.startswith("dL/dw1 +=") for line in lines)
     assert browser.get_log("browser") == []
 
@@ -283,7 +289,7 @@ def test_the_exported_script_reproduces_the_page_losses(
         wait(browser, lambda d, e=expected: text(d, "epoch") == e)  # type: ignore[misc]
     href = browser.find_element(By.ID, "export").get_attribute("href")
     assert href.startswith(server.url.split("?")[0] + "api/export.py?token=")
-    script = tmp_path / "playground_run.py"
+    script = tmp_path / "exported_run"
     script.write_text(call(server, "GET", "export.py"), encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

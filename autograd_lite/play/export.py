@@ -1,4 +1,4 @@
-""""Export as Python": a script that rebuilds a playground run and repeats its training.
+"""The "Export as Python" script, which rebuilds a playground run and repeats its training.
 
 The script makes the same data, features, model and optimizer, and makes the same sequence of
 ``ag.fit`` calls (one epoch each, with the same seeds), putting back any weight edited on the
@@ -131,4 +131,3 @@ def export_script(session: Session) -> str:
         optimizer=_optimizer_code(config), loss=_loss_code(config, objective),
         batch_size=config["batch_size"], compile=compile_mode(config), objective=objective,
     )  # fmt: skip
-

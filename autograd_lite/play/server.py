@@ -130,10 +130,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: PlaygroundServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the command prints its one line, not a line per request."""
 
-    def _send(self, status: int, body: bytes, kind: str, extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, kind: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
@@ -166,7 +168,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return None
         return url.path, url.query
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         checked = self._checked()
         if checked is None:
             return
@@ -204,7 +206,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise ValueError("the body is not JSON") from None
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_POST(self) -> None:
         checked = self._checked()
         if checked is None:
             return

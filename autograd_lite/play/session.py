@@ -22,7 +22,6 @@ from typing import Any
 
 from ..data import train_test_split
 from ..engine import Value, topological_order
-from ..grad_mode import no_grad
 from ..losses import get_objective
 from ..nn import INITS, MLP
 from ..optim import SGD, Adam, Optimizer
@@ -42,7 +41,7 @@ MAX_STEP_EPOCHS = 1000
 EXTENT = 1.6
 """The input plane shown runs from -EXTENT to EXTENT on both axes."""
 
-_FEATURE = {
+_FEATURE: dict[str, Callable[[float, float], float]] = {
     "x1": lambda a, b: a,
     "x2": lambda a, b: b,
     "x1^2": lambda a, b: a * a,
@@ -114,7 +113,9 @@ def build(config: Mapping[str, Any]) -> tuple[Any, ...]:
     if config["optimizer"] == "adam":
         optimizer = Adam(model.parameters(), lr=lr)
     else:
-        optimizer = SGD(model.parameters(), lr=lr, momentum=0.9 * (config["optimizer"] == "momentum"))
+        optimizer = SGD(
+            model.parameters(), lr=lr, momentum=0.9 * (config["optimizer"] == "momentum")
+        )
     features = config["features"]
     return (
         feature_rows(P_train, features),
@@ -123,8 +124,10 @@ def build(config: Mapping[str, Any]) -> tuple[Any, ...]:
         y_val,
         model,
         optimizer,
-        {"train": [[*p, t] for p, t in zip(P_train, y_train)],
-         "validation": [[*p, t] for p, t in zip(P_val, y_val)]},  # fmt: skip
+        {
+            "train": [[*p, t] for p, t in zip(P_train, y_train)],
+            "validation": [[*p, t] for p, t in zip(P_val, y_val)],
+        },
     )
 
 
@@ -137,9 +140,7 @@ def _forward_floats(model: MLP, rows: list[list[float]]) -> list[list[list[float
     """Every layer's outputs for every row, in plain floats (eval mode: no dropout): the
     heatmaps need thousands of forward passes and no gradient."""
     act = _ACTIVATION[model.activation]
-    layers = [
-        [([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers
-    ]
+    layers = [[([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers]
     found: list[list[list[float]]] = [[] for _ in layers]
     for row in rows:
         x = row
@@ -317,12 +318,13 @@ class Session:
             raise ValueError(
                 f"index: must be from -1 (the bias) to {len(weights) - 1}, got {index!r:.20}"
             )
-        return neurons[neuron].b if index == -1 else weights[index]
+        found: Value = neurons[neuron].b if index == -1 else weights[index]
+        return found
 
     def gradients(self) -> list[Value]:
         """dL/dw of the mean training loss (with any regularization) over the whole training
         set, for the model as it is, in eval mode; the parameters with these ``.grad``."""
-        params = self.model.parameters()
+        params: list[Value] = self.model.parameters()
         with self.lock:
             self.model.eval()
             try:
@@ -402,7 +404,6 @@ def _ancestors(values: Sequence[Value]) -> set[Value]:
     return found
 
 
-
 def _grid_rows(features: Sequence[str]) -> list[list[float]]:
     """The heatmap lattice, row by row from the top (x2 = EXTENT) down, as network inputs."""
     ticks = [-EXTENT + 2 * EXTENT * (i + 0.5) / GRID for i in range(GRID)]
@@ -470,4 +471,3 @@ def snapshot(session: Session) -> dict[str, Any]:
         "network": _network(session, params),
         "heatmaps": _heatmaps(session),
     }
-
