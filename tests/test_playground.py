@@ -8,11 +8,14 @@ import http.client
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -420,3 +423,68 @@ def test_a_port_out_of_range_is_one_line() -> None:
     assert done.stderr.strip().splitlines() == [
         "autograd-lite playground: error: --port must be from 0 to 65535, got 70000"
     ]
+
+
+PAGE_FILES = ("playground.html", "playground.css", "playground.js", "favicon.svg")
+
+
+def page_file(name: str) -> str:
+    from importlib import resources
+
+    return resources.files("autograd_lite.play").joinpath(name).read_text(encoding="utf-8")
+
+
+def test_the_page_is_strict_html_with_the_ids_the_issue_names() -> None:
+    from test_explorer_page import StrictHTML
+
+    page = StrictHTML(page_file("playground.html"))
+    ids = {"play", "pause", "step", "reset", "epoch", "train-loss", "validation-loss"}
+    assert ids | {"export", "download-model", "show-gradients", "network", "output"} <= page.ids
+
+
+def test_the_page_loads_only_its_own_files() -> None:
+    html = page_file("playground.html")
+    assert re.findall(r'(?:src|href)="([^"]*)"', html) == [
+        "favicon.ico",
+        "playground.css",
+        "api/export.py",
+        "api/model.json",
+        "playground.js",
+    ]
+    for name in ("playground.css", "playground.js"):
+        assert not re.search(
+            r"https?://|@import|url\(", page_file(name).replace("http://www.w3.org/2000/svg", "")
+        ), name
+
+
+def test_the_style_parses_as_css() -> None:
+    tinycss2 = pytest.importorskip("tinycss2", reason="tinycss2 parses the CSS")
+    rules = tinycss2.parse_stylesheet(page_file("playground.css"), True, True)
+    assert len(rules) > 10
+    for rule in rules:
+        assert rule.type == "qualified-rule", f"not a CSS rule: {rule.serialize()[:60]!r}"
+        for declaration in tinycss2.parse_blocks_contents(rule.content, True, True):
+            assert declaration.type == "declaration", f"{declaration.serialize()[:60]!r}"
+
+
+def test_the_script_passes_node_check(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not on the PATH: it checks the JavaScript's syntax")
+    script = tmp_path / "page.js"
+    script.write_text(page_file("playground.js"), encoding="utf-8")
+    checked_ = subprocess.run([node, "--check", str(script)], capture_output=True, text=True)
+    assert checked_.returncode == 0, checked_.stderr
+
+
+def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
+    pytest.importorskip("hatchling", reason="hatchling builds the wheel (the dev extra has it)")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "-d", str(tmp_path)],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("autograd_lite-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"autograd_lite/play/{name}" for name in PAGE_FILES} <= shipped
