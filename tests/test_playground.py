@@ -160,6 +160,13 @@ BAD = [
     ("/api/weight", {"layer": 0, "neuron": 0, "index": 7, "value": 1.0}, "index"),
     ("/api/weight", {"layer": 0, "neuron": 0}, "missing"),
     ("/api/backward", {"layer": 0, "neuron": 0, "example": 10**6}, "example"),
+    ("/api/config", {"dataset": "csv"}, "points of one's own"),
+    ("/api/data", {"csv": "1,2\n3,4\n"}, "3 columns"),
+    ("/api/data", {"csv": "x1,x2,y\n1,2,0\n"}, "2 to 500 rows"),
+    ("/api/data", {"csv": "1,2,0\n3,nan,1\n"}, "finite"),
+    ("/api/data", {"csv": "1,2,0\n3,four,1\n"}, "not numbers"),
+    ("/api/data", {"csv": "1,2,0\n" * 501}, "2 to 500 rows"),
+    ("/api/data", {"csv": 7}, "CSV"),
 ]
 
 
@@ -488,3 +495,40 @@ def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("autograd_lite-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     assert {f"autograd_lite/play/{name}" for name in PAGE_FILES} <= shipped
+
+
+def spiral_csv(rows: int = 60) -> str:
+    X, y = ag.data.make_moons(rows, noise=0.1, seed=3)
+    return "x1,x2,label\n" + "".join(f"{a * 5!r},{b * 5!r},{t:g}\n" for (a, b), t in zip(X, y))
+
+
+def test_points_of_ones_own_train_and_export(client: Client, tmp_path: Path) -> None:
+    status, state = client.request("POST", "/api/data", {"csv": spiral_csv()})
+    assert status == 200
+    assert (state["config"]["dataset"], state["task"], state["epoch"]) == ("csv", "binary", 0)
+    points = state["points"]["train"] + state["points"]["validation"]
+    assert len(points) == 60
+    assert max(abs(v) for p in points for v in p[:2]) == 1.0, "scaled into the plane shown"
+    status, state = client.request("POST", "/api/step", {"epochs": 3})
+    assert state["epoch"] == 3
+    script = tmp_path / "csv_run"
+    status, text = client.request("GET", "/api/export.py")
+    script.write_bytes(text)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "train_loss",
+        repr(state["train_loss"]),
+        "validation_loss",
+        repr(state["validation_loss"]),
+    ]
+    status, state = client.request("POST", "/api/config", {"hidden": [2]})
+    assert state["config"]["dataset"] == "csv", "the points stay while other settings change"
+
+
+def test_three_labels_make_a_three_class_problem() -> None:
+    session = Session({"hidden": [2]})
+    session.use_points("".join(f"{i},{i % 5},{i % 3}\n" for i in range(30)))
+    state = session.state()
+    assert (state["task"], state["loss"]) == ("classes", "cross_entropy")
+    assert len(state["network"]["layers"][-1]["neurons"]) == 3

@@ -300,6 +300,22 @@ def test_the_exported_script_reproduces_the_page_losses(
         assert float(value) == pytest.approx(float(shown.text), abs=1e-9)
 
 
+def test_a_csv_of_ones_own_is_uploaded_from_the_page(
+    browser: Any, server: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, server)
+    points = tmp_path / "points.csv"
+    rows = [f"{(i % 7) - 3},{(i % 5) - 2},{int((i % 7) > 3)}" for i in range(40)]
+    points.write_text("x1,x2,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    browser.find_element(By.ID, "csv-file").send_keys(str(points))
+    wait(browser, lambda d: call(server, "GET", "state")["config"]["dataset"] == "csv")
+    wait(browser, lambda d: d.find_element(By.ID, "dataset").get_attribute("value") == "csv")
+    assert text(browser, "epoch") == "0"
+    assert browser.get_log("browser") == []
+
+
 def test_a_screenshot_is_not_blank(browser: Any, server: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By

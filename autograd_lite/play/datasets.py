@@ -18,12 +18,15 @@ from ..seeding import generator
 
 __all__ = [
     "DATASETS",
+    "MAX_CSV_ROWS",
     "TASKS",
     "make_dataset",
     "make_multi_gaussian",
     "make_plane",
     "make_spiral",
     "make_two_gaussians",
+    "parse_points",
+    "task_of",
 ]
 
 Rows = list[list[float]]
@@ -40,8 +43,9 @@ TASKS = {
 }
 """Each data set's task: ``binary`` (bce), ``classes`` (cross_entropy) or ``regression`` (mse)."""
 
-DATASETS = tuple(TASKS)
-"""The data sets by name, in the order the page lists them."""
+DATASETS = (*TASKS, "csv")
+"""The data sets by name, in the order the page lists them; ``csv`` is one's own points
+(:func:`parse_points`), once given."""
 
 
 def make_spiral(n: int, noise: float, seed: int) -> tuple[Rows, list[float]]:
@@ -111,3 +115,54 @@ def make_dataset(name: str, n: int, noise: float, seed: int) -> tuple[Rows, list
     if name not in makers:
         raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
     return makers[name](n, noise, seed)
+
+
+MAX_CSV_ROWS = 500
+"""The most rows a CSV of one's own may have."""
+
+
+def _row(cells: list[str], number: int) -> list[float] | None:
+    """A row's three numbers; None for a header (the first row, not numbers)."""
+    if len(cells) != 3:
+        raise ValueError(f"CSV row {number}: expected 3 columns (x1, x2, label), got {len(cells)}")
+    try:
+        values = [float(cell) for cell in cells]
+    except ValueError:
+        if number == 1:
+            return None
+        raise ValueError(f"CSV row {number}: not numbers: {', '.join(cells)[:60]}") from None
+    if not all(map(math.isfinite, values)):
+        raise ValueError(f"CSV row {number}: the numbers must be finite")
+    return values
+
+
+def parse_points(text: str) -> tuple[Rows, list[float]]:
+    """Points of one's own from CSV text: columns ``x1, x2, label`` (a header row is
+    optional), 2 to :data:`MAX_CSV_ROWS` rows. Each input column is scaled by its largest
+    absolute value into [-1, 1], the plane the page shows.
+
+    >>> parse_points("x1,x2,y\\n2,0,1\\n-4,1,0\\n")
+    ([[0.5, 0.0], [-1.0, 1.0]], [1.0, 0.0])
+    """
+    import csv
+
+    rows = [
+        row
+        for number, cells in enumerate(csv.reader(text.splitlines()), start=1)
+        if cells and (row := _row(cells, number)) is not None
+    ]
+    if not 2 <= len(rows) <= MAX_CSV_ROWS:
+        raise ValueError(f"a CSV of one's own needs 2 to {MAX_CSV_ROWS} rows, got {len(rows)}")
+    scales = [max(abs(row[i]) for row in rows) or 1.0 for i in (0, 1)]
+    return [[row[0] / scales[0], row[1] / scales[1]] for row in rows], [row[2] for row in rows]
+
+
+def task_of(y: list[float]) -> str:
+    """The task labels ask for: 0/1 ``binary``, 0/1/2 ``classes``, else ``regression``.
+
+    >>> task_of([0.0, 1.0]), task_of([0.0, 2.0, 1.0]), task_of([0.5, 1.0])
+    ('binary', 'classes', 'regression')
+    """
+    if set(y) <= {0.0, 1.0}:
+        return "binary"
+    return "classes" if set(y) <= {0.0, 1.0, 2.0} else "regression"

@@ -45,7 +45,7 @@ EPOCHS = {epochs}
 # Weights edited on the page: epoch -> [(layer, neuron, input index or -1 for the bias, value)]
 EDITS = {edits}
 
-X, y = make_dataset({dataset!r}, {points}, {noise!r}, seed=SEED)
+{data}
 P_train, P_val, y_train, y_val = ag.data.train_test_split(
     X, y, test_size={validation_split!r}, seed=SEED
 )
@@ -101,6 +101,16 @@ def _loss_code(config: dict[str, Any], objective: str) -> str:
     return _REGULARIZED.format(objective=objective, rate=rate, kind=kind.upper(), term=term)
 
 
+def _data_code(config: dict[str, Any], custom: Any) -> str:
+    if config["dataset"] != "csv" or custom is None:
+        return (
+            f"X, y = make_dataset({config['dataset']!r}, {config['points']}, "
+            f"{config['noise']!r}, seed=SEED)"
+        )
+    X, y = custom
+    return f"# Points of one's own, as the page scaled them.\nX = {X!r}\ny = {y!r}"
+
+
 def _optimizer_code(config: dict[str, Any]) -> str:
     lr = config["learning_rate"]
     if config["optimizer"] == "adam":
@@ -114,16 +124,15 @@ def export_script(session: Session) -> str:
     with session.lock:
         config = dict(session.config)
         epochs, edit_log = session.epoch, list(session.edits)
+        custom, objective = session.custom, loss_name(session.task)
     edits: dict[int, list[tuple[int, int, int, float]]] = {}
     for epoch, layer, neuron, index, value in edit_log:
         edits.setdefault(epoch, []).append((layer, neuron, index, value))
-    objective = loss_name(config["dataset"])
     outputs = 3 if objective == "cross_entropy" else 1
     hidden = "-".join(map(str, config["hidden"])) or "no hidden layer"
     return _TEMPLATE.format(
         summary=f"{config['dataset']}, {hidden} {config['activation']}, {config['optimizer']}",
-        seed=config["seed"], epochs=epochs, edits=edits, dataset=config["dataset"],
-        points=config["points"], noise=config["noise"],
+        seed=config["seed"], epochs=epochs, edits=edits, data=_data_code(config, custom),
         validation_split=config["validation_split"],
         features=", ".join(_FEATURE_CODE[f] for f in config["features"]),
         nin=len(config["features"]), sizes=[*config["hidden"], outputs],

@@ -132,6 +132,12 @@
         configure(changes);
       });
     });
+    byId("csv-file").addEventListener("change", function (event) {
+      const file = event.target.files[0];
+      if (file) {
+        file.text().then(function (text) { send("POST", "data", { csv: text }); });
+      }
+    });
     byId("add-layer").addEventListener("click", function () {
       configure({ hidden: state.config.hidden.concat([2]) });
     });

@@ -245,6 +245,12 @@ def _configure(session: Session, body: dict[str, Any]) -> Any:
     return session.state()
 
 
+def _data(session: Session, body: dict[str, Any]) -> Any:
+    _only(body, {"csv"}, required=True)
+    session.use_points(body["csv"])
+    return session.state()
+
+
 def _weight(session: Session, body: dict[str, Any]) -> Any:
     _only(body, {"layer", "neuron", "index", "value"}, required=True)
     session.set_weight(body["layer"], body["neuron"], body["index"], body["value"])
@@ -284,6 +290,7 @@ _ACTIONS = {
     "/api/pause": _simple("pause"),
     "/api/reset": _simple("reset"),
     "/api/weight": _weight,
+    "/api/data": _data,
     "/api/backward": _backward,
 }
 

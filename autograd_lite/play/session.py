@@ -28,7 +28,9 @@ from ..optim import SGD, Adam, Optimizer
 from ..steps import backward_steps
 from ..train import evaluate, fit
 from .config import DEFAULTS, checked
-from .datasets import TASKS, make_dataset
+from .datasets import TASKS, make_dataset, parse_points, task_of
+
+Points = tuple[list[list[float]], list[float]]
 
 __all__ = ["GRID", "MAX_STEP_EPOCHS", "Session", "feature_rows", "fit_seed", "loss_name"]
 
@@ -67,9 +69,14 @@ def feature_rows(X: Sequence[Sequence[float]], features: Sequence[str]) -> list[
     return [[_FEATURE[f](a, b) for f in features] for a, b in X]
 
 
-def loss_name(dataset: str) -> str:
-    """The loss a data set trains with: ``bce``, ``cross_entropy`` or ``mse``."""
-    return {"binary": "bce", "classes": "cross_entropy", "regression": "mse"}[TASKS[dataset]]
+def loss_name(task: str) -> str:
+    """The loss a task trains with: ``bce``, ``cross_entropy`` or ``mse``."""
+    return {"binary": "bce", "classes": "cross_entropy", "regression": "mse"}[task]
+
+
+def task(dataset: str, custom: Points | None = None) -> str:
+    """The task of a data set (of one's own points ``custom`` for ``csv``)."""
+    return task_of(custom[1]) if dataset == "csv" and custom is not None else TASKS[dataset]
 
 
 def fit_seed(seed: int, epoch: int) -> int:
@@ -92,14 +99,19 @@ def regularized(model: MLP, base: str, kind: str | None, rate: float) -> Any:
     return loss
 
 
-def build(config: Mapping[str, Any]) -> tuple[Any, ...]:
+def build(config: Mapping[str, Any], custom: Points | None = None) -> tuple[Any, ...]:
     """Data, model and optimizer for ``config``: ``(X_train, y_train, X_val, y_val, model,
     optimizer, points)``, where ``points`` holds the raw 2-D points of both sets."""
-    X, y = make_dataset(config["dataset"], config["points"], config["noise"], config["seed"])
+    if config["dataset"] == "csv":
+        if custom is None:
+            raise ValueError("dataset: csv needs points of one's own first (POST /api/data)")
+        X, y = custom
+    else:
+        X, y = make_dataset(config["dataset"], config["points"], config["noise"], config["seed"])
     P_train, P_val, y_train, y_val = train_test_split(
         X, y, test_size=config["validation_split"], seed=config["seed"]
     )
-    outputs = 3 if TASKS[config["dataset"]] == "classes" else 1
+    outputs = 3 if task(config["dataset"], custom) == "classes" else 1
     model = MLP(
         len(config["features"]),
         [*config["hidden"], outputs],
@@ -164,15 +176,17 @@ class Session:
         self.version = 0
         self._player: threading.Thread | None = None
         self._playing = False
+        self.custom: Points | None = None
         self._reset(checked(config or {}))
 
     def _reset(self, config: dict[str, Any]) -> None:
-        built = build(config)
+        built = build(config, self.custom)
         with self.lock:
             self.config = config
+            self.task = task(config["dataset"], self.custom)
             (self.X, self.y, self.X_val, self.y_val, self.model, self.optimizer,
              self.points) = built  # fmt: skip
-            self.loss = loss_name(config["dataset"])
+            self.loss = loss_name(self.task)
             self.fit_loss = regularized(
                 self.model, self.loss, config["regularization"], config["regularization_rate"]
             )
@@ -200,9 +214,27 @@ class Session:
         for a bad one)."""
         with self.lock:
             config = checked(changes, self.config)
+            if config["dataset"] == "csv" and self.custom is None:
+                raise ValueError("dataset: csv needs points of one's own first (POST /api/data)")
         self.pause()
         with self.lock:
             self._reset(config)
+
+    def use_points(self, text: str) -> None:
+        """Train on points of one's own, CSV text (see
+        :func:`~autograd_lite.play.datasets.parse_points`): the ``csv`` data set, from epoch 0.
+        """
+        if not isinstance(text, str):
+            raise ValueError("csv: expected the CSV file's text")
+        points = parse_points(text)
+        self.pause()
+        with self.lock:
+            before, self.custom = self.custom, points
+            try:
+                self._reset(checked({"dataset": "csv"}, self.config))
+            except ValueError:
+                self.custom = before
+                raise
 
     def reset(self) -> None:
         """The same configuration from epoch 0: the same data and initial weights."""
@@ -449,7 +481,6 @@ def _heatmaps(session: Session) -> dict[str, Any]:
 def snapshot(session: Session) -> dict[str, Any]:
     """The state the page draws, as JSON-ready data (the caller holds the lock)."""
     params = session.gradients()
-    task = TASKS[session.config["dataset"]]
     return {
         "epoch": session.epoch,
         "train_loss": session.train_losses[-1],
@@ -461,7 +492,7 @@ def snapshot(session: Session) -> dict[str, Any]:
         "config": dict(session.config),
         "defaults": DEFAULTS,
         "choices": {"init": sorted(INITS)},
-        "task": task,
+        "task": session.task,
         "loss": session.loss,
         "history": {
             "train_loss": list(session.train_losses),
