@@ -17,6 +17,7 @@ from .functional import grad, hessian, value_and_grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradient_check import GradcheckError, gradcheck, gradgradcheck
 from .interop import from_torch, to_torch
+from .play import playground
 from .seeding import manual_seed
 from .serialize import ModelFileError, load, save
 from .steps import backward_steps, forward_steps
@@ -58,6 +59,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "playground",
     "predict",
     "save",
     "teach",

@@ -228,6 +228,13 @@ def explore_expression(args: argparse.Namespace) -> None:
         _say(str(animate_backward(root, args.gif)))
 
 
+def playground(args: argparse.Namespace) -> None:
+    """Serve the playground until Ctrl-C or SIGTERM."""
+    from .play.server import run
+
+    run(args.host, args.port, not args.no_browser, _say)
+
+
 def _binding(text: str) -> tuple[str, float]:
     name, equals, number = text.partition("=")
     if not equals or not name.strip().isidentifier():
@@ -395,6 +402,22 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the backward pass as an animated GIF (needs Pillow: the gif extra)",
     )
+
+    playground_parser = commands.add_parser(
+        "playground",
+        help="watch a network learn in the browser (a local web page)",
+        **common,
+        description="Serve the playground, a page driven by autograd_lite: pick data, "
+        "features and a network, train it, watch its neurons, weights and gradients, and "
+        "export the run as Python. Prints the link (with its token) and serves until Ctrl-C.",
+    )
+    playground_parser.add_argument("--port", type=int, default=8765, help="0: any free port")
+    playground_parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (others: a warning)"
+    )
+    playground_parser.add_argument(
+        "--no-browser", action="store_true", help="print the link, open no browser"
+    )
     return main_parser
 
 
@@ -421,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             export(args)
         elif args.command == "explore":
             explore_expression(args)
+        elif args.command == "playground":
+            playground(args)
         else:
             predict_csv(args)
     except (ImportError, OSError, ValueError, GraphvizNotFoundError) as error:

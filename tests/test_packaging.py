@@ -116,6 +116,7 @@ LAYERS = [
     {"tabular"},
     {"viz", "plots"},  # presentation
     {"explorer"},  # presentation on top of viz: draws with draw_dot
+    {"play"},  # the playground: a local web server over train, serialize and steps
     {"cli"},
     {"__main__"},
 ]
