@@ -266,16 +266,10 @@ def prepare(
     X, y, features = data.load_csv(path, target=target)
     if not features:
         raise ValueError(f"{path}: no feature columns besides the target {target!r}")
-    name = choose_loss(y) if loss == "auto" else loss
-    objective = get_objective(name)
-    wrong = next((t for t in y if not objective.check_target(t)), None)
-    if wrong is not None:  # said now, before the model is announced and trained
-        raise ValueError(
-            f"{path}: loss {name} wants {objective.targets}, but {target!r} holds {wrong!r}"
-        )
+    name, objective = _objective(path, target, y, loss)
     classes = None
     if name == "cross_entropy":
-        y, classes = _number_classes(y, f"{path}: {target!r}")
+        y, classes = _number_classes(path, target, y)
     _check_size({"nin": len(features), "nouts": [*hidden, objective.outputs(y)]})
     scaled, (means, stds) = data.standardize(X)
     targets, target_mean, target_std = y, 0.0, 1.0
@@ -295,17 +289,32 @@ def prepare(
     return TrainingRun(model, scaled, targets, validation, metadata)
 
 
-def _number_classes(y: list[float], where: str) -> tuple[list[float], list[float] | None]:
+def _objective(path: str | Path, target: str, y: list[float], loss: str) -> tuple[str, Objective]:
+    """The loss's name (``"auto"``: chosen from the targets ``y``) and its objective, with
+    every target checked now, before the model is announced and trained."""
+    name = choose_loss(y) if loss == "auto" else loss
+    objective = get_objective(name)
+    wrong = next((t for t in y if not objective.check_target(t)), None)
+    if wrong is not None:
+        raise ValueError(
+            f"{path}: loss {name} wants {objective.targets}, but {target!r} holds {wrong!r}"
+        )
+    return name, objective
+
+
+def _number_classes(
+    path: str | Path, target: str, y: list[float]
+) -> tuple[list[float], list[float] | None]:
     """The class targets numbered 0..k-1 in increasing order of label, and the labels (None
     when they are already 0, 1, …, k-1); ``ValueError`` for fewer than two classes.
 
-    >>> _number_classes([3.0, 11.0, 7.0, 3.0], "t")
+    >>> _number_classes("t.csv", "t", [3.0, 11.0, 7.0, 3.0])
     ([0.0, 2.0, 1.0, 0.0], [3.0, 7.0, 11.0])
     """
     labels = sorted(set(y))
     if len(labels) < 2:
         raise ValueError(
-            f"{where} holds only the class {labels[0]:g}; a classifier needs "
+            f"{path}: {target!r} holds only the class {labels[0]:g}; a classifier needs "
             "examples of two classes at least"
         )
     if labels == list(range(len(labels))):
