@@ -284,7 +284,7 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
     0.0049
     """
     tree = _parse(text)
-    builder = _Builder(values)
+    builder = _ExpressionBuilder(values)
     try:
         root = builder.build(tree.body)
     except (ArithmeticError, RecursionError) as error:
@@ -309,7 +309,7 @@ def _parse(text: str) -> ast.Expression:
         raise ValueError("the expression is nested too deeply") from None
 
 
-class _Builder:
+class _ExpressionBuilder:
     """Turns a syntax tree into Values, node by node, and remembers which names it used.
 
     :meth:`build` is the only method that recurses (one stack frame per level of nesting);
