@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn, TypeAlias
 
 from . import data, tabular
 from ._files import writable_target, write_atomic
@@ -281,19 +281,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+# What add_subparsers returns (a string: the class is generic only to type checkers).
+_Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
 def parser() -> argparse.ArgumentParser:
+    """The command line: ``--version`` and one subcommand per task, each with its own help.
+
+    >>> parser().parse_args(["demo", "--epochs", "5"]).epochs
+    5
+    """
     main_parser = _Parser(
         prog="autograd-lite",
         description="Train and use small neural networks built on autograd_lite.",
     )
     main_parser.add_argument("--version", action="version", version=f"autograd-lite {__version__}")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common: dict[str, Any] = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
+    for add in (_add_demo, _add_train, _add_predict, _add_export, _add_explore, _add_playground):
+        add(commands)
+    return main_parser
 
+
+def _add_demo(commands: _Commands) -> None:
+    """Add ``demo``: train on two moons and draw the result."""
     demo_parser = commands.add_parser(
         "demo",
         help="train a network on two moons, draw it",
-        **common,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Train an MLP(2, [16, 16, 1]) on two moons and write its loss curve, "
         "decision boundary, model and a neuron's graph to a folder.",
     )
@@ -307,10 +321,13 @@ def parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_train(commands: _Commands) -> None:
+    """Add ``train``: fit an MLP to a CSV file."""
     train_parser = commands.add_parser(
         "train",
         help="fit an MLP to your own CSV file",
-        **common,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Fit an MLP to a numeric CSV file (with a header row): every column but "
         "the target is a feature. The loss follows the target: 0/1 -> bce, small "
         "class numbers -> cross_entropy, anything else -> mse (regression).",
@@ -355,10 +372,13 @@ def parser() -> argparse.ArgumentParser:
     )
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_predict(commands: _Commands) -> None:
+    """Add ``predict``: add a prediction column to a CSV file."""
     predict_parser = commands.add_parser(
         "predict",
         help="predict with a saved model",
-        **common,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Read a CSV file with the model's feature columns and write it back "
         "with a predicted_<target> column.",
     )
@@ -366,10 +386,13 @@ def parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("data", type=Path, help="the CSV file")
     predict_parser.add_argument("--out", type=Path, help="output CSV (default: standard output)")
 
+
+def _add_export(commands: _Commands) -> None:
+    """Add ``export``: write a saved model as a PyTorch module."""
     export_parser = commands.add_parser(
         "export",
         help="write a saved model as a PyTorch module",
-        **common,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Write a model saved by train or ag.save as a PyTorch module (an "
         "nn.Sequential of Linear and activation layers, float64, the same weights) with "
         "torch.save, to keep training it in PyTorch. Needs PyTorch installed.",
@@ -379,10 +402,13 @@ def parser() -> argparse.ArgumentParser:
         "--to", type=Path, required=True, default=argparse.SUPPRESS, help="the .pt file to write"
     )
 
+
+def _add_explore(commands: _Commands) -> None:
+    """Add ``explore``: the backprop explorer page for an expression."""
     explore_parser = commands.add_parser(
         "explore",
         help="write an HTML page that steps through backprop on an expression",
-        **common,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Write one self-contained HTML page that steps through the forward and "
         'backward pass of an expression, e.g. explore "(a*b + c) * f" a=2 b=-3 c=10 f=-2. '
         "The expression may use numbers, the names given, + - * / **, and "
@@ -403,10 +429,13 @@ def parser() -> argparse.ArgumentParser:
         help="also write the backward pass as an animated GIF (needs Pillow: the gif extra)",
     )
 
+
+def _add_playground(commands: _Commands) -> None:
+    """Add ``playground``: serve the training page."""
     playground_parser = commands.add_parser(
         "playground",
         help="watch a network learn in the browser (a local web page)",
-        **common,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Serve the playground, a page driven by autograd_lite: pick data, "
         "features and a network, train it, watch its neurons, weights and gradients, and "
         "export the run as Python. Prints the link (with its token) and serves until Ctrl-C.",
@@ -418,7 +447,6 @@ def parser() -> argparse.ArgumentParser:
     playground_parser.add_argument(
         "--no-browser", action="store_true", help="print the link, open no browser"
     )
-    return main_parser
 
 
 def _say(text: str) -> None:

@@ -283,28 +283,52 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
     >>> round(L.data, 4)
     0.0049
     """
+    tree = _parse(text)
+    builder = _ExpressionBuilder(values)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        root = builder.build(tree.body)
+    except (ArithmeticError, RecursionError) as error:
+        raise ValueError(f"cannot compute {text.strip()!r}: {error}") from None
+    unused = sorted(set(values) - builder.used)
+    if unused:
+        raise ValueError(f"{', '.join(unused)} not used in the expression {text.strip()!r}")
+    if root.op is None:
+        raise ValueError(f"{text.strip()!r} computes nothing: give an expression, like a*b")
+    if not root.label:
+        root.label = "L" if "L" not in values else "out"
+    return root
+
+
+def _parse(text: str) -> ast.Expression:
+    """The syntax tree of ``text`` as one expression; ``ValueError`` if it is not one."""
+    try:
+        return ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ValueError(f"not an expression: {text[:60]!r} ({error.msg})") from None
     except (RecursionError, MemoryError):
         raise ValueError("the expression is nested too deeply") from None
-    leaves = {name: Value(float(x), label=name) for name, x in values.items()}
-    used: set[str] = set()
 
-    def build(node: ast.AST) -> Value:
+
+class _ExpressionBuilder:
+    """Turns a syntax tree into Values, node by node, and remembers which names it used.
+
+    :meth:`build` is the only method that recurses (one stack frame per level of nesting);
+    the checks of a name and of a call are its leaves.
+    """
+
+    def __init__(self, values: dict[str, float]) -> None:
+        self.leaves = {name: Value(float(x), label=name) for name, x in values.items()}
+        self.used: set[str] = set()
+
+    def build(self, node: ast.AST) -> Value:
+        """The Value of ``node``: a number, a name, ``+ - * / **``, a sign, or a call."""
         number = _literal(node)
         if number is not None:
             return Value(number, requires_grad=False)
         if isinstance(node, ast.Name):
-            if node.id not in leaves:
-                if node.id in FUNCTIONS:
-                    raise ValueError(f"{node.id} is a function: call it, like {node.id}(x)")
-                raise ValueError(f"unknown name {node.id!r}: give its value as {node.id}=NUMBER")
-            used.add(node.id)
-            return leaves[node.id]
+            return self.name(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = build(node.left), build(node.right)
+            left, right = self.build(node.left), self.build(node.right)
             op = _BINARY[type(node.op)]
             if op == "+":
                 return left + right
@@ -320,32 +344,34 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
             if number is not None:  # -2 is the number -2, not an op on 2
                 sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
                 return Value(sign * number, requires_grad=False)
-            operand = build(node.operand)
+            operand = self.build(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
-                raise ValueError(
-                    f"only these functions can be called: {', '.join(FUNCTIONS)}; got "
-                    f"{_short(node.func)!r}"
-                )
-            if len(node.args) != 1 or node.keywords:
-                raise ValueError(f"{node.func.id} takes one argument")
-            argument = build(node.args[0])
-            return abs(argument) if node.func.id == "abs" else getattr(argument, node.func.id)()
+            function = _callee(node)
+            argument = self.build(node.args[0])
+            return abs(argument) if function == "abs" else getattr(argument, function)()
         raise ValueError(
             f"not allowed in an expression: {_short(node)!r} (use numbers, names, "
             f"+ - * / **, and {', '.join(FUNCTIONS)})"
         )
 
-    try:
-        root = build(tree.body)
-    except (ArithmeticError, RecursionError) as error:
-        raise ValueError(f"cannot compute {text.strip()!r}: {error}") from None
-    unused = sorted(set(values) - used)
-    if unused:
-        raise ValueError(f"{', '.join(unused)} not used in the expression {text.strip()!r}")
-    if root.op is None:
-        raise ValueError(f"{text.strip()!r} computes nothing: give an expression, like a*b")
-    if not root.label:
-        root.label = "L" if "L" not in values else "out"
-    return root
+    def name(self, node: ast.Name) -> Value:
+        """The leaf Value of a given name; ``ValueError`` for a name with no value."""
+        if node.id not in self.leaves:
+            if node.id in FUNCTIONS:
+                raise ValueError(f"{node.id} is a function: call it, like {node.id}(x)")
+            raise ValueError(f"unknown name {node.id!r}: give its value as {node.id}=NUMBER")
+        self.used.add(node.id)
+        return self.leaves[node.id]
+
+
+def _callee(node: ast.Call) -> str:
+    """The name of the function a call calls, once the call is checked to be one of
+    :data:`FUNCTIONS` with one argument."""
+    if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+        raise ValueError(
+            f"only these functions can be called: {', '.join(FUNCTIONS)}; got {_short(node.func)!r}"
+        )
+    if len(node.args) != 1 or node.keywords:
+        raise ValueError(f"{node.func.id} takes one argument")
+    return node.func.id

@@ -266,33 +266,11 @@ def prepare(
     X, y, features = data.load_csv(path, target=target)
     if not features:
         raise ValueError(f"{path}: no feature columns besides the target {target!r}")
-    name = choose_loss(y) if loss == "auto" else loss
-    objective = get_objective(name)
-    wrong = next((t for t in y if not objective.check_target(t)), None)
-    if wrong is not None:  # said now, before the model is announced and trained
-        raise ValueError(
-            f"{path}: loss {name} wants {objective.targets}, but {target!r} holds {wrong!r}"
-        )
+    name, objective = _objective(path, target, y, loss)
     classes = None
     if name == "cross_entropy":
-        labels = sorted(set(y))
-        if len(labels) < 2:
-            raise ValueError(
-                f"{path}: {target!r} holds only the class {labels[0]:g}; a classifier needs "
-                "examples of two classes at least"
-            )
-        if labels != list(range(len(labels))):  # 3, 7, 11 become 0, 1, 2
-            classes = labels
-            number = {label: float(i) for i, label in enumerate(labels)}
-            y = [number[label] for label in y]
-    sizes = {"nin": len(features), "nouts": [*hidden, objective.outputs(y)]}
-    count = MLP.parameter_count(sizes)
-    if count > MAX_PARAMETERS:
-        raise ValueError(
-            f"a model MLP({sizes['nin']}, {sizes['nouts']}) has {count:,} parameters, more "
-            f"than the {MAX_PARAMETERS:,} pure-Python training can handle; use fewer or "
-            "smaller hidden layers"
-        )
+        y, classes = _number_classes(path, target, y)
+    _check_size({"nin": len(features), "nouts": [*hidden, objective.outputs(y)]})
     scaled, (means, stds) = data.standardize(X)
     targets, target_mean, target_std = y, 0.0, 1.0
     if objective.decide is None:  # regression trains on standardized targets
@@ -309,6 +287,51 @@ def prepare(
         )
         validation = (X_val, y_val)
     return TrainingRun(model, scaled, targets, validation, metadata)
+
+
+def _objective(path: str | Path, target: str, y: list[float], loss: str) -> tuple[str, Objective]:
+    """The loss's name (``"auto"``: chosen from the targets ``y``) and its objective, with
+    every target checked now, before the model is announced and trained."""
+    name = choose_loss(y) if loss == "auto" else loss
+    objective = get_objective(name)
+    wrong = next((t for t in y if not objective.check_target(t)), None)
+    if wrong is not None:
+        raise ValueError(
+            f"{path}: loss {name} wants {objective.targets}, but {target!r} holds {wrong!r}"
+        )
+    return name, objective
+
+
+def _number_classes(
+    path: str | Path, target: str, y: list[float]
+) -> tuple[list[float], list[float] | None]:
+    """The class targets numbered 0..k-1 in increasing order of label, and the labels (None
+    when they are already 0, 1, …, k-1); ``ValueError`` for fewer than two classes.
+
+    >>> _number_classes("t.csv", "t", [3.0, 11.0, 7.0, 3.0])
+    ([0.0, 2.0, 1.0, 0.0], [3.0, 7.0, 11.0])
+    """
+    labels = sorted(set(y))
+    if len(labels) < 2:
+        raise ValueError(
+            f"{path}: {target!r} holds only the class {labels[0]:g}; a classifier needs "
+            "examples of two classes at least"
+        )
+    if labels == list(range(len(labels))):
+        return y, None
+    number = {label: float(i) for i, label in enumerate(labels)}  # 3, 7, 11 become 0, 1, 2
+    return [number[label] for label in y], labels
+
+
+def _check_size(sizes: dict[str, Any]) -> None:
+    """Refuse an MLP of more than ``MAX_PARAMETERS`` parameters, before it is built."""
+    count = MLP.parameter_count(sizes)
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"a model MLP({sizes['nin']}, {sizes['nouts']}) has {count:,} parameters, more "
+            f"than the {MAX_PARAMETERS:,} pure-Python training can handle; use fewer or "
+            "smaller hidden layers"
+        )
 
 
 def save_bundle(model: Module, metadata: TabularMetadata, path: str | Path) -> None:

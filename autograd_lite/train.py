@@ -268,8 +268,8 @@ def _chosen(y: Sequence[float]) -> str:
         return "mse"  # not numbers: the loss's own check says what is wrong
 
 
-# fit's docstring is its manual (the API docs render it); its code is the short loop below,
-# under 40 lines: each part is a function of its own.
+# long: fit's docstring is its manual (the API docs render it); its code is the short loop
+# below, under 40 lines: each part is a function of its own.
 def fit(
     model: Module,
     X: Sequence[Sequence[float]],

@@ -302,24 +302,8 @@ def _draw(
     ids = {node: f"n{i}" for i, node in enumerate(nodes)}
     named = names(root)
     for node in nodes:
-        fields = [_escape(_elided(node.label), "\\{}|<>")] if node.label else []
-        if not node.label and named[node].startswith("#"):
-            fields.append(named[node])  # the name captions give it: its expression is long
-        fields.append(f"data {node.data:.4f}")
-        if frame is not None:
-            if node in frame.grads:
-                fields.append(f"grad {frame.grads[node]:.4f}")
-            elif node.requires_grad:
-                fields.append("grad ?")
-        elif show_grad:
-            fields.append(f"grad {node.grad:.4f}")
-        if node is root:
-            kind = "output"
-        elif node.op is not None:
-            kind = "intermediate"
-        else:
-            kind = "parameter" if node.requires_grad else "constant"
-        label = nohtml("{ " + " | ".join(fields) + " }")
+        label = nohtml("{ " + " | ".join(_fields(node, named[node], show_grad, frame)) + " }")
+        kind = "output" if node is root else _kind(node)
         if node is current:
             dot.node(
                 ids[node], label, shape="record", style="filled,bold", fillcolor=HIGHLIGHT["node"]
@@ -351,6 +335,30 @@ def _draw(
             else:
                 dot.edge(ids[child], op_id)
     return dot
+
+
+def _fields(node: Value, name: str, show_grad: bool, frame: _Frame | None) -> list[str]:
+    """The fields of a node's record: its label (or the name captions give it), its data, and
+    its gradient (``grad ?`` in a frame of the backward pass where it is not known yet)."""
+    fields = [_escape(_elided(node.label), "\\{}|<>")] if node.label else []
+    if not node.label and name.startswith("#"):
+        fields.append(name)  # the name captions give it: its expression is long
+    fields.append(f"data {node.data:.4f}")
+    if frame is not None:
+        if node in frame.grads:
+            fields.append(f"grad {frame.grads[node]:.4f}")
+        elif node.requires_grad:
+            fields.append("grad ?")
+    elif show_grad:
+        fields.append(f"grad {node.grad:.4f}")
+    return fields
+
+
+def _kind(node: Value) -> str:
+    """The colour key of a node that is not the output (see ``COLOURS``)."""
+    if node.op is not None:
+        return "intermediate"
+    return "parameter" if node.requires_grad else "constant"
 
 
 def _elided(label: str) -> str:

@@ -85,6 +85,74 @@ def test_the_core_reads_in_one_sitting() -> None:
     assert lines <= 540, f"the core grew to {lines} lines of code: simplify before adding"
 
 
+MAX_FUNCTION_LINES = 60
+
+# being split: the vectorising pass's two long functions (compiler/vectorize.py is not to be
+# edited here); remove each entry when its function is short or carries a `# long:` comment.
+LONG_FOR_NOW = {("compiler/vectorize.py", "analyse"), ("compiler/vectorize.py", "_grouped")}
+
+
+def functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function and method in ``tree``, nested ones included."""
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    return [node for node in ast.walk(tree) if isinstance(node, kinds)]
+
+
+def says_why_it_is_long(lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The comment right above the ``def`` (or above its decorators) starts ``# long:`` and
+    gives a reason; a comment of several lines may go on below that first line."""
+    above = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 2  # 0-based
+    while above >= 0 and lines[above].strip().startswith("#"):
+        if lines[above].strip().startswith("# long:"):
+            return bool(lines[above].strip().removeprefix("# long:").strip())
+        above -= 1
+    return False
+
+
+def test_no_function_is_over_sixty_lines_unless_a_comment_says_why() -> None:
+    """Every function and method in the package, from its ``def`` to its last line (docstring
+    included), is at most ``MAX_FUNCTION_LINES`` long: a longer one is split into named parts,
+    or the comment right above it starts ``# long:`` and says why it is not."""
+    package = ROOT / "autograd_lite"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        source = path.read_text()
+        relative = path.relative_to(package).as_posix()
+        for node in functions(ast.parse(source)):
+            length = (node.end_lineno or node.lineno) - node.lineno + 1
+            if length <= MAX_FUNCTION_LINES or (relative, node.name) in LONG_FOR_NOW:
+                continue
+            if not says_why_it_is_long(source.splitlines(), node):
+                offenders.append(f"{relative}:{node.lineno} {node.name} ({length} lines)")
+    assert not offenders, (
+        f"over {MAX_FUNCTION_LINES} lines with no '# long: why' comment above: "
+        + "; ".join(offenders)
+    )
+
+
+def test_a_long_comment_is_the_one_right_above_the_def_and_gives_a_reason() -> None:
+    source = """
+# long: the reason,
+# on two lines
+@decorated
+def a(): pass
+
+# long: a reason
+x = 1
+def b(): pass
+
+# long:
+def c(): pass
+
+# a comment first
+# long: then the reason
+def d(): pass
+"""
+    lines = source.splitlines()
+    marked = {node.name: says_why_it_is_long(lines, node) for node in functions(ast.parse(source))}
+    assert marked == {"a": True, "b": False, "c": False, "d": True}
+
+
 def test_ops_imports_nothing_from_the_package() -> None:
     source = (ROOT / "autograd_lite" / "ops.py").read_text()
     assert not re.search(r"^\s*(from \.|from autograd_lite|import autograd_lite)", source, re.M)
