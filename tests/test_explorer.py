@@ -1,5 +1,5 @@
-"""ag.explore's page without a browser: structure, escaping, the embedded steps, the size limit,
-and the command line's expression parser (never eval)."""
+"""The explorer's page without a browser: structure, escaping, the embedded steps, the size
+limit, and the command line's expression parser (never eval)."""
 
 from __future__ import annotations
 

@@ -1,22 +1,27 @@
-"""PyTorch-shaped modules (Linear, Sequential, ReLU/Tanh/Sigmoid), width-1 outputs and their
-typing, Value.item, ag.predict, and the one seed rule (ag.manual_seed)."""
+"""The nn modules: MLP/Layer/Neuron, PyTorch-shaped Linear, Sequential and activations,
+dropout, initialisation schemes, gradient clipping (PyTorch as the oracle, marked
+requires_torch), width-1 outputs and their typing."""
 
 from __future__ import annotations
 
-import inspect
-import json
 import math
+import statistics
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import Value, data, nn, seeding, tabular, train
-from autograd_lite.cli import main
+from autograd_lite import Value, data, losses, nn, train
+from autograd_lite.data import make_moons
+from autograd_lite.nn import MLP, Layer, Neuron
+
+try:
+    import torch
+except ImportError:  # the tests that need it are marked requires_torch
+    torch = None
 
 # ---------------------------------------------------------------- Linear, Sequential, activations
 
@@ -168,158 +173,295 @@ def test_users_code_passes_mypy_strict(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------- saving and loading
 
 
-def test_new_modules_save_and_load(tmp_path: Path) -> None:
-    model = nn.Sequential(
-        nn.Linear(2, 3, seed=0),
-        nn.Sigmoid(),
-        nn.Sequential(nn.Linear(3, 3, bias=False, seed=1), nn.Tanh()),
-        nn.MLP(3, [2, 2], activation="tanh", seed=2),
-        nn.ReLU(),
-        nn.Layer(2, 1, activation=None, seed=3),
-    )
-    path = tmp_path / "model.json"
-    ag.save(model, path)
-    loaded = ag.load(path)
-    assert isinstance(loaded, nn.Sequential)
-    assert loaded.state_dict() == model.state_dict()
-    assert loaded([0.3, -0.2]).data == model([0.3, -0.2]).data
-    spec = json.loads(path.read_text())["architecture"]
-    assert spec["type"] == "Sequential"
-    assert spec["modules"][0] == {"type": "Linear", "nin": 2, "nout": 3, "bias": True,
-                                  "init": "pytorch"}  # fmt: skip
-    assert spec["modules"][1] == {"type": "Sigmoid"}
-    ag.load(path, nn.Sequential(*[type(m).from_config(m.config()) for m in model]))
-
-
-def test_existing_model_files_keep_their_format(tmp_path: Path) -> None:
-    cases: list[tuple[nn.Module, dict[str, Any]]] = [
-        (nn.MLP(2, [3, 1], seed=0), {"type": "MLP", "nin": 2, "nouts": [3, 1],
-                                     "activation": "relu"}),
-        (nn.Layer(2, 1, "tanh", seed=0), {"type": "Layer", "nin": 2, "nout": 1,
-                                          "activation": "tanh"}),
-        (nn.Neuron(2, None, seed=0), {"type": "Neuron", "nin": 2, "activation": "linear"}),
-    ]  # fmt: skip
-    for model, architecture in cases:
-        path = tmp_path / "model.json"
-        ag.save(model, path)
-        document = json.loads(path.read_text())
-        assert document["architecture"] == architecture
-        assert next(iter(document["parameters"])) in ("layers.0.neurons.0.w.0",
-                                                      "neurons.0.w.0", "w.0")  # fmt: skip
-        assert ag.load(path).state_dict() == model.state_dict()
-
-
-BAD_SEQUENTIALS = {
-    "unknown child": ({"modules": [{"type": "Conv2d"}]}, "unknown architecture type 'Conv2d'"),
-    "child not an object": ({"modules": [3]}, "must be a JSON object"),
-    "modules not a list": ({"modules": {"type": "ReLU"}}, "must be a list"),
-    "activation with arguments": ({"modules": [{"type": "ReLU", "inplace": True}]}, "no arguments"),
-    "too many weights": (
-        {"modules": [{"type": "Linear", "nin": 1, "nout": 1, "bias": True, "init": "pytorch"}]},
-        "has 2 parameters",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_SEQUENTIALS))
-def test_bad_sequential_files_are_refused(case: str, tmp_path: Path) -> None:
-    spec, message = BAD_SEQUENTIALS[case]
-    architecture = {"type": "Sequential", **spec}
-    document = {"format": "autograd_lite.model", "version": 1, "architecture": architecture,
-                "parameters": {"0.x": 1.0}}  # fmt: skip
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps(document))
-    with pytest.raises(ag.ModelFileError, match=message):
-        ag.load(path)
-
-
 # ------------------------------------------------------------------- item, predict, seeding
-
-
-def test_item_is_the_number() -> None:
-    assert (Value(1.5) * 2).item() == 3.0
-    assert type(Value(2).item()) is float
-    assert ag.predict is train.predict
-
-
-def seeded_run() -> tuple[Any, ...]:
-    X, y = data.make_moons(20)
-    X_train, _, y_train, _ = data.train_test_split(X, y)
-    model = nn.MLP(2, [4, 1])
-    ag.fit(model, X_train, y_train, loss="bce", epochs=2, batch_size=4, progress=False)
-    blobs = data.make_blobs(6), data.make_circles(6), data.make_xor(6)
-    return X, X_train, model.state_dict(), nn.Linear(2, 2).state_dict(), blobs
-
-
-def test_manual_seed_seeds_every_default_random_source() -> None:
-    ag.manual_seed(123)
-    first = seeded_run()
-    ag.manual_seed(123)
-    assert seeded_run() == first
-    ag.manual_seed(124)
-    second = seeded_run()
-    for a, b in zip(first, second, strict=True):
-        assert a != b
-    with pytest.raises(TypeError, match="manual_seed takes an int"):
-        ag.manual_seed("0")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="seed must be an int, a random"):
-        data.make_moons(10, seed=True)
-
-
-def test_seed_none_draws_from_the_global_generator_an_int_does_not() -> None:
-    ag.manual_seed(0)
-    a, b = nn.MLP(2, [3, 1]), nn.MLP(2, [3, 1])
-    assert a.state_dict() != b.state_dict()  # successive models differ
-    ag.manual_seed(0)
-    assert nn.MLP(2, [3, 1]).state_dict() == a.state_dict()
-    state = seeding._global.getstate()
-    nn.MLP(2, [3, 1], seed=7)
-    data.make_moons(10, seed=7)
-    assert seeding._global.getstate() == state  # an explicit seed leaves the global alone
-
-
-def test_the_package_has_one_default_for_seed() -> None:
-    """Every public callable taking ``seed`` defaults it to None (the global generator)."""
-    found = []
-    for module in (nn, data, train, tabular):
-        for name in getattr(module, "__all__", dir(module)):
-            obj = getattr(module, name)
-            if callable(obj) and getattr(obj, "__module__", "").startswith("autograd_lite"):
-                function = obj.__init__ if inspect.isclass(obj) else obj
-                parameter = inspect.signature(function).parameters.get("seed")
-                if parameter is not None:
-                    found.append(name)
-                    assert parameter.default is None, f"{module.__name__}.{name}"
-    assert {"MLP", "Layer", "Neuron", "Linear", "make_moons", "train_test_split", "fit",
-            "prepare"} <= set(found)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- without torch
 
 
-def test_without_torch_the_error_says_how_to_get_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_dropout_zeroes_with_probability_p_and_scales_survivors() -> None:
+    drop = nn.Dropout(0.25, seed=0)
+    out = drop([1.0] * 4000)
+    kept = [v.data for v in out if v.data != 0.0]
+    assert set(kept) == {1.0 / 0.75}
+    assert abs(1 - len(kept) / 4000 - 0.25) < 0.03
+    assert [v.data for v in drop.eval()([1.0, 2.0])] == [1.0, 2.0]
+
+
+def test_dropout_gradient_is_the_mask_over_one_minus_p() -> None:
+    x = [Value(float(i + 1)) for i in range(20)]
+    out = nn.Dropout(0.5, seed=3)(list(x))
+    sum(out[1:], out[0]).backward()
+    for xi, oi in zip(x, out, strict=True):
+        assert xi.grad == (2.0 if oi.data else 0.0)
+        assert oi.data == xi.data * xi.grad
+
+
+def test_dropout_eval_is_identity_and_edges() -> None:
+    drop = nn.Dropout(0.9, seed=0)
+    drop.eval()
+    x = Value(3.0)
+    assert drop(x) is x
+    assert [v.data for v in nn.Dropout(1.0, seed=0)([1.0, 2.0])] == [0.0, 0.0]
+    assert [v.data for v in nn.Dropout(0.0, seed=0)([1.0, 2.0])] == [1.0, 2.0]
+    assert isinstance(nn.Dropout(0.5, seed=0)(2.0), Value)
+    for bad in (-0.1, 1.5, "0.5", True):
+        with pytest.raises(ValueError, match="dropout probability"):
+            nn.Dropout(bad)  # type: ignore[arg-type]
+
+
+def test_dropout_follows_the_seed_rule() -> None:
+    def masks(drop: nn.Dropout) -> list[float]:
+        return [v.data for v in drop([1.0] * 30)]
+
+    assert masks(nn.Dropout(0.5, seed=7)) == masks(nn.Dropout(0.5, seed=7))
+    ag.manual_seed(4)
+    first = masks(nn.Dropout(0.5))
+    ag.manual_seed(4)
+    assert masks(nn.Dropout(0.5)) == first
+
+
+def test_mlp_dropout_after_each_hidden_activation(tmp_path: Path) -> None:
+    plain = nn.MLP(2, [6, 6, 1], seed=0)
+    model = nn.MLP(2, [6, 6, 1], seed=0, dropout=0.5)
+    assert model.state_dict() == plain.state_dict()  # same weights with or without dropout
+    assert len(model.dropouts) == 2
+    assert {model([0.3, -0.4]).data for _ in range(20)} != {plain([0.3, -0.4]).data}
+    model.eval()
+    assert model([0.3, -0.4]).data == plain([0.3, -0.4]).data
+    assert model.config() == {"nin": 2, "nouts": [6, 6, 1], "activation": "relu", "dropout": 0.5}
+    ag.save(model, tmp_path / "m.json")
+    loaded = ag.load(tmp_path / "m.json")
+    assert isinstance(loaded, nn.MLP)
+    assert loaded.dropout == 0.5
+    assert loaded.state_dict() == model.state_dict()
+
+
+def test_dropout_in_sequential_saves_and_loads(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(2, 4, seed=0), nn.ReLU(), nn.Dropout(0.3), nn.Linear(4, 1))
+    ag.save(model, tmp_path / "s.json")
+    loaded = ag.load(tmp_path / "s.json")
+    assert isinstance(loaded, nn.Sequential)
+    assert isinstance(loaded[2], nn.Dropout)
+    assert loaded[2].p == 0.3
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2", "3"]
+
+
+def test_dropout_refuses_to_be_traced_in_training_mode_only() -> None:
+    model = nn.Sequential(nn.Linear(2, 1, seed=0), nn.Dropout(0.5, seed=0))
+    f = ag.compile(lambda x: model(x))
+    with pytest.raises(ag.TraceError, match="Dropout"):
+        f([1.0, 2.0])
+    model.eval()
+    g = ag.compile(lambda x: model(x))
+    assert g([1.0, 2.0]) == pytest.approx(model([1.0, 2.0]).data)
+
+
+@pytest.mark.parametrize(
+    ("init", "variance"),
+    [
+        ("pytorch", lambda i, o: 1 / (3 * i)),
+        ("uniform", lambda i, o: 1 / 3),
+        ("xavier", lambda i, o: 2 / (i + o)),
+        ("xavier_normal", lambda i, o: 2 / (i + o)),
+        ("he", lambda i, o: 2 / i),
+        ("he_normal", lambda i, o: 2 / i),
+    ],
+)
+def test_init_schemes_keep_their_variance(init: str, variance: object) -> None:
+    fan_in, fan_out = 50, 40
+    for layer in (
+        nn.Layer(fan_in, fan_out, seed=0, init=init),
+        nn.MLP(fan_in, [fan_out, 1], seed=0, init=init).layers[0],
+    ):
+        weights = [w.data for n in layer.neurons for w in n.w]
+        expected = variance(fan_in, fan_out)  # type: ignore[operator]
+        assert statistics.pvariance(weights, mu=0.0) == pytest.approx(expected, rel=0.1)
+    linear = nn.Linear(fan_in, fan_out, init=init, seed=0)
+    weights = [w.data for row in linear.weight for w in row]
+    assert statistics.pvariance(weights, mu=0.0) == pytest.approx(expected, rel=0.1)
+    bias_bound = 1 / math.sqrt(fan_in)
+    assert all(abs(b.data) <= bias_bound for b in linear.bias or [])
+
+
+def test_default_init_is_unchanged_and_configs_keep_their_format() -> None:
+    assert nn.DEFAULT_INIT == "pytorch"
+    assert (
+        nn.MLP(3, [2, 1], seed=5).state_dict()
+        == nn.MLP(3, [2, 1], seed=5, init="pytorch").state_dict()
+    )
+    assert "init" not in nn.Neuron(2, seed=0).config()
+    assert nn.Neuron(2, seed=0, init="he").config()["init"] == "he"
+    assert nn.Layer.from_config(nn.Layer(2, 3, init="xavier", seed=0).config()).neurons[0].init == (
+        "xavier"
+    )
+    with pytest.raises(ValueError, match="unknown init"):
+        nn.MLP(2, [1], init="glorot")
+    with pytest.raises(ValueError, match="unknown init"):
+        nn.MLP.parameter_count({"nin": 2, "nouts": [1], "init": "glorot"})
+
+
+def test_clip_grad_norm_scales_in_place_and_returns_the_norm() -> None:
+    params = [Value(0.0) for _ in range(3)]
+    for p, g in zip(params, [3.0, 4.0, 12.0], strict=True):
+        p.grad = g
+    assert nn.clip_grad_norm_(params, 26.0) == 13.0
+    assert [p.grad for p in params] == [3.0, 4.0, 12.0]  # under the limit: untouched
+    assert nn.clip_grad_norm_(params, 1.0) == 13.0
+    assert math.hypot(*(p.grad for p in params)) == pytest.approx(1.0, abs=1e-6)
+    assert nn.clip_grad_norm_([], 1.0) == 0.0
+    with pytest.raises(ValueError, match="max_norm"):
+        nn.clip_grad_norm_(params, -1.0)
+    params[0].grad = math.inf
+    with pytest.raises(RuntimeError, match="norm"):
+        nn.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])
+def test_clip_grad_norm_matches_pytorch(norm_type: float, max_norm: float) -> None:
+    grads = [0.3, -1.7, 2.2, 0.0, -0.05]
+    ours = [Value(0.0) for _ in grads]
+    theirs = [torch.zeros((), dtype=torch.float64, requires_grad=True) for _ in grads]
+    for p, t, g in zip(ours, theirs, grads, strict=True):
+        p.grad = g
+        t.grad = torch.tensor(g, dtype=torch.float64)
+    total = nn.clip_grad_norm_(ours, max_norm, norm_type=norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
+    assert total == pytest.approx(float(expected), rel=1e-12)
+    for p, t in zip(ours, theirs, strict=True):
+        assert p.grad == pytest.approx(float(t.grad), rel=1e-12, abs=1e-15)
+
+
+_CLIP_GRADIENTS = [
+    [0.3, -1.7, 2.2, 0.0, -0.05],
+    [1e200, 1.0],
+    [1e300, 1e300],
+    [1e-200, 1e-200],
+    [math.nan, 1.0],
+    [1.0, math.nan],
+    [math.inf, 1.0],
+    [0.0, 0.0],
+    [0.0, -2.5],
+]
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize("grads", _CLIP_GRADIENTS)
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.0, 0.5, 0.0, math.inf, -math.inf, -1.0, -2.0])
+def test_clip_grad_norm_matches_pytorch_at_every_order_and_extreme(
+    norm_type: float, grads: list[float]
 ) -> None:
-    monkeypatch.setitem(sys.modules, "torch", None)  # what an absent torch looks like
-    with pytest.raises(ImportError, match="pip install torch"):
-        ag.to_torch(nn.MLP(2, [3, 1], seed=0))
-    with pytest.raises(ImportError, match="pip install torch"):
-        ag.from_torch(object())
-    ag.save(nn.MLP(2, [3, 1], seed=0), tmp_path / "model.json")
-    with pytest.raises(SystemExit) as exit_:
-        main(["export", str(tmp_path / "model.json"), "--to", str(tmp_path / "model.pt")])
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("autograd-lite export: error: ")
-    assert "pip install torch" in err
-    assert len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "model.pt").exists()
+    ours = [Value(0.0) for _ in grads]
+    theirs = [torch.zeros((), dtype=torch.float64, requires_grad=True) for _ in grads]
+    for p, t, g in zip(ours, theirs, grads, strict=True):
+        p.grad = g
+        t.grad = torch.tensor(g, dtype=torch.float64)
+    total = nn.clip_grad_norm_(ours, 1.0, norm_type=norm_type)
+    expected = float(torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type))
+    assert total == pytest.approx(expected, rel=1e-12, nan_ok=True)
+    for p, t in zip(ours, theirs, strict=True):
+        assert p.grad == pytest.approx(float(t.grad), rel=1e-12, abs=1e-15, nan_ok=True)
 
 
-def test_export_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(["export", "--help"])
-    assert exit_.value.code == 0
-    out = capsys.readouterr().out
-    assert "--to" in out
-    assert "PyTorch" in out
+def test_clip_grad_norm_special_orders_and_overflow() -> None:
+    params = [Value(0.0) for _ in range(4)]
+    for p, g in zip(params, [0.5, -3.0, 0.0, 2.0], strict=True):
+        p.grad = g
+    assert nn.clip_grad_norm_(params, 100.0, norm_type=-math.inf) == 0.0  # smallest |g|
+    assert nn.clip_grad_norm_(params, 100.0, norm_type=0) == 3.0  # how many are not zero
+    assert nn.clip_grad_norm_(params, 100.0, norm_type="inf") == 3.0  # type: ignore[arg-type]
+    params[0].grad = 1e200
+    assert nn.clip_grad_norm_(params, 1.0) == math.inf  # the square overflows, as in PyTorch
+    assert params[0].grad == 0.0
+    params[0].grad = 1e200
+    with pytest.raises(RuntimeError, match="norm"):
+        nn.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    assert params[0].grad == 1e200  # refused before touching anything
+    with pytest.raises(ValueError, match="norm_type"):
+        nn.clip_grad_norm_(params, 1.0, norm_type=math.nan)
+
+
+@pytest.mark.requires_torch
+def test_dropout_matches_pytorch_semantics() -> None:
+    torch.manual_seed(0)
+    theirs = torch.nn.Dropout(0.4)
+    x = torch.arange(1.0, 2001.0, dtype=torch.float64)
+    kept_theirs = {round(r, 12) for r in (theirs(x) / x).tolist()}
+    ours = [v.data / (i + 1) for i, v in enumerate(nn.Dropout(0.4, seed=0)(x.tolist()))]
+    assert {round(r, 12) for r in ours} == kept_theirs == {0.0, round(1 / 0.6, 12)}
+    assert torch.equal(theirs.eval()(x), x)
+    assert [v.data for v in nn.Dropout(0.4).eval()(x.tolist())] == x.tolist()
+
+
+def test_mlp_shapes_parameter_counts_and_names() -> None:
+    model = MLP(2, [16, 16, 1], seed=0)
+    assert len(model.parameters()) == 337  # micrograd's demo network
+    names = [name for name, _ in model.named_parameters()]
+    assert names[:3] == ["layers.0.neurons.0.w.0", "layers.0.neurons.0.w.1", "layers.0.neurons.0.b"]
+    assert names[-1] == "layers.2.neurons.0.b"
+    assert isinstance(model([0.5, -0.5]), Value)
+    assert isinstance(MLP(2, [3, 2], seed=0)([0.5, Value(1.0)]), list)
+    assert isinstance(MLP(2, [16, 1, 1], seed=0)([0.5, -0.5]), Value)
+    assert isinstance(Layer(3, 1, seed=0)([1.0, 2.0, 3.0]), Value)  # width 1: one Value
+    assert isinstance(Layer(3, 2, seed=0)([1.0, 2.0, 3.0]), list)
+    assert model.layers[-1].neurons[0].activation == "linear"
+
+
+def test_seeds_reproduce_exactly_and_init_is_scaled_by_fan_in() -> None:
+    assert MLP(3, [4, 1], seed=7).state_dict() == MLP(3, [4, 1], seed=7).state_dict()
+    assert MLP(3, [4, 1], seed=7).state_dict() != MLP(3, [4, 1], seed=8).state_dict()
+    wide = Neuron(400, seed=0)
+    assert max(abs(w.data) for w in wide.w) <= 1 / math.sqrt(400)
+
+
+def test_bad_construction_and_inputs() -> None:
+    with pytest.raises(ValueError, match="activation"):
+        Neuron(2, activation="swish")
+    with pytest.raises(ValueError, match="expected 2 inputs"):
+        MLP(2, [1], seed=0)([1.0])
+    with pytest.raises(ValueError, match="nin"):
+        Neuron(0)
+
+
+def test_state_dict_round_trip_and_validation_leave_model_untouched_on_error() -> None:
+    model, other = MLP(2, [3, 1], seed=1), MLP(2, [3, 1], seed=2)
+    assert other.load_state_dict(model.state_dict()) == ([], [])
+    assert other.state_dict() == model.state_dict()
+    before = other.state_dict()
+    broken = {**model.state_dict(), "layers.0.neurons.0.b": "x"}
+    with pytest.raises(ValueError, match="finite number"):
+        other.load_state_dict(broken)  # type: ignore[arg-type]
+    partial = dict(list(model.state_dict().items())[:3])
+    with pytest.raises(KeyError, match="missing"):
+        other.load_state_dict({**partial, "extra": 1.0})
+    assert other.state_dict() == before
+    missing, unexpected = other.load_state_dict({**partial, "extra": 1.0}, strict=False)
+    assert (len(missing), unexpected) == (len(before) - 3, ["extra"])
+
+
+def test_zero_grad_and_train_eval() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    model([1.0, 2.0]).backward()  # type: ignore[union-attr]
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0 for p in model.parameters())
+    assert not model.eval().layers[0].training
+    assert model.train().layers[0].neurons[0].training
+
+
+def test_micrograd_demo_reproduced() -> None:
+    X, y01 = make_moons(100, noise=0.1, seed=1)
+    y = [2 * v - 1 for v in y01]
+    model = MLP(2, [16, 16, 1], seed=1337)
+    params = model.parameters()
+    for k in range(100):
+        scores = [model(x) for x in X]
+        loss = losses.hinge_loss(scores, y) + 1e-4 * sum(p * p for p in params)
+        model.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= (1.0 - 0.9 * k / 100) * p.grad
+    accuracy = sum((model(x).data > 0) == (t > 0) for x, t in zip(X, y, strict=True)) / len(y)  # type: ignore[union-attr]
+    assert accuracy >= 0.99
