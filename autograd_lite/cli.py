@@ -181,7 +181,7 @@ def train(args: argparse.Namespace) -> None:
     _say(f"wrote {args.out}")
 
 
-def predict_csv(args: argparse.Namespace) -> None:
+def add_predictions(args: argparse.Namespace) -> None:
     """Add a prediction column to a CSV file, with a model saved by ``train``."""
     if args.out is not None:
         _check_out(args.out, args.data, args.model)
@@ -411,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "explore":
             explore_expression(args)
         else:
-            predict_csv(args)
+            add_predictions(args)
     except (ImportError, OSError, ValueError, GraphvizNotFoundError) as error:
         message = " ".join(str(error).split("\n"))  # one line, even for a name with a newline
         command_parser.exit(2, f"autograd-lite {args.command}: error: {message}\n")

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-def _number(x: float) -> float | str:
+def _json_number(x: float) -> float | str:
     """A float for JSON: finite numbers as they are, ``nan`` and ``±inf`` as text."""
     return x if math.isfinite(x) else str(x)
 
@@ -93,7 +93,7 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
         ids[node]: {
             "name": named[node],
             "label": node.label,
-            "data": _number(node.data),
+            "data": _json_number(node.data),
             "dataText": f"data {node.data:.4f}",
             "leaf": node.op is None,
             "requiresGrad": node.requires_grad,
@@ -114,15 +114,15 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
             {
                 "phase": "backward",
                 "node": ids[step.node],
-                "grad": _number(step.grad),
+                "grad": _json_number(step.grad),
                 "gradText": f"grad {step.grad:.4f}",
                 "inputs": [ids[edge.input] for edge in step.edges],
                 "edges": [
                     {
                         "input": ids[edge.input],
-                        "local": _number(edge.local),
-                        "contribution": _number(edge.contribution),
-                        "total": _number(edge.total),
+                        "local": _json_number(edge.local),
+                        "contribution": _json_number(edge.contribution),
+                        "total": _json_number(edge.total),
                         "totalText": f"grad {edge.total:.4f}",
                     }
                     for edge in step.edges
@@ -225,18 +225,18 @@ of the op table that is a function of one input, by its name (``tanh``, ``atan``
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
 
-def _literal(node: ast.AST) -> float | None:
+def _number_literal(node: ast.AST) -> float | None:
     """A number written in the expression (not True, not a string, not 1j), as a float."""
     value = node.value if isinstance(node, ast.Constant) else None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return float(value)
         except OverflowError:  # an integer too large for a float
-            raise ValueError(f"{_short(node)} is too large a number") from None
+            raise ValueError(f"{_short_source(node)} is too large a number") from None
     return None
 
 
-def _short(node: ast.AST) -> str:
+def _short_source(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -263,7 +263,7 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
     used: set[str] = set()
 
     def build(node: ast.AST) -> Value:
-        number = _literal(node)
+        number = _number_literal(node)
         if number is not None:
             return Value(number, requires_grad=False)
         if isinstance(node, ast.Name):
@@ -286,7 +286,7 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
                 return left / right
             return left**right
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            number = _literal(node.operand)
+            number = _number_literal(node.operand)
             if number is not None:  # -2 is the number -2, not an op on 2
                 sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
                 return Value(sign * number, requires_grad=False)
@@ -296,14 +296,14 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
             if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
                 raise ValueError(
                     f"only these functions can be called: {', '.join(FUNCTIONS)}; got "
-                    f"{_short(node.func)!r}"
+                    f"{_short_source(node.func)!r}"
                 )
             if len(node.args) != 1 or node.keywords:
                 raise ValueError(f"{node.func.id} takes one argument")
             argument = build(node.args[0])
             return abs(argument) if node.func.id == "abs" else getattr(argument, node.func.id)()
         raise ValueError(
-            f"not allowed in an expression: {_short(node)!r} (use numbers, names, "
+            f"not allowed in an expression: {_short_source(node)!r} (use numbers, names, "
             f"+ - * / **, and {', '.join(FUNCTIONS)})"
         )
 

@@ -28,8 +28,8 @@ _TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 Affine = tuple[list[list[Value]], list[Value] | None]
 """A linear map as its weight rows (one per output) and its bias (None: no bias)."""
-Step = Affine | str | float
-"""A step of a plan: a linear map, an activation's name, or a dropout probability."""
+PlanEntry = Affine | str | float
+"""An entry of a plan: a linear map, an activation's name, or a dropout probability."""
 
 
 def _torch() -> Any:
@@ -42,11 +42,11 @@ def _torch() -> Any:
         ) from error
 
 
-def _activation(name: str) -> list[Step]:
+def _activation_entries(name: str) -> list[PlanEntry]:
     return [] if name == "linear" else [name]
 
 
-def _plan(model: Module) -> list[Step]:
+def _plan(model: Module) -> list[PlanEntry]:
     """``model`` as a flat list of steps: linear maps (the parameter Values themselves) and
     activation names and dropout probabilities, in the order they are applied. ``TypeError``
     for any other module."""
@@ -54,11 +54,11 @@ def _plan(model: Module) -> list[Step]:
     if kind is Linear:
         return [(model.weight, model.bias)]  # type: ignore[attr-defined]
     if kind is Neuron:
-        return [([model.w], [model.b]), *_activation(model.activation)]  # type: ignore[attr-defined]
+        return [([model.w], [model.b]), *_activation_entries(model.activation)]  # type: ignore[attr-defined]
     if kind is Layer:
         neurons: list[Neuron] = model.neurons  # type: ignore[attr-defined]
         affine = ([n.w for n in neurons], [n.b for n in neurons])
-        return [affine, *_activation(neurons[0].activation)]
+        return [affine, *_activation_entries(neurons[0].activation)]
     if kind is MLP:
         layers: list[Layer] = model.layers  # type: ignore[attr-defined]
         dropouts: list[Dropout] = model.dropouts  # type: ignore[attr-defined]

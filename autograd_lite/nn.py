@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import reprlib
+import reprlib  # reprlib.repr cuts a value short: a hostile file may hold megabytes
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar, overload
 
@@ -133,9 +133,9 @@ class Module:
         known = MODULES.get(key)
         # Redefining the same class (a re-run notebook cell) replaces it; a different class
         # under a taken name would make files load as the wrong type.
-        if known is not None and _where(known) != _where(cls):
+        if known is not None and _qualified_name(known) != _qualified_name(cls):
             raise TypeError(
-                f"a Module named {key!r} is already registered ({_where(known)}); "
+                f"a Module named {key!r} is already registered ({_qualified_name(known)}); "
                 f"register yours under another: class {cls.__name__}(Module, name='...')"
             )
         MODULES[key] = cls
@@ -279,17 +279,12 @@ def architecture(module: Module) -> dict[str, Any]:
 def _module_class(spec: object) -> tuple[type[Module], dict[str, Any]]:
     """The registered class an :func:`architecture` names, and the config beside its type."""
     if not isinstance(spec, Mapping):
-        raise TypeError(f"a module's architecture must be a JSON object, got {_short(spec)}")
+        raise TypeError(f"a module's architecture must be a JSON object, got {reprlib.repr(spec)}")
     kind = spec.get("type")
     cls = MODULES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ValueError(f"unknown architecture type {_short(kind)}")
+        raise ValueError(f"unknown architecture type {reprlib.repr(kind)}")
     return cls, {key: value for key, value in spec.items() if key != "type"}
-
-
-def _short(value: object) -> str:
-    """``repr(value)``, cut short: a hostile file may hold megabytes in one field."""
-    return reprlib.repr(value)
 
 
 def _size(value: object, name: str) -> int:
@@ -329,7 +324,7 @@ def _probability(value: object) -> float:
     return float(value)
 
 
-def _where(cls: type) -> str:
+def _qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -623,7 +618,9 @@ class Sequential(Module):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
         if config.keys() != {"modules"} or not isinstance(config["modules"], list):
-            raise ValueError(f"a Sequential's config is {{'modules': [...]}}, got {_short(config)}")
+            raise ValueError(
+                f"a Sequential's config is {{'modules': [...]}}, got {reprlib.repr(config)}"
+            )
         built = []
         for spec in config["modules"]:
             module_class, module_config = _module_class(spec)
@@ -634,7 +631,7 @@ class Sequential(Module):
     def parameter_count(cls, config: Mapping[str, Any]) -> int | None:
         specs = config["modules"]
         if not isinstance(specs, list):
-            raise ValueError(f"a Sequential's modules must be a list, got {_short(specs)}")
+            raise ValueError(f"a Sequential's modules must be a list, got {reprlib.repr(specs)}")
         total = 0
         for spec in specs:
             module_class, module_config = _module_class(spec)
@@ -740,7 +737,7 @@ class Dropout(Module):
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
         if set(config) - {"p"}:
-            raise ValueError(f"Dropout takes only p, got {_short(dict(config))}")
+            raise ValueError(f"Dropout takes only p, got {reprlib.repr(dict(config))}")
         _probability(config.get("p", 0.5))
         return 0
 

@@ -17,7 +17,7 @@ import csv
 import io
 import itertools
 import math
-import reprlib
+import reprlib  # reprlib.repr cuts a value short: a hostile file may hold megabytes
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -45,12 +45,7 @@ MIN_ROWS_TO_HOLD_OUT = 10  # ...once there are enough rows to spare some
 MAX_PARAMETERS = 1_000_000  # a model this size already takes minutes per epoch
 
 
-def _short(value: object) -> str:
-    """``repr`` cut short: a hostile file's metadata may hold a million names."""
-    return reprlib.repr(value)
-
-
-def _number(value: object) -> bool:
+def _is_finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -79,21 +74,28 @@ class TabularMetadata:
     def __post_init__(self) -> None:
         names = self.features
         if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
-            raise ValueError(f"features must be a non-empty list of names, got {_short(names)}")
+            raise ValueError(
+                f"features must be a non-empty list of names, got {reprlib.repr(names)}"
+            )
         if "" in names or len(set(names)) != len(names):
             raise ValueError(f"feature names must be distinct and non-empty, got {names}")
         if not isinstance(self.target, str) or not self.target or self.target in names:
             raise ValueError(
-                f"target must be a column name apart from the features, got {_short(self.target)}"
+                "target must be a column name apart from the features,"
+                f" got {reprlib.repr(self.target)}"
             )
         if not isinstance(self.loss, str) or self.loss not in OBJECTIVES:
-            raise ValueError(f"loss must be one of {sorted(OBJECTIVES)}, got {_short(self.loss)}")
+            raise ValueError(
+                f"loss must be one of {sorted(OBJECTIVES)}, got {reprlib.repr(self.loss)}"
+            )
         for name, column in (("means", self.means), ("stds", self.stds)):
-            if not (isinstance(column, list) and all(_number(v) for v in column)):
-                raise ValueError(f"{name} must be a list of finite numbers, got {_short(column)}")
+            if not (isinstance(column, list) and all(_is_finite_number(v) for v in column)):
+                raise ValueError(
+                    f"{name} must be a list of finite numbers, got {reprlib.repr(column)}"
+                )
             if len(column) != len(names):
                 raise ValueError(f"{len(column)} {name} for {len(names)} features")
-        if not (_number(self.target_mean) and _number(self.target_std)):
+        if not (_is_finite_number(self.target_mean) and _is_finite_number(self.target_std)):
             raise ValueError("target_mean and target_std must be finite numbers")
         if any(s <= 0 for s in self.stds) or self.target_std <= 0:
             raise ValueError("standard deviations must be positive")
@@ -153,14 +155,14 @@ def _check_classes(classes: object, loss: str) -> None:
     """``ValueError`` unless ``classes`` is what ``prepare`` saves for a loss of ``loss``."""
     if loss != "cross_entropy":
         raise ValueError(f"classes are saved for the loss cross_entropy only, not {loss}")
-    if not isinstance(classes, list) or not all(_number(v) for v in classes):
-        raise ValueError(f"classes must be a list of labels, got {_short(classes)}")
+    if not isinstance(classes, list) or not all(_is_finite_number(v) for v in classes):
+        raise ValueError(f"classes must be a list of labels, got {reprlib.repr(classes)}")
     if len(classes) < 2:
-        raise ValueError(f"classes must hold at least two labels, got {_short(classes)}")
+        raise ValueError(f"classes must hold at least two labels, got {reprlib.repr(classes)}")
     if not all(v >= 0 and float(v).is_integer() for v in classes):
-        raise ValueError(f"classes must be whole numbers ≥ 0, got {_short(classes)}")
+        raise ValueError(f"classes must be whole numbers ≥ 0, got {reprlib.repr(classes)}")
     if any(a >= b for a, b in itertools.pairwise(classes)):
-        raise ValueError(f"classes must be in increasing order, got {_short(classes)}")
+        raise ValueError(f"classes must be in increasing order, got {reprlib.repr(classes)}")
 
 
 def _classifies(metadata: Mapping[str, Any]) -> bool:

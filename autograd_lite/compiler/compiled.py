@@ -146,10 +146,10 @@ def _floats(args: Sequence[Any]) -> tuple[tuple[int | None, ...], list[Any]]:
     for arg in args:
         if isinstance(arg, (list, tuple)) and all(isinstance(x, numbers.Real) for x in arg):
             key.append(len(arg))
-            floats.append([_as_float(x) for x in arg])
+            floats.append([_float_argument(x) for x in arg])
         elif isinstance(arg, numbers.Real):
             key.append(None)
-            floats.append(_as_float(arg))
+            floats.append(_float_argument(arg))
         else:
             hint = " (pass v.data)" if isinstance(arg, Value) else ""
             raise TypeError(
@@ -159,7 +159,7 @@ def _floats(args: Sequence[Any]) -> tuple[tuple[int | None, ...], list[Any]]:
     return tuple(key), floats
 
 
-def _as_float(x: Any) -> float:
+def _float_argument(x: Any) -> float:
     try:
         return float(x)
     except OverflowError:
@@ -187,7 +187,7 @@ def _function_name(f: Callable[..., Any]) -> str:
     return name if name.isidentifier() and not keyword.iskeyword(name) else "compiled"
 
 
-def _inputs(names: list[str], args: Sequence[Any]) -> list[Term | list[Term]]:
+def _input_terms(names: list[str], args: Sequence[Any]) -> list[Term | list[Term]]:
     """One input term per number of ``args`` (a list of them for a list), named after
     the parameter it is passed as."""
     return [
@@ -201,7 +201,7 @@ def _inputs(names: list[str], args: Sequence[Any]) -> list[Term | list[Term]]:
 def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
     """Trace ``f`` on ``args`` (numbers, flat lists) and generate its code."""
     names = _parameter_names(f, len(args))
-    inputs = _inputs(names, args)
+    inputs = _input_terms(names, args)
     traced: list[Term] = []
     output = program(f, inputs, traced)  # stages 1 and 2: trace, and sweep for transforms
     parameters = list(zip(names, inputs, strict=True))
@@ -229,7 +229,7 @@ def trace_gradient(
     (36.0, [24.0])
     """
     names = _parameter_names(f, len(args))
-    inputs = _inputs(names, args)
+    inputs = _input_terms(names, args)
     weights = [new_input(v.data, f"p_{i}") for i, v in enumerate(variables)]
     traced: list[Term] = []
     out = trace_values(f, inputs, traced, dict(zip(variables, weights, strict=True)))  # 1

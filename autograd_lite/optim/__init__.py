@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..engine import Value
+from ..ops import FLOAT_MATH
 from . import lr_scheduler
 from .packed import Packed
 
@@ -42,11 +43,7 @@ Update = Callable[..., tuple[Any, ...]]
 on arrays of the same shape (a whole group at once)."""
 
 
-def _where(condition: bool, if_true: float, if_false: float) -> float:
-    return if_true if condition else if_false
-
-
-FLOAT_MATH = SimpleNamespace(sqrt=math.sqrt, maximum=max, where=_where)
+UPDATE_MATH = SimpleNamespace(sqrt=math.sqrt, maximum=max, where=FLOAT_MATH.where)
 """The math an update rule calls as ``m.<name>``, on floats. ``maximum(a, b)`` is ``b`` if
 ``b > a`` else ``a`` (Python's ``max``); ``sqrt`` is only given numbers >= 0 or NaN. The packed
 path passes the same functions on NumPy arrays (:func:`.packed.array_math`)."""
@@ -349,7 +346,7 @@ class SGD(Optimizer):
         return update
 
     def _step_group(self, group: ParamGroup) -> None:
-        update, state = self._rule(group, FLOAT_MATH), self.state
+        update, state = self._rule(group, UPDATE_MATH), self.state
         if not group["momentum"]:
             for p in group["params"]:
                 p.data = update(p.data, p.grad, None)[0]
@@ -451,7 +448,7 @@ class Adam(Optimizer):
         return group["lr"] / (1 - beta1**step), (1 - beta2**step) ** 0.5
 
     def _step_group(self, group: ParamGroup) -> None:
-        update, amsgrad, state = self._rule(group, FLOAT_MATH), group["amsgrad"], self.state
+        update, amsgrad, state = self._rule(group, UPDATE_MATH), group["amsgrad"], self.state
         last_step, step_size, correction2 = 0, 0.0, 0.0
         for p in group["params"]:
             s = state.get(p)
@@ -583,7 +580,7 @@ class RMSprop(Optimizer):
         return update
 
     def _step_group(self, group: ParamGroup) -> None:
-        update, state = self._rule(group, FLOAT_MATH), self.state
+        update, state = self._rule(group, UPDATE_MATH), self.state
         centered, momentum = group["centered"], group["momentum"] > 0
         for p in group["params"]:
             s = state.get(p)

@@ -184,7 +184,7 @@ def _check_number(name: str, value: Any, low: float = -math.inf) -> None:
         raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}")
 
 
-def _check_count(name: str, value: Any) -> None:
+def _check_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
@@ -208,7 +208,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _check(self) -> None:
-        _check_count("step_size", self.step_size)
+        _check_positive_int("step_size", self.step_size)
         _check_number("gamma", self.gamma, 0.0)
 
     def get_lr(self) -> list[float]:
@@ -256,7 +256,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _check(self) -> None:
-        _check_count("T_max", self.T_max)
+        _check_positive_int("T_max", self.T_max)
         _check_number("eta_min", self.eta_min, 0.0)
 
     def get_lr(self) -> list[float]:

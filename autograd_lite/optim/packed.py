@@ -286,7 +286,7 @@ def _steps_packed(cls: type) -> bool:
 
 
 def array_math() -> SimpleNamespace:
-    """The update rules' math namespace on NumPy arrays (see ``optim.FLOAT_MATH``)."""
+    """The update rules' math namespace on NumPy arrays (see ``optim.UPDATE_MATH``)."""
     import numpy as np
 
     return SimpleNamespace(
