@@ -212,19 +212,27 @@ def test_export_refuses_to_overwrite_its_input(
     assert err.startswith("autograd-lite export: error:")
 
 
+def train_and_export(
+    table: str, epochs: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """Train on the CSV text ``table`` (target ``y``) and export the model: what export says."""
+    csv, model = tmp_path / "table.csv", tmp_path / "model.json"
+    csv.write_text(table)
+    train = ["train", str(csv), "--target", "y", "--epochs", str(epochs), "--out", str(model)]
+    assert run([*train, "--quiet"], capsys)[0] == 0
+    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
+    assert code == 0
+    return out
+
+
 @pytest.mark.requires_torch
 def test_export_of_a_trained_table_says_how_inputs_are_scaled(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    csv = tmp_path / "table.csv"
     rng = random.Random(0)
     rows = [(rng.uniform(0, 9), rng.uniform(0, 9)) for _ in range(30)]
-    csv.write_text("a,b,y\n" + "".join(f"{a},{b},{a + 2 * b}\n" for a, b in rows))
-    model = tmp_path / "model.json"
-    assert run(["train", str(csv), "--target", "y", "--epochs", "2", "--out", str(model),
-                "--quiet"], capsys)[0] == 0  # fmt: skip
-    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
-    assert code == 0
+    table = "a,b,y\n" + "".join(f"{a},{b},{a + 2 * b}\n" for a, b in rows)
+    out = train_and_export(table, 2, tmp_path, capsys)
     assert "features a, b standardized" in out
     assert "target standardized" in out
 
@@ -264,13 +272,8 @@ def test_from_torch_carries_each_modules_training_flag() -> None:
 def test_export_of_a_classifier_with_numbered_labels_says_what_its_outputs_are(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    csv = tmp_path / "table.csv"
-    csv.write_text("a,y\n" + "".join(f"{i},{[3, 7, 11][i % 3]}\n" for i in range(12)))
-    model = tmp_path / "model.json"
-    assert run(["train", str(csv), "--target", "y", "--epochs", "1", "--out", str(model),
-                "--quiet"], capsys)[0] == 0  # fmt: skip
-    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
-    assert code == 0
+    table = "a,y\n" + "".join(f"{i},{[3, 7, 11][i % 3]}\n" for i in range(12))
+    out = train_and_export(table, 1, tmp_path, capsys)
     assert "classes[i]" in out
     assert "target standardized" not in out  # a classifier's outputs are class scores
 
