@@ -4,11 +4,8 @@ A ``Value`` holds a float, the primitive that made it, its inputs (``inputs``, a
 in operand order) and the local partial derivatives ∂self/∂input as plain numbers,
 computed once in the forward pass from :mod:`autograd_lite.ops`. Nodes never hold
 closures, so a graph has no reference cycles and is freed by reference counting alone.
-
-Every primitive has one or two inputs, so a node keeps them in four slots (first input
-and its partial, second input and its partial) rather than in two tuples: one object
-per node instead of three. That halves the memory and is much of the speed, because
-Python's garbage collector walks every container object a graph is made of.
+A node keeps its one or two inputs and their partials in four slots, not in tuples: one
+object per node (why: the documentation's "Design rationale").
 
 ``backward`` and :func:`gradients` share one reverse sweep, :func:`reverse_sweep`: visit the
 nodes in reverse :func:`topological_order` (found iteratively, so depth is unlimited) and add
