@@ -93,9 +93,20 @@ def gradcheck(
 ) -> bool:
     """Check every first derivative of ``f`` at ``inputs`` against central differences.
 
-    ``f`` is called with one fresh ``Value`` per input and returns a ``Value``.
-    Returns True, or raises :class:`GradcheckError` listing each input whose analytic
-    and numeric derivatives differ, with both values and the point.
+    Args:
+        f: Called with one fresh ``Value`` per input; returns a ``Value`` (or a number).
+        inputs: The point, finite numbers.
+        eps: The step of the central differences.
+        atol: The absolute tolerance.
+        rtol: The relative tolerance: ``|analytic - numeric| <= atol + rtol·|numeric|``.
+
+    Returns:
+        True when every derivative agrees.
+
+    Raises:
+        GradcheckError: Listing each input whose analytic and numeric derivatives differ,
+            with both values and the point.
+        ValueError: If an input is not finite.
 
     >>> gradcheck(lambda x, y: (x * y).tanh(), [0.5, -1.5])
     True
@@ -118,7 +129,21 @@ def gradgradcheck(
 
     The analytic Hessian comes from differentiating the engine's differentiable
     gradient; the numeric one from central differences of the engine's first
-    derivatives. Returns True or raises :class:`GradcheckError`.
+    derivatives.
+
+    Args:
+        f: Called with one fresh ``Value`` per input; returns a ``Value`` (or a number).
+        inputs: The point, finite numbers.
+        eps: The step of the central differences.
+        atol: The absolute tolerance.
+        rtol: The relative tolerance: ``|analytic - numeric| <= atol + rtol·|numeric|``.
+
+    Returns:
+        True when every second derivative agrees.
+
+    Raises:
+        GradcheckError: Listing each entry of the Hessian that differs.
+        ValueError: If an input is not finite.
 
     >>> gradgradcheck(lambda x, y: x * x * y.sin(), [0.5, -1.5])
     True

@@ -89,8 +89,17 @@ def to_torch(model: Module) -> Any:
     activation a ``ReLU``/``Tanh``/``Sigmoid``. PyTorch's module takes a batch: ``(n, nin)``
     in, ``(n, nout)`` out, so an output of width 1 is a column where ``model`` gives a Value.
     The weights are copied: training one leaves the other as it was. Torch's random state is
-    left untouched. Raises ``ImportError`` without PyTorch and ``TypeError`` for another kind
-    of module.
+    left untouched.
+
+    Args:
+        model: The model to convert.
+
+    Returns:
+        The ``torch.nn.Sequential``.
+
+    Raises:
+        ImportError: Without PyTorch.
+        TypeError: For another kind of module.
 
     >>> import autograd_lite as ag
     >>> module = ag.to_torch(ag.nn.MLP(2, [4, 1], seed=0))  # doctest: +SKIP
@@ -133,7 +142,17 @@ def from_torch(module: Any) -> Module:
     Sequential` of the same; or one such layer, which gives that layer. Weights of any
     floating dtype are read as float64. Each module keeps its training flag, so a module in
     eval mode gives a model in eval mode (dropout off). ``ag.save`` writes the result like
-    any other model. Raises ``ImportError`` without PyTorch and ``TypeError`` for any other layer.
+    any other model.
+
+    Args:
+        module: The PyTorch module to convert.
+
+    Returns:
+        The autograd_lite model.
+
+    Raises:
+        ImportError: Without PyTorch.
+        TypeError: For any other layer.
     """
     torch = _torch()
     if isinstance(module, torch.nn.Sequential):

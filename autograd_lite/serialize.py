@@ -69,9 +69,17 @@ def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None 
     renamed over ``path``: a crash mid-save leaves any earlier file at ``path`` whole (and the
     next save removes the temporary file it left). A symlink is followed: the file it points
     to is replaced and the link kept. ``metadata`` (JSON-serialisable) travels with the model,
-    e.g. feature names or scaling. Raises ``ValueError`` for a weight that is not finite (JSON
-    cannot hold it) and ``OSError`` naming ``path`` when it cannot be written, a read-only file
-    included (see :func:`writable_target`).
+    e.g. feature names or scaling.
+
+    Args:
+        model: The model to save.
+        path: The file to write.
+        metadata: JSON-serialisable data saved beside the model, or None.
+
+    Raises:
+        ValueError: For a weight that is not finite (JSON cannot hold it).
+        OSError: Naming ``path`` when it cannot be written, a read-only file included (see
+            :func:`writable_target`).
     """
     parameters = model.state_dict()
     bad = [name for name, value in parameters.items() if not math.isfinite(value)]
@@ -226,7 +234,15 @@ def _build(spec: dict[str, Any], parameters: dict[str, Any], frozen: list[str]) 
 def load_with_metadata(
     path: str | Path, model: Module | None = None
 ) -> tuple[Module, dict[str, Any]]:
-    """Like :func:`load`, and also return the metadata that was saved with the model."""
+    """Like :func:`load`, and also return the metadata that was saved with the model.
+
+    Args:
+        path: The file :func:`save` wrote.
+        model: A model to copy the weights into, or None to build a new one.
+
+    Returns:
+        ``(model, metadata)``; the metadata is ``{}`` when none was saved.
+    """
     path = Path(path)
     document = _read(path)
     try:
@@ -249,10 +265,21 @@ def load_with_metadata(
 def load(path: str | Path, model: Module | None = None) -> Module:
     """Read a model written by :func:`save`; with ``model``, copy the weights into it instead.
 
-    Raises ``OSError`` when the file cannot be read and :class:`ModelFileError` when it is
-    malformed, truncated, of another version or does not fit ``model``; in every such case
-    ``model`` is left exactly as it was. Every field is checked for its JSON type, and the
-    architecture's size against the weights present before anything is built, so a hostile
-    file costs time in proportion to its length.
+    Every field is checked for its JSON type, and the architecture's size against the
+    weights present before anything is built, so a hostile file costs time in proportion to
+    its length. On any error ``model`` is left exactly as it was.
+
+    Args:
+        path: The file :func:`save` wrote.
+        model: A model of the same architecture to copy the weights into, or None to build
+            a new one.
+
+    Returns:
+        The model (``model`` itself when given).
+
+    Raises:
+        OSError: When the file cannot be read.
+        ModelFileError: When it is malformed, truncated, of another version or does not fit
+            ``model``.
     """
     return load_with_metadata(path, model)[0]
