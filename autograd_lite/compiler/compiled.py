@@ -199,7 +199,15 @@ def _input_terms(names: list[str], args: Sequence[Any]) -> list[Term | list[Term
 
 
 def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
-    """Trace ``f`` on ``args`` (numbers, flat lists) and generate its code."""
+    """Trace ``f`` on ``args`` (numbers, flat lists) and generate its code.
+
+    Args:
+        f: The function.
+        args: Example arguments: numbers and flat lists of numbers.
+
+    Returns:
+        The :class:`Generated` program.
+    """
     names = _parameter_names(f, len(args))
     inputs = _input_terms(names, args)
     traced: list[Term] = []
@@ -223,6 +231,16 @@ def trace_gradient(
     ``(f's output, [∂first output/∂v for v in variables])`` (an empty list with
     ``gradient=False``). This is how ``fit`` compiles a model's per-example loss.
 
+    Args:
+        f: The function of ``args``.
+        args: Example arguments: numbers and flat lists of numbers.
+        variables: The closed-over Values to differentiate by.
+        name: The generated function's name.
+        gradient: Whether to write the gradient.
+
+    Returns:
+        The :class:`Generated` program.
+
     >>> w = Value(3.0)
     >>> step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
     >>> step.function([3.0], 2.0)   # (w x)², and its slope in w: 2 w x²
@@ -244,6 +262,14 @@ class Compiled:
 
     Call it like ``f`` with numbers and flat lists of numbers; it returns what ``f``
     returns, with floats for Values. ``source`` is the code of the latest structure.
+
+    Args:
+        f: The function (or a transform of one) to compile.
+        cache_size: How many argument structures stay compiled.
+
+    Raises:
+        TypeError: If ``f`` is not callable.
+        ValueError: If ``cache_size`` is not a positive int.
     """
 
     def __init__(self, f: Callable[..., Any], cache_size: int = 8) -> None:
@@ -300,6 +326,17 @@ def compile(f: Callable[..., Any], *, cache_size: int = 8) -> Compiled:
     returns a Value, a number, or nested tuples/lists of them. Wrap a transform to
     compile gradients too: ``compile(value_and_grad(f))``, ``compile(hessian(f))``.
     Up to ``cache_size`` structures (argument counts and list lengths) stay compiled.
+
+    Args:
+        f: The function, or a transform such as ``value_and_grad(f)``.
+        cache_size: How many argument structures stay compiled.
+
+    Returns:
+        A :class:`Compiled` function.
+
+    Raises:
+        TypeError: If ``f`` is not callable.
+        ValueError: If ``cache_size`` is not a positive int.
 
     >>> square = compile(lambda x: x * x)
     >>> square(3.0), square(4)
