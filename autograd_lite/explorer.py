@@ -163,7 +163,16 @@ def _json_for_script(data: object) -> str:
 
 
 def page_html(root: Value, *, gradient: float = 1.0, max_nodes: int = 500) -> str:
-    """The explorer page for ``root`` as HTML text (what :func:`explore` writes)."""
+    """The explorer page for ``root`` as HTML text (what :func:`explore` writes).
+
+    Args:
+        root: The Value to explore.
+        gradient: The seed of the backward pass.
+        max_nodes: The most Values drawn.
+
+    Returns:
+        The page.
+    """
     svg = _svg(root, max_nodes)  # first: refuses a graph past max_nodes with draw_dot's error
     data = page_data(root, gradient)
     title = html.escape(f"Backprop, step by step: {name_of(root)}")
@@ -206,9 +215,21 @@ def explore(
     """Write the step-by-step explorer for ``root`` to ``path``, one self-contained HTML file
     (open it in a browser); return the path.
 
-    No ``.grad`` changes. Raises ``ValueError`` for a graph of more than ``max_nodes`` Values,
-    as :func:`~autograd_lite.viz.draw_dot` does, and ``OSError`` for a path that cannot be
-    written, before rendering anything.
+    No ``.grad`` changes.
+
+    Args:
+        root: The Value to explore.
+        path: The HTML file to write.
+        gradient: The seed of the backward pass.
+        max_nodes: The most Values drawn.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: For a graph of more than ``max_nodes`` Values, as
+            :func:`~autograd_lite.viz.draw_dot` does.
+        OSError: For a path that cannot be written, before rendering anything.
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore takes a Value, got {type(root).__name__}")
@@ -246,8 +267,18 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
 
     Allowed: numbers, the names in ``values`` (each a leaf Value labelled with its name),
     ``+ - * / **``, unary minus and plus, and calls of :data:`FUNCTIONS`, such as
-    ``tanh(x)``. Anything else (attributes, other names or calls, lambdas, subscripts,
-    comparisons) raises ``ValueError`` with one line that says what is not allowed.
+    ``tanh(x)``.
+
+    Args:
+        text: The expression.
+        values: The number of each name.
+
+    Returns:
+        The expression's root Value.
+
+    Raises:
+        ValueError: With one line that says what is not allowed, for anything else
+            (attributes, other names or calls, lambdas, subscripts, comparisons).
 
     >>> L = parse_expression("tanh(a*b) + 1", {"a": 2.0, "b": -1.5})
     >>> round(L.data, 4)
