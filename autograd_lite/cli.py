@@ -398,7 +398,17 @@ def _say(text: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad arguments, bad files and a missing program or package (PyTorch
-    for export, Graphviz for explore) end with one line and exit code 2."""
+    for export, Graphviz for explore) end with one line and exit code 2.
+
+    Args:
+        argv: The arguments, without the program's name; None reads ``sys.argv``.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        SystemExit: With code 2 for any of the errors above (and 0 after ``--help``).
+    """
     command_parser = parser()
     args = command_parser.parse_args(argv)
     try:

@@ -119,6 +119,15 @@ class TabularMetadata:
 
         ``target_mean``/``target_std`` may be absent only for a classifier, which does not use
         them (older demo files lack them).
+
+        Args:
+            metadata: The dict :meth:`to_dict` wrote.
+
+        Returns:
+            The metadata.
+
+        Raises:
+            ValueError: Naming what is missing or wrong.
         """
         known = {field.name for field in fields(cls)}
         optional = {"classes"} | ({"target_mean", "target_std"} if _classifies(metadata) else set())
@@ -238,6 +247,12 @@ def batch_size_for(rows: int) -> int:
     """The default rows per step: 32, or for a large table 1% of its rows (about 100 steps
     an epoch), so that a big table trains in steps that NumPy runs as whole columns.
 
+    Args:
+        rows: How many training rows.
+
+    Returns:
+        The batch size.
+
     >>> batch_size_for(150), batch_size_for(80_000)
     (32, 800)
     """
@@ -262,8 +277,21 @@ def prepare(
     that are not 0, 1, …, k-1 (say 3, 7 and 11, or a named ``cross_entropy`` on 0 and 99999)
     are numbered 0..k-1 in increasing order for training, and the labels are kept in the
     metadata's ``classes`` so that ``predict`` writes them back: the model has one output per
-    class that occurs. Raises ``ValueError`` (naming the file) for a table it cannot use (a
-    single class among them), and for a model of more than ``MAX_PARAMETERS`` parameters.
+    class that occurs.
+
+    Args:
+        path: The CSV file.
+        target: The column to predict.
+        hidden: The hidden layers' widths.
+        loss: A name of ``losses.OBJECTIVES``, or ``"auto"``.
+        seed: Seeds the model and the split; None draws from the global generator.
+
+    Returns:
+        The :class:`TrainingRun`, ready to ``fit``.
+
+    Raises:
+        ValueError: Naming the file, for a table it cannot use (a single class among
+            them), or a model of more than ``MAX_PARAMETERS`` parameters.
     """
     X, y, features = data.load_csv(path, target=target)
     if not features:
@@ -314,15 +342,27 @@ def prepare(
 
 
 def save_bundle(model: Module, metadata: TabularMetadata, path: str | Path) -> None:
-    """Save ``model`` with its table metadata (``ag.save``'s file, atomically)."""
+    """Save ``model`` with its table metadata (``ag.save``'s file, atomically).
+
+    Args:
+        model: The trained model.
+        metadata: What :func:`prepare` worked out about the table.
+        path: The file to write.
+    """
     save(model, path, metadata=metadata.to_dict())
 
 
 def load_bundle(path: str | Path) -> tuple[Module, TabularMetadata]:
     """A model saved by :func:`save_bundle` and its metadata, both checked.
 
-    Raises :class:`~autograd_lite.serialize.ModelFileError` for a bad file, or for a model
-    saved without (valid) table metadata.
+    Args:
+        path: The file :func:`save_bundle` wrote.
+
+    Returns:
+        ``(model, metadata)``.
+
+    Raises:
+        ModelFileError: For a bad file, or a model saved without (valid) table metadata.
     """
     model, metadata = load_with_metadata(path)
     try:
@@ -352,6 +392,17 @@ def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int
     quoting may change; blank lines are dropped). If the file already has a
     ``predicted_<target>`` column, its cells are replaced in place rather than a second
     column added.
+
+    Args:
+        model_path: The file :func:`save_bundle` wrote.
+        data_path: The CSV file to predict for.
+
+    Returns:
+        ``(text, count)``: the new CSV text and how many rows it predicts.
+
+    Raises:
+        ValueError: Naming the file, for missing feature columns, no data rows, or a cell
+            that is not a finite number.
     """
     model, metadata = load_bundle(model_path)
     table = data.read_table(data_path)

@@ -126,6 +126,12 @@ def layer_parameters(model: Module) -> dict[str, list[Value]]:
     Sequential. Parameters outside them are one more layer, named ``other``; a model without
     such submodules (a Linear, a Neuron) is one layer, named after its class.
 
+    Args:
+        model: The model.
+
+    Returns:
+        Each layer's parameters by the layer's name.
+
     >>> from autograd_lite import nn
     >>> {name: len(ps) for name, ps in layer_parameters(nn.MLP(2, [3, 1], seed=0)).items()}
     {'layers.0': 9, 'layers.1': 4}
