@@ -62,6 +62,13 @@ def forward_text(node: Value, named: Mapping[Value, str] | None = None) -> str:
 
     Values are named as :func:`~autograd_lite.steps.names` names them: ``named``, that
     mapping for the whole graph, saves working it out again for every node.
+
+    Args:
+        node: The Value.
+        named: The names of the graph's values, or None to work them out.
+
+    Returns:
+        One line of text.
     """
     if named is None:
         named = names(node)
@@ -85,6 +92,13 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
     Its size grows in proportion to the graph: a node is named by its expression only while
     that is short, and by its place ``#i`` (its id ``n{i}``) past that
     (:func:`~autograd_lite.steps.names`).
+
+    Args:
+        root: The Value to explore.
+        gradient: The seed of the backward pass.
+
+    Returns:
+        A JSON-ready dict.
     """
     ids = {node: f"n{i}" for i, node in enumerate(topological_order(root))}
     named = names(root)

@@ -213,14 +213,34 @@ class Objective:
 
 
 def one_score(output: Output) -> Value:
-    """The output of a model with one score per example (a clear error for a list of them)."""
+    """The output of a model with one score per example (a clear error for a list of them).
+
+    Args:
+        output: A model's output for one example.
+
+    Returns:
+        The one score.
+
+    Raises:
+        ValueError: For a list of scores.
+    """
     if isinstance(output, list):
         raise ValueError(f"this loss wants one output per example, the model gives {len(output)}")
     return output
 
 
 def class_scores(output: Output) -> list[Value]:
-    """The output of a model with a list of class scores per example (a clear error otherwise)."""
+    """The output of a model with a list of class scores per example (a clear error otherwise).
+
+    Args:
+        output: A model's output for one example.
+
+    Returns:
+        The class scores.
+
+    Raises:
+        ValueError: For a single score.
+    """
     if not isinstance(output, list):
         raise ValueError("cross_entropy wants a list of class scores per example (nouts[-1] > 1)")
     return output

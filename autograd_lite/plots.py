@@ -81,12 +81,25 @@ class 0 (or -1, for hinge labels) is blue, class 1 orange, class 2 green, …"""
 
 
 def class_index(label: float) -> int:
-    """Where a label's colour is in :data:`CLASS_COLORS`: -1 (a hinge label) → 0, k → k."""
+    """Where a label's colour is in :data:`CLASS_COLORS`: -1 (a hinge label) → 0, k → k.
+
+    Args:
+        label: A class label.
+
+    Returns:
+        The index.
+    """
     return 0 if label == -1 else int(label)
 
 
 def class_color(label: float) -> str:
     """The colour of the class ``label`` in every plot (see :data:`CLASS_COLORS`).
+
+    Args:
+        label: A class label.
+
+    Returns:
+        A Matplotlib colour name.
 
     >>> class_color(0.0), class_color(1.0), class_color(-1.0)
     ('tab:blue', 'tab:orange', 'tab:blue')

@@ -56,7 +56,14 @@ class Step:
     (a value missing here is named by :func:`name_of`)."""
 
     def arithmetic(self, root: str = "L") -> list[str]:
-        """Each edge's chain-rule line, e.g. ``dL/da += dL/dc · ∂c/∂a = -2 · -3 = 6``."""
+        """Each edge's chain-rule line, e.g. ``dL/da += dL/dc · ∂c/∂a = -2 · -3 = 6``.
+
+        Args:
+            root: The name of the root, for ``dL/d…``.
+
+        Returns:
+            One line per edge.
+        """
         node = self._name(self.node)
         return [
             f"d{root}/d{self._name(e.input)} += d{root}/d{node} · ∂{node}/∂{self._name(e.input)} = "

@@ -138,12 +138,28 @@ class TabularMetadata:
         return cls(**metadata)
 
     def scale(self, rows: Sequence[Sequence[float]]) -> data.Rows:
-        """Feature rows as the model saw them in training."""
+        """Feature rows as the model saw them in training.
+
+        Args:
+            rows: Feature rows in the table's units.
+
+        Returns:
+            The rows standardized with the training means and stds.
+        """
         return data.standardize(rows, (self.means, self.stds))[0]
 
     def unscale(self, outputs: Sequence[float]) -> list[float]:
         """Predictions in the target's own units: a classifier's class numbers as the labels
         they stand for (unchanged without ``classes``).
+
+        Args:
+            outputs: The model's predictions (class numbers for a classifier).
+
+        Returns:
+            The predictions in the target's units, or the class labels.
+
+        Raises:
+            ValueError: For a class number past the metadata's classes.
 
         >>> TabularMetadata(["x"], "y", "cross_entropy", [0.0], [1.0], classes=[3, 7]).unscale(
         ...     [1.0, 0.0])

@@ -66,7 +66,14 @@ class History:
         val_loss: float | None = None,
         val_accuracy: float | None = None,
     ) -> None:
-        """Add one epoch's numbers; None (no labels, no validation) records nothing there."""
+        """Add one epoch's numbers; None (no labels, no validation) records nothing there.
+
+        Args:
+            loss: The epoch's training loss.
+            accuracy: The training accuracy, or None.
+            val_loss: The validation loss, or None.
+            val_accuracy: The validation accuracy, or None.
+        """
         self.loss.append(loss)
         if accuracy is not None:
             self.accuracy.append(accuracy)

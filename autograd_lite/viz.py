@@ -419,11 +419,25 @@ class Stepper:
         return len(self.steps) + 1
 
     def caption(self, k: int) -> str:
-        """Frame ``k``'s caption: the arithmetic of step ``k``, one line per input edge."""
+        """Frame ``k``'s caption: the arithmetic of step ``k``, one line per input edge.
+
+        Args:
+            k: The frame, ``0 .. len(self) - 1``.
+
+        Returns:
+            The caption text.
+        """
         return _frame(self.root, self.steps, k).caption
 
     def frame(self, k: int) -> Any:
-        """Frame ``k`` as a ``graphviz.Digraph``: the same as ``draw_dot(root, step=k)``."""
+        """Frame ``k`` as a ``graphviz.Digraph``: the same as ``draw_dot(root, step=k)``.
+
+        Args:
+            k: The frame, ``0 .. len(self) - 1``.
+
+        Returns:
+            A ``graphviz.Digraph``.
+        """
         rankdir, edge_labels = self._options
         return _draw(self.root, rankdir, True, edge_labels, _frame(self.root, self.steps, k))
 

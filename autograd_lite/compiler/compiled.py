@@ -99,7 +99,17 @@ class Generated:
         return local[self.name]  # type: ignore[no-any-return]
 
     def run(self, *args: Any) -> Any:
-        """Call the generated function; a domain error reads as the eager engine's."""
+        """Call the generated function; a domain error reads as the eager engine's.
+
+        Args:
+            *args: The generated function's arguments.
+
+        Returns:
+            What it returns.
+
+        Raises:
+            ValueError: Naming the op and values, for a domain error, as the eager engine does.
+        """
         try:
             return self.function(*args)
         except (ValueError, ArithmeticError) as error:
@@ -116,7 +126,14 @@ class Generated:
         return None if functions is None else self._define({**self.globals, **functions})
 
     def explain(self, error: Exception) -> Exception:
-        """A domain error from a forward line, reported as the eager engine reports it."""
+        """A domain error from a forward line, reported as the eager engine reports it.
+
+        Args:
+            error: What a line of the generated code raised.
+
+        Returns:
+            The error to raise.
+        """
         tb: TracebackType | None = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != self.filename:
             tb = tb.tb_next
