@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..engine import Value
 from ..ops import FLOAT_MATH
 from . import lr_scheduler
+from ._state import check_state_type
 from .packed import Packed
 
 if TYPE_CHECKING:
@@ -230,11 +231,7 @@ class Optimizer:
         Raises:
             ValueError: For a state that does not fit this optimizer.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        name = type(self).__name__
-        if state_dict.get("type") != name:
-            raise ValueError(f"state is for {state_dict.get('type')!r}, not {name}")
+        check_state_type(state_dict, self)
         saved_groups = state_dict.get("param_groups")
         if not isinstance(saved_groups, list) or len(saved_groups) != len(self.param_groups):
             raise ValueError(f"state must hold {len(self.param_groups)} parameter groups")

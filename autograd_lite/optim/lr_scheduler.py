@@ -31,6 +31,8 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ._state import check_state_type
+
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "StepLR"]
 
 
@@ -153,11 +155,7 @@ class LRScheduler:
         Raises:
             ValueError: For a state that does not fit this scheduler.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        name = type(self).__name__
-        if state_dict.get("type") != name:
-            raise ValueError(f"state is for {state_dict.get('type')!r}, not {name}")
+        check_state_type(state_dict, self)
         groups = self.optimizer.param_groups
         for key in ("base_lrs", "last_lr"):
             rates = state_dict.get(key)
