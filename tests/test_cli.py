@@ -384,6 +384,9 @@ def test_argument_errors_are_one_line_too(capsys: pytest.CaptureFixture[str]) ->
     assert "--help" in err
 
 
+# -- predict echoes its input ---------------------------------------------------------------
+
+
 def test_predict_echoes_every_cell_as_written(
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -429,6 +432,9 @@ def test_predict_writes_through_a_link_to_its_output(
     assert (folder / "out.csv").read_text().startswith("x1,x2,y,predicted_y\n")
 
 
+# -- train: BOM, class labels, divergence ---------------------------------------------------
+
+
 def test_a_bom_is_not_part_of_the_first_column_name(folder: Path) -> None:
     path = folder / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + (folder / "good.csv").read_bytes())
@@ -465,6 +471,9 @@ def test_fit_stops_on_divergence_naming_the_learning_rate() -> None:
         ag.fit(model, X, y, loss="mse", optimizer=ag.optim.Adam(model.parameters(), lr=1e200),
                epochs=5, progress=False)  # fmt: skip
     assert all(math.isfinite(v) for v in model.state_dict().values())
+
+
+# -- fuzzing load_csv and predict ------------------------------------------------------------
 
 
 FUZZ = settings(

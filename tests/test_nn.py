@@ -170,13 +170,7 @@ def test_users_code_passes_mypy_strict(tmp_path: Path) -> None:
     exec(compile(user.read_text(), str(user), "exec"), {"__name__": "user_code"})  # noqa: S102
 
 
-# ----------------------------------------------------------------------- saving and loading
-
-
-# ------------------------------------------------------------------- item, predict, seeding
-
-
-# --------------------------------------------------------------------------- without torch
+# ------------------------------------------------------------------ dropout, init, clipping
 
 
 def test_dropout_zeroes_with_probability_p_and_scales_survivors() -> None:
@@ -393,6 +387,9 @@ def test_dropout_matches_pytorch_semantics() -> None:
     assert {round(r, 12) for r in ours} == kept_theirs == {0.0, round(1 / 0.6, 12)}
     assert torch.equal(theirs.eval()(x), x)
     assert [v.data for v in nn.Dropout(0.4).eval()(x.tolist())] == x.tolist()
+
+
+# ------------------------------------------------------------------------- MLP, Layer, Neuron
 
 
 def test_mlp_shapes_parameter_counts_and_names() -> None:
