@@ -181,7 +181,7 @@ def train(args: argparse.Namespace) -> None:
     _say(f"wrote {args.out}")
 
 
-def predict_csv(args: argparse.Namespace) -> None:
+def add_predictions(args: argparse.Namespace) -> None:
     """Add a prediction column to a CSV file, with a model saved by ``train``."""
     if args.out is not None:
         _check_out(args.out, args.data, args.model)
@@ -228,7 +228,7 @@ def explore_expression(args: argparse.Namespace) -> None:
         _say(str(animate_backward(root, args.gif)))
 
 
-def playground(args: argparse.Namespace) -> None:
+def serve_playground(args: argparse.Namespace) -> None:
     """Serve the playground until Ctrl-C or SIGTERM."""
     from .play.server import run
 
@@ -460,7 +460,17 @@ def _say(text: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; bad arguments, bad files and a missing program or package (PyTorch
-    for export, Graphviz for explore) end with one line and exit code 2."""
+    for export, Graphviz for explore) end with one line and exit code 2.
+
+    Args:
+        argv: The arguments, without the program's name; None reads ``sys.argv``.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        SystemExit: With code 2 for any of the errors above (and 0 after ``--help``).
+    """
     command_parser = parser()
     args = command_parser.parse_args(argv)
     try:
@@ -473,9 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "explore":
             explore_expression(args)
         elif args.command == "playground":
-            playground(args)
+            serve_playground(args)
         else:
-            predict_csv(args)
+            add_predictions(args)
     except (ImportError, OSError, ValueError, GraphvizNotFoundError) as error:
         message = " ".join(str(error).split("\n"))  # one line, even for a name with a newline
         command_parser.exit(2, f"autograd-lite {args.command}: error: {message}\n")

@@ -53,6 +53,17 @@ def make_moons(
 ) -> tuple[Rows, list[float]]:
     """Two interleaving half circles: class 0 on top, class 1 below and shifted.
 
+    Args:
+        n: How many points, at least 2 (half in each class).
+        noise: The standard deviation of the Gaussian noise added to each coordinate.
+        seed: Seeds the noise; None draws from the global generator (``ag.manual_seed``).
+
+    Returns:
+        ``(X, y)``: the points as ``[x0, x1]`` lists and their labels 0.0 or 1.0.
+
+    Raises:
+        ValueError: If ``n`` is not an int >= 2.
+
     >>> X, y = make_moons(4, noise=0.0)
     >>> len(X), sorted(y)
     (4, [0.0, 0.0, 1.0, 1.0])
@@ -76,7 +87,20 @@ def make_moons(
 def make_circles(
     n: int = 100, *, noise: float = 0.05, factor: float = 0.5, seed: int | None = None
 ) -> tuple[Rows, list[float]]:
-    """A small circle (class 1, radius ``factor``) inside a large one (class 0, radius 1)."""
+    """A small circle (class 1, radius ``factor``) inside a large one (class 0, radius 1).
+
+    Args:
+        n: How many points, at least 2 (half on each circle).
+        noise: The standard deviation of the Gaussian noise added to each coordinate.
+        factor: The inner circle's radius, relative to the outer one's.
+        seed: Seeds the noise; None draws from the global generator (``ag.manual_seed``).
+
+    Returns:
+        ``(X, y)``: the points as ``[x0, x1]`` lists and their labels 0.0 or 1.0.
+
+    Raises:
+        ValueError: If ``n`` is not an int >= 2, or ``factor`` is not between 0 and 1.
+    """
     _check_count(n)
     if not 0 < factor < 1:
         raise ValueError(f"factor must be between 0 and 1, got {factor!r}")
@@ -95,7 +119,19 @@ def make_circles(
 def make_xor(
     n: int = 100, *, noise: float = 0.1, seed: int | None = None
 ) -> tuple[Rows, list[float]]:
-    """Points around the four corners (±1, ±1); class 1 where the signs differ."""
+    """Points around the four corners (±1, ±1); class 1 where the signs differ.
+
+    Args:
+        n: How many points, at least 2.
+        noise: The standard deviation of the Gaussian noise added to each coordinate.
+        seed: Seeds the noise; None draws from the global generator (``ag.manual_seed``).
+
+    Returns:
+        ``(X, y)``: the points as ``[x0, x1]`` lists and their labels 0.0 or 1.0.
+
+    Raises:
+        ValueError: If ``n`` is not an int >= 2.
+    """
     _check_count(n)
     rng = generator(seed)
     X, y = [], []
@@ -114,7 +150,22 @@ def make_blobs(
     features: int = 2,
     seed: int | None = None,
 ) -> tuple[Rows, list[float]]:
-    """Gaussian blobs, one class per centre; ``centers`` a count (placed at random) or points."""
+    """Gaussian blobs, one class per centre; ``centers`` a count (placed at random) or points.
+
+    Args:
+        n: How many points, at least 2, spread over the classes.
+        centers: How many classes (their centres drawn at random), or the centres themselves.
+        std: The standard deviation of each blob.
+        features: The points' dimension when ``centers`` is a count.
+        seed: Seeds the noise; None draws from the global generator (``ag.manual_seed``).
+
+    Returns:
+        ``(X, y)``: the points and their class labels 0.0, 1.0, ….
+
+    Raises:
+        ValueError: If ``n`` is not an int >= 2, or ``centers`` is neither a count >= 1 nor a
+            non-empty list of points of one dimension.
+    """
     _check_count(n)
     rng = generator(seed)
     if isinstance(centers, int):
@@ -181,6 +232,18 @@ def train_test_split(
 ) -> tuple[Rows, Rows, list[float], list[float]]:
     """Shuffle, then split into ``(X_train, X_test, y_train, y_test)``.
 
+    Args:
+        X: The rows.
+        y: One label per row.
+        test_size: The fraction of rows for the test set, between 0 and 1.
+        seed: Seeds the shuffle; None draws from the global generator.
+
+    Returns:
+        ``(X_train, X_test, y_train, y_test)``.
+
+    Raises:
+        ValueError: If ``X`` and ``y`` differ in length, or ``test_size`` leaves one side empty.
+
     >>> X_train, X_test, y_train, y_test = train_test_split([[0.0]] * 8, [0.0] * 8)
     >>> len(X_train), len(X_test)
     (6, 2)
@@ -208,6 +271,14 @@ def standardize(
     or 1e-200 alike: each is summed in units of a power of two near its largest value, so
     nothing overflows or underflows, and ordinary columns get the very same bits as plain
     sums would give. A new row far outside the training range may scale to ±inf.
+
+    Args:
+        X: The rows to scale.
+        stats: ``(means, stds)`` from an earlier call, to scale new rows the same way; None
+            computes them from ``X``.
+
+    Returns:
+        ``(scaled, (means, stds))``.
 
     >>> standardize([[1.0], [3.0]])
     ([[-1.0], [1.0]], ([2.0], [1.0]))
@@ -263,7 +334,14 @@ class Table:
 
     def numbers(self, columns: Sequence[str]) -> Rows:
         """The named columns of every row as floats; ``ValueError`` with file:line for a cell
-        that is not a finite number."""
+        that is not a finite number.
+
+        Args:
+            columns: The names of the columns to read, in the order wanted.
+
+        Returns:
+            One list of floats per row.
+        """
         at = [self.names.index(name) for name in columns]
         table = []
         for line, cells in self.rows:
@@ -293,6 +371,15 @@ def read_table(path: str | Path) -> Table:
     Raises ``ValueError`` naming the file (and line) for text that is not UTF-8, a quote that
     is never closed, a cell over ``csv.field_size_limit()`` characters, an empty file, a header
     with an empty or repeated name, or a row with another number of cells than the header.
+
+    Args:
+        path: The CSV file.
+
+    Returns:
+        The file as a :class:`Table`.
+
+    Raises:
+        ValueError: Naming the file (and line) for any of the problems above.
     """
     path = Path(path)
     raw = path.read_bytes()
@@ -348,6 +435,16 @@ def load_csv(path: str | Path, *, target: str | None = None) -> tuple[Rows, list
     is a feature. Raises ``ValueError`` naming the file, line and column for an empty file,
     a header with an empty or repeated name, a missing target column, a ragged row, a cell
     that is not a finite number, or any problem :func:`read_table` reports.
+
+    Args:
+        path: The CSV file.
+        target: The label column's name, or None for no labels.
+
+    Returns:
+        ``(X, y, feature_names)``.
+
+    Raises:
+        ValueError: Naming the file, line and column for any of the problems above.
     """
     table = read_table(path)
     header = table.names

@@ -4,11 +4,8 @@ A ``Value`` holds a float, the primitive that made it, its inputs (``inputs``, a
 in operand order) and the local partial derivatives ∂self/∂input as plain numbers,
 computed once in the forward pass from :mod:`autograd_lite.ops`. Nodes never hold
 closures, so a graph has no reference cycles and is freed by reference counting alone.
-
-Every primitive has one or two inputs, so a node keeps them in four slots (first input
-and its partial, second input and its partial) rather than in two tuples: one object
-per node instead of three. That halves the memory and is much of the speed, because
-Python's garbage collector walks every container object a graph is made of.
+A node keeps its one or two inputs and their partials in four slots, not in tuples: one
+object per node (why: the documentation's "Design rationale").
 
 ``backward`` and :func:`gradients` share one reverse sweep, :func:`reverse_sweep`: visit the
 nodes in reverse :func:`topological_order` (found iteratively, so depth is unlimited) and add
@@ -88,6 +85,16 @@ class Value:
             as a differentiable ``Value`` (``None`` otherwise); always equal to ``grad``.
         requires_grad: whether gradients flow to this node.
         label: a name for drawings and ``repr``.
+
+    Args:
+        data: A real number (int, float or bool).
+        label: A name for drawings and ``repr``.
+        requires_grad: Whether gradients flow to this node.
+
+    Raises:
+        TypeError: For data that is not a real number (a ``Value`` included: use ``detach``),
+            or a ``requires_grad`` that is not a bool.
+        ValueError: For an int too large for a float.
 
     >>> x = Value(3.0, label="x")
     >>> y = x * x + 2 * x
@@ -305,6 +312,14 @@ class Value:
         - with ``create_graph=True`` each leaf also gets ``grad_value``, the gradient
           as a ``Value`` that can be differentiated again.
 
+        Args:
+            gradient: The seed, ∂(something)/∂self; 1.0 for ∂self/∂self.
+            create_graph: Make the gradients differentiable (see ``grad_value``).
+
+        Raises:
+            TypeError: If ``gradient`` is neither a number nor a ``Value``.
+            RuntimeError: If this Value does not require grad.
+
         >>> x = Value(3.0)
         >>> y = x ** 3
         >>> y.backward(); y.backward(); x.grad   # 27 + 27
@@ -400,7 +415,16 @@ def _constant(x: object) -> Value | None:
 
 
 def domain_error(op: Primitive, args: tuple[float, ...], error: Exception) -> ValueError:
-    """The error for ``op`` outside its domain, naming the op and the values (eager or compiled)."""
+    """The error for ``op`` outside its domain, naming the op and the values (eager or compiled).
+
+    Args:
+        op: The primitive.
+        args: The numbers it was applied to.
+        error: What its forward rule raised.
+
+    Returns:
+        A ``ValueError`` to raise.
+    """
     shown = f"{args[0]!r} {op.name} {args[1]!r}" if len(args) == 2 else f"{op.name}({args[0]!r})"
     return ValueError(f"{shown} is undefined ({error})")
 
@@ -456,6 +480,17 @@ def apply(op: Primitive, *inputs: Value | float) -> Value:
 
     The public hook the operators and methods of ``Value`` go through.
 
+    Args:
+        op: An entry of ``ops.PRIMITIVES``.
+        *inputs: One Value or number per input of ``op``.
+
+    Returns:
+        The new node.
+
+    Raises:
+        TypeError: For the wrong number or kind of inputs.
+        ValueError: Naming the op and values, outside the op's domain.
+
     >>> apply(MUL, Value(3.0), 4).data
     12.0
     """
@@ -478,6 +513,13 @@ def topological_order(roots: Value | Iterable[Value], *, leaves: bool = True) ->
     (no recursion: any depth works at the default recursion limit) and one sort by
     creation stamp orders them, deterministically. Leaves come first, in the order
     found; ``leaves=False`` leaves them out (backward has nothing to do there).
+
+    Args:
+        roots: A Value or several.
+        leaves: Whether to include the leaves.
+
+    Returns:
+        The nodes, inputs before the nodes that use them.
 
     >>> x = Value(2.0, label="x")
     >>> [v.label or v.op.name for v in topological_order((x * x).exp())]
@@ -592,6 +634,19 @@ def gradients(
     Like ``torch.autograd.grad``. An input the output does not depend on gets 0.0.
     With ``create_graph=True`` the results are part of the graph, so they can be
     differentiated again, to any order.
+
+    Args:
+        output: The Value to differentiate.
+        inputs: The Values to differentiate by (each with ``requires_grad``).
+        gradient: The seed, as in :meth:`Value.backward`.
+        create_graph: Make the results differentiable.
+
+    Returns:
+        One ``Value`` per input.
+
+    Raises:
+        TypeError: If ``output`` or an input is not a ``Value``.
+        ValueError: For an input with ``requires_grad=False``.
 
     >>> x = Value(3.0)
     >>> (dx,) = gradients(x ** 3, [x], create_graph=True)

@@ -41,7 +41,7 @@ from typing import Any
 from ._files import writable_target, write_atomic
 from .engine import Value, topological_order
 from .ops import PRIMITIVES
-from .steps import backward_steps, forward_steps, name_of, names
+from .steps import Step, backward_steps, forward_steps, name_of, names
 from .viz import draw_dot
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-def _number(x: float) -> float | str:
+def _json_number(x: float) -> float | str:
     """A float for JSON: finite numbers as they are, ``nan`` and ``±inf`` as text."""
     return x if math.isfinite(x) else str(x)
 
@@ -64,6 +64,13 @@ def forward_text(node: Value, named: Mapping[Value, str] | None = None) -> str:
 
     Values are named as :func:`~autograd_lite.steps.names` names them: ``named``, that
     mapping for the whole graph, saves working it out again for every node.
+
+    Args:
+        node: The Value.
+        named: The names of the graph's values, or None to work them out.
+
+    Returns:
+        One line of text.
     """
     if named is None:
         named = names(node)
@@ -87,6 +94,13 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
     Its size grows in proportion to the graph: a node is named by its expression only while
     that is short, and by its place ``#i`` (its id ``n{i}``) past that
     (:func:`~autograd_lite.steps.names`).
+
+    Args:
+        root: The Value to explore.
+        gradient: The seed of the backward pass.
+
+    Returns:
+        A JSON-ready dict.
     """
     ids = {node: f"n{i}" for i, node in enumerate(topological_order(root))}
     named = names(root)
@@ -95,7 +109,7 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
         ids[node]: {
             "name": named[node],
             "label": node.label,
-            "data": _number(node.data),
+            "data": _json_number(node.data),
             "dataText": f"data {node.data:.4f}",
             "leaf": node.op is None,
             "requiresGrad": node.requires_grad,
@@ -111,29 +125,31 @@ def page_data(root: Value, gradient: float = 1.0) -> dict[str, Any]:
         }
         for node in forward_steps(root)
     ]
-    for step in backward_steps(root, gradient):
-        steps.append(
-            {
-                "phase": "backward",
-                "node": ids[step.node],
-                "grad": _number(step.grad),
-                "gradText": f"grad {step.grad:.4f}",
-                "inputs": [ids[edge.input] for edge in step.edges],
-                "edges": [
-                    {
-                        "input": ids[edge.input],
-                        "local": _number(edge.local),
-                        "contribution": _number(edge.contribution),
-                        "total": _number(edge.total),
-                        "totalText": f"grad {edge.total:.4f}",
-                    }
-                    for edge in step.edges
-                ],
-                "text": step.arithmetic(root_name),
-                "latex": step.latex(root_name),
-            }
-        )
+    steps += [_backward_step(step, ids, root_name) for step in backward_steps(root, gradient)]
     return {"root": ids[root], "rootName": root_name, "nodes": nodes, "steps": steps}
+
+
+def _backward_step(step: Step, ids: dict[Value, str], root_name: str) -> dict[str, Any]:
+    """One record of the backward pass as the page embeds it."""
+    return {
+        "phase": "backward",
+        "node": ids[step.node],
+        "grad": _json_number(step.grad),
+        "gradText": f"grad {step.grad:.4f}",
+        "inputs": [ids[edge.input] for edge in step.edges],
+        "edges": [
+            {
+                "input": ids[edge.input],
+                "local": _json_number(edge.local),
+                "contribution": _json_number(edge.contribution),
+                "total": _json_number(edge.total),
+                "totalText": f"grad {edge.total:.4f}",
+            }
+            for edge in step.edges
+        ],
+        "text": step.arithmetic(root_name),
+        "latex": step.latex(root_name),
+    }
 
 
 _NODE = re.compile(r'<g id="node\d+" class="node">\s*<title>([^<]*)</title>')
@@ -166,7 +182,16 @@ def _json_for_script(data: object) -> str:
 
 
 def page_html(root: Value, *, gradient: float = 1.0, max_nodes: int = 500) -> str:
-    """The explorer page for ``root`` as HTML text (what :func:`explore` writes)."""
+    """The explorer page for ``root`` as HTML text (what :func:`explore` writes).
+
+    Args:
+        root: The Value to explore.
+        gradient: The seed of the backward pass.
+        max_nodes: The most Values drawn.
+
+    Returns:
+        The page.
+    """
     svg = _svg(root, max_nodes)  # first: refuses a graph past max_nodes with draw_dot's error
     data = page_data(root, gradient)
     title = html.escape(f"Backprop, step by step: {name_of(root)}")
@@ -236,9 +261,21 @@ def explore(
     """Write the step-by-step explorer for ``root`` to ``path``, one self-contained HTML file
     (open it in a browser); return the path.
 
-    No ``.grad`` changes. Raises ``ValueError`` for a graph of more than ``max_nodes`` Values,
-    as :func:`~autograd_lite.viz.draw_dot` does, and ``OSError`` for a path that cannot be
-    written, before rendering anything.
+    No ``.grad`` changes.
+
+    Args:
+        root: The Value to explore.
+        path: The HTML file to write.
+        gradient: The seed of the backward pass.
+        max_nodes: The most Values drawn.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: For a graph of more than ``max_nodes`` Values, as
+            :func:`~autograd_lite.viz.draw_dot` does.
+        OSError: For a path that cannot be written, before rendering anything.
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore takes a Value, got {type(root).__name__}")
@@ -255,18 +292,18 @@ of the op table that is a function of one input, by its name (``tanh``, ``atan``
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
 
-def _literal(node: ast.AST) -> float | None:
+def _number_literal(node: ast.AST) -> float | None:
     """A number written in the expression (not True, not a string, not 1j), as a float."""
     value = node.value if isinstance(node, ast.Constant) else None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return float(value)
         except OverflowError:  # an integer too large for a float
-            raise ValueError(f"{_short(node)} is too large a number") from None
+            raise ValueError(f"{_short_source(node)} is too large a number") from None
     return None
 
 
-def _short(node: ast.AST) -> str:
+def _short_source(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -276,8 +313,18 @@ def parse_expression(text: str, values: dict[str, float]) -> Value:
 
     Allowed: numbers, the names in ``values`` (each a leaf Value labelled with its name),
     ``+ - * / **``, unary minus and plus, and calls of :data:`FUNCTIONS`, such as
-    ``tanh(x)``. Anything else (attributes, other names or calls, lambdas, subscripts,
-    comparisons) raises ``ValueError`` with one line that says what is not allowed.
+    ``tanh(x)``.
+
+    Args:
+        text: The expression.
+        values: The number of each name.
+
+    Returns:
+        The expression's root Value.
+
+    Raises:
+        ValueError: With one line that says what is not allowed, for anything else
+            (attributes, other names or calls, lambdas, subscripts, comparisons).
 
     >>> L = parse_expression("tanh(a*b) + 1", {"a": 2.0, "b": -1.5})
     >>> round(L.data, 4)
@@ -322,7 +369,7 @@ class _ExpressionBuilder:
 
     def build(self, node: ast.AST) -> Value:
         """The Value of ``node``: a number, a name, ``+ - * / **``, a sign, or a call."""
-        number = _literal(node)
+        number = _number_literal(node)
         if number is not None:
             return Value(number, requires_grad=False)
         if isinstance(node, ast.Name):
@@ -340,7 +387,7 @@ class _ExpressionBuilder:
                 return left / right
             return left**right
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            number = _literal(node.operand)
+            number = _number_literal(node.operand)
             if number is not None:  # -2 is the number -2, not an op on 2
                 sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
                 return Value(sign * number, requires_grad=False)
@@ -351,7 +398,7 @@ class _ExpressionBuilder:
             argument = self.build(node.args[0])
             return abs(argument) if function == "abs" else getattr(argument, function)()
         raise ValueError(
-            f"not allowed in an expression: {_short(node)!r} (use numbers, names, "
+            f"not allowed in an expression: {_short_source(node)!r} (use numbers, names, "
             f"+ - * / **, and {', '.join(FUNCTIONS)})"
         )
 
@@ -370,7 +417,8 @@ def _callee(node: ast.Call) -> str:
     :data:`FUNCTIONS` with one argument."""
     if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
         raise ValueError(
-            f"only these functions can be called: {', '.join(FUNCTIONS)}; got {_short(node.func)!r}"
+            f"only these functions can be called: {', '.join(FUNCTIONS)}; got "
+            f"{_short_source(node.func)!r}"
         )
     if len(node.args) != 1 or node.keywords:
         raise ValueError(f"{node.func.id} takes one argument")

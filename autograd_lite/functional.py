@@ -50,6 +50,17 @@ def inside_transform() -> Iterator[None]:
 def positions(argnums: ArgNums, count: int) -> tuple[int, ...]:
     """``argnums`` checked against ``count`` arguments, as non-negative positions.
 
+    Args:
+        argnums: One position or a tuple of them; negative ones count from the end.
+        count: How many arguments there are.
+
+    Returns:
+        The positions as a tuple of non-negative ints.
+
+    Raises:
+        TypeError: If ``argnums`` is not an int or a non-empty tuple of ints.
+        ValueError: If a position is out of range or repeated.
+
     >>> positions((0, -1), 3)
     (0, 2)
     """
@@ -166,6 +177,13 @@ def value_and_grad(f: Function, argnums: ArgNums = 0) -> Transform:
     ``argnums`` an int gives one derivative; a tuple gives a tuple of them. An argument
     given as a list of numbers gets a list of partial derivatives.
 
+    Args:
+        f: A function of numbers (or lists of numbers) returning a scalar ``Value``.
+        argnums: The position (or tuple of positions) of the arguments to differentiate by.
+
+    Returns:
+        A :class:`Transform`: called like ``f``, it returns ``(value, gradient)``.
+
     >>> value_and_grad(lambda x, y: x * y + y, argnums=(0, 1))(2.0, 3.0)
     (9.0, (3.0, 3.0))
     >>> value_and_grad(lambda w, x: w[0] * x + w[1])([2.0, 1.0], 3.0)
@@ -177,6 +195,13 @@ def value_and_grad(f: Function, argnums: ArgNums = 0) -> Transform:
 def grad(f: Function, argnums: ArgNums = 0) -> Transform:
     """``f`` → its derivative, as a function of the same arguments.
 
+    Args:
+        f: A function of numbers (or lists of numbers) returning a scalar ``Value``.
+        argnums: The position (or tuple of positions) of the arguments to differentiate by.
+
+    Returns:
+        A :class:`Transform`: called like ``f``, it returns the gradient.
+
     >>> grad(lambda x: x ** 3)(2.0)            # 3x²
     12.0
     >>> grad(grad(grad(lambda x: x ** 3)))(2.0)  # 6
@@ -187,6 +212,12 @@ def grad(f: Function, argnums: ArgNums = 0) -> Transform:
 
 def hessian(f: Function) -> Transform:
     """``f`` of n numbers → its n×n matrix of second derivatives, as nested lists.
+
+    Args:
+        f: A function of n numbers returning a scalar ``Value``.
+
+    Returns:
+        A :class:`Transform`: called like ``f``, it returns the n×n Hessian.
 
     >>> hessian(lambda x, y: x * x * y)(3.0, 2.0)    # [[2y, 2x], [2x, 0]]
     [[4.0, 6.0], [6.0, 0.0]]

@@ -112,6 +112,9 @@ def tracing(what: str) -> Iterator[None]:
     """While ``ag.compile`` traces ``what`` in this thread, Values refuse to become bools
     or floats and to be compared: compiled code runs one fixed sequence of primitives.
 
+    Args:
+        what: The name of the function traced, for the error messages.
+
     >>> with tracing("f"):
     ...     tracing_now()
     'f'
@@ -132,6 +135,9 @@ def tracing_now() -> str:
 def refuse_while_tracing(operation: str) -> None:
     """Raise :class:`TraceError` if this thread is tracing: ``operation`` on a traced Value
     would make compiled code depend on the data it saw while tracing.
+
+    Args:
+        operation: What was attempted, for the message.
 
     Raises:
         TraceError: naming the operation and what is traced, with what to do instead.

@@ -15,14 +15,14 @@ from .grad_mode import no_grad
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 
-Function = Callable[..., "Value | float"]
+ScalarFunction = Callable[..., "Value | float"]
 
 
 class GradcheckError(AssertionError):
     """An analytic derivative disagrees with finite differences (the message says where)."""
 
 
-def _output(f: Function, point: Sequence[Value]) -> Value:
+def _scalar_output(f: ScalarFunction, point: Sequence[Value]) -> Value:
     out = f(*point)
     if isinstance(out, (int, float)):
         return Value(out, requires_grad=False)
@@ -44,17 +44,17 @@ def _central_differences(
     return rows
 
 
-def _value_at(f: Function, point: list[float]) -> list[float]:
+def _value_at(f: ScalarFunction, point: list[float]) -> list[float]:
     with no_grad():
-        return [_output(f, [Value(x) for x in point]).data]
+        return [_scalar_output(f, [Value(x) for x in point]).data]
 
 
-def _gradient_at(f: Function, point: list[float]) -> list[float]:
+def _gradient_at(f: ScalarFunction, point: list[float]) -> list[float]:
     xs = [Value(x) for x in point]
-    return [g.data for g in gradients(_output(f, xs), xs)]
+    return [g.data for g in gradients(_scalar_output(f, xs), xs)]
 
 
-def _compare(
+def _check_close(
     kind: str,
     analytic: list[list[float]],
     numeric: list[list[float]],
@@ -84,7 +84,7 @@ def _as_point(inputs: Sequence[float]) -> list[float]:
 
 
 def gradcheck(
-    f: Function,
+    f: ScalarFunction,
     inputs: Sequence[float],
     *,
     eps: float = 1e-6,
@@ -93,9 +93,20 @@ def gradcheck(
 ) -> bool:
     """Check every first derivative of ``f`` at ``inputs`` against central differences.
 
-    ``f`` is called with one fresh ``Value`` per input and returns a ``Value``.
-    Returns True, or raises :class:`GradcheckError` listing each input whose analytic
-    and numeric derivatives differ, with both values and the point.
+    Args:
+        f: Called with one fresh ``Value`` per input; returns a ``Value`` (or a number).
+        inputs: The point, finite numbers.
+        eps: The step of the central differences.
+        atol: The absolute tolerance.
+        rtol: The relative tolerance: ``|analytic - numeric| <= atol + rtol·|numeric|``.
+
+    Returns:
+        True when every derivative agrees.
+
+    Raises:
+        GradcheckError: Listing each input whose analytic and numeric derivatives differ,
+            with both values and the point.
+        ValueError: If an input is not finite.
 
     >>> gradcheck(lambda x, y: (x * y).tanh(), [0.5, -1.5])
     True
@@ -103,11 +114,11 @@ def gradcheck(
     point = _as_point(inputs)
     analytic = [[g] for g in _gradient_at(f, point)]
     numeric = _central_differences(lambda p: _value_at(f, p), point, eps)
-    return _compare("input", analytic, numeric, point, atol, rtol)
+    return _check_close("input", analytic, numeric, point, atol, rtol)
 
 
 def gradgradcheck(
-    f: Function,
+    f: ScalarFunction,
     inputs: Sequence[float],
     *,
     eps: float = 1e-6,
@@ -118,14 +129,28 @@ def gradgradcheck(
 
     The analytic Hessian comes from differentiating the engine's differentiable
     gradient; the numeric one from central differences of the engine's first
-    derivatives. Returns True or raises :class:`GradcheckError`.
+    derivatives.
+
+    Args:
+        f: Called with one fresh ``Value`` per input; returns a ``Value`` (or a number).
+        inputs: The point, finite numbers.
+        eps: The step of the central differences.
+        atol: The absolute tolerance.
+        rtol: The relative tolerance: ``|analytic - numeric| <= atol + rtol·|numeric|``.
+
+    Returns:
+        True when every second derivative agrees.
+
+    Raises:
+        GradcheckError: Listing each entry of the Hessian that differs.
+        ValueError: If an input is not finite.
 
     >>> gradgradcheck(lambda x, y: x * x * y.sin(), [0.5, -1.5])
     True
     """
     point = _as_point(inputs)
     xs = [Value(x) for x in point]
-    first = gradients(_output(f, xs), xs, create_graph=True)
+    first = gradients(_scalar_output(f, xs), xs, create_graph=True)
     analytic = [[h.data for h in gradients(g, xs)] for g in first]
     numeric = _central_differences(lambda p: _gradient_at(f, p), point, eps)
-    return _compare("hessian", analytic, numeric, point, atol, rtol)
+    return _check_close("hessian", analytic, numeric, point, atol, rtol)

@@ -28,8 +28,8 @@ _TORCH_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 Affine = tuple[list[list[Value]], list[Value] | None]
 """A linear map as its weight rows (one per output) and its bias (None: no bias)."""
-Step = Affine | str | float
-"""A step of a plan: a linear map, an activation's name, or a dropout probability."""
+PlanEntry = Affine | str | float
+"""An entry of a plan: a linear map, an activation's name, or a dropout probability."""
 
 
 def _torch() -> Any:
@@ -42,11 +42,11 @@ def _torch() -> Any:
         ) from error
 
 
-def _activation(name: str) -> list[Step]:
+def _activation_entries(name: str) -> list[PlanEntry]:
     return [] if name == "linear" else [name]
 
 
-def _plan(model: Module) -> list[Step]:
+def _plan(model: Module) -> list[PlanEntry]:
     """``model`` as a flat list of steps: linear maps (the parameter Values themselves) and
     activation names and dropout probabilities, in the order they are applied. ``TypeError``
     for any other module."""
@@ -54,11 +54,11 @@ def _plan(model: Module) -> list[Step]:
     if kind is Linear:
         return [(model.weight, model.bias)]  # type: ignore[attr-defined]
     if kind is Neuron:
-        return [([model.w], [model.b]), *_activation(model.activation)]  # type: ignore[attr-defined]
+        return [([model.w], [model.b]), *_activation_entries(model.activation)]  # type: ignore[attr-defined]
     if kind is Layer:
         neurons: list[Neuron] = model.neurons  # type: ignore[attr-defined]
         affine = ([n.w for n in neurons], [n.b for n in neurons])
-        return [affine, *_activation(neurons[0].activation)]
+        return [affine, *_activation_entries(neurons[0].activation)]
     if kind is MLP:
         layers: list[Layer] = model.layers  # type: ignore[attr-defined]
         dropouts: list[Dropout] = model.dropouts  # type: ignore[attr-defined]
@@ -89,8 +89,17 @@ def to_torch(model: Module) -> Any:
     activation a ``ReLU``/``Tanh``/``Sigmoid``. PyTorch's module takes a batch: ``(n, nin)``
     in, ``(n, nout)`` out, so an output of width 1 is a column where ``model`` gives a Value.
     The weights are copied: training one leaves the other as it was. Torch's random state is
-    left untouched. Raises ``ImportError`` without PyTorch and ``TypeError`` for another kind
-    of module.
+    left untouched.
+
+    Args:
+        model: The model to convert.
+
+    Returns:
+        The ``torch.nn.Sequential``.
+
+    Raises:
+        ImportError: Without PyTorch.
+        TypeError: For another kind of module.
 
     >>> import autograd_lite as ag
     >>> module = ag.to_torch(ag.nn.MLP(2, [4, 1], seed=0))  # doctest: +SKIP
@@ -133,7 +142,17 @@ def from_torch(module: Any) -> Module:
     Sequential` of the same; or one such layer, which gives that layer. Weights of any
     floating dtype are read as float64. Each module keeps its training flag, so a module in
     eval mode gives a model in eval mode (dropout off). ``ag.save`` writes the result like
-    any other model. Raises ``ImportError`` without PyTorch and ``TypeError`` for any other layer.
+    any other model.
+
+    Args:
+        module: The PyTorch module to convert.
+
+    Returns:
+        The autograd_lite model.
+
+    Raises:
+        ImportError: Without PyTorch.
+        TypeError: For any other layer.
     """
     torch = _torch()
     if isinstance(module, torch.nn.Sequential):

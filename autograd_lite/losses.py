@@ -54,6 +54,16 @@ def _mean(terms: list[Value]) -> Value:
 def mse_loss(prediction: Batch, target: Batch) -> Value:
     """Mean squared error, mean((p - t)²).
 
+    Args:
+        prediction: The model's outputs, a batch (or one output).
+        target: The target numbers, as many as predictions.
+
+    Returns:
+        The mean squared error as a scalar ``Value``.
+
+    Raises:
+        ValueError: If the batch is empty or the lengths differ.
+
     >>> mse_loss([Value(1.0), Value(3.0)], [0.0, 1.0]).data
     2.5
     """
@@ -62,6 +72,16 @@ def mse_loss(prediction: Batch, target: Batch) -> Value:
 
 def hinge_loss(score: Batch, label: Batch) -> Value:
     """SVM max-margin loss for labels ±1: mean(relu(1 - label · score)), micrograd's demo loss.
+
+    Args:
+        score: The model's scores, a batch (or one score).
+        label: The labels, each -1 or +1.
+
+    Returns:
+        The mean hinge loss as a scalar ``Value``.
+
+    Raises:
+        ValueError: If the batch is empty or the lengths differ.
 
     >>> hinge_loss([Value(2.0), Value(0.5)], [1.0, 1.0]).data
     0.25
@@ -74,6 +94,16 @@ def binary_cross_entropy_with_logits(logit: Batch, target: Batch) -> Value:
 
     Exact and finite for any logit (±1000 included); its gradient is σ(z) - t.
 
+    Args:
+        logit: The model's scores (logits, not probabilities), a batch or one.
+        target: The targets, each in [0, 1].
+
+    Returns:
+        The mean loss as a scalar ``Value``.
+
+    Raises:
+        ValueError: If the batch is empty or the lengths differ.
+
     >>> round(binary_cross_entropy_with_logits(Value(0.0), 1.0).data, 6)   # log 2
     0.693147
     """
@@ -85,7 +115,17 @@ def binary_cross_entropy_with_logits(logit: Batch, target: Batch) -> Value:
 
 
 def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
-    """log softmax, shifted by the largest logit so that no exp overflows."""
+    """log softmax, shifted by the largest logit so that no exp overflows.
+
+    Args:
+        logits: One example's class scores.
+
+    Returns:
+        One ``Value`` per class: zᵢ - log Σⱼ e^zⱼ.
+
+    Raises:
+        ValueError: If ``logits`` is empty.
+    """
     if not logits:
         raise ValueError("log_softmax needs at least one logit")
     values = [z if isinstance(z, Value) else Value(z, requires_grad=False) for z in logits]
@@ -104,6 +144,12 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
 def softmax(logits: Sequence[Scalar]) -> list[Value]:
     """e^zᵢ / Σⱼ e^zⱼ, computed stably (max-subtracted).
 
+    Args:
+        logits: One example's class scores.
+
+    Returns:
+        One probability ``Value`` per class, summing to 1.
+
     >>> [round(p.data, 4) for p in softmax([1000.0, 1000.0])]
     [0.5, 0.5]
     """
@@ -118,6 +164,16 @@ def cross_entropy(
 
     ``logits`` is a batch of score lists, one per example, and ``target`` their class
     indices; one example may also be passed bare, as its score list and one index.
+
+    Args:
+        logits: A batch of score lists, or one score list.
+        target: The class index of each example (one index for one example).
+
+    Returns:
+        The mean cross-entropy as a scalar ``Value``.
+
+    Raises:
+        ValueError: If the batch is empty.
 
     >>> round(cross_entropy([[0.0, 0.0], [0.0, 0.0]], [1, 0]).data, 6)    # log 2
     0.693147
@@ -157,14 +213,34 @@ class Objective:
 
 
 def one_score(output: Output) -> Value:
-    """The output of a model with one score per example (a clear error for a list of them)."""
+    """The output of a model with one score per example (a clear error for a list of them).
+
+    Args:
+        output: A model's output for one example.
+
+    Returns:
+        The one score.
+
+    Raises:
+        ValueError: For a list of scores.
+    """
     if isinstance(output, list):
         raise ValueError(f"this loss wants one output per example, the model gives {len(output)}")
     return output
 
 
 def class_scores(output: Output) -> list[Value]:
-    """The output of a model with a list of class scores per example (a clear error otherwise)."""
+    """The output of a model with a list of class scores per example (a clear error otherwise).
+
+    Args:
+        output: A model's output for one example.
+
+    Returns:
+        The class scores.
+
+    Raises:
+        ValueError: For a single score.
+    """
     if not isinstance(output, list):
         raise ValueError("cross_entropy wants a list of class scores per example (nouts[-1] > 1)")
     return output
@@ -214,6 +290,16 @@ def get_objective(loss: str | Objective | LossFunction) -> Objective:
     A callable ``loss(outputs, targets) -> Value`` becomes an Objective of its own: any finite
     targets, no accuracy (it does not say which label an output predicts), not separable.
 
+    Args:
+        loss: A name of :data:`OBJECTIVES`, an :class:`Objective`, or a callable
+            ``loss(outputs, targets) -> Value``.
+
+    Returns:
+        The :class:`Objective`.
+
+    Raises:
+        ValueError: If ``loss`` is a name that is not known.
+
     >>> get_objective("bce").targets
     'labels 0 and 1'
     """
@@ -245,6 +331,12 @@ def choose_loss(targets: Sequence[float]) -> str:
     """The loss a target column asks for: 0/1 → ``"bce"``, class labels 0, 1, …, k-1 for
     k ≤ ``MAX_CLASSES`` → ``"cross_entropy"``, anything else → ``"mse"`` (regression: a
     0/100000 column or a year holds numbers, not a few classes).
+
+    Args:
+        targets: The target column.
+
+    Returns:
+        ``"bce"``, ``"cross_entropy"`` or ``"mse"``.
 
     >>> choose_loss([0.0, 1.0, 1.0]), choose_loss([0.0, 2.0, 1.0]), choose_loss([0.5, 2.0])
     ('bce', 'cross_entropy', 'mse')

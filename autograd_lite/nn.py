@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import reprlib
+import reprlib  # reprlib.repr cuts a value short: a hostile file may hold megabytes
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar, overload
 
@@ -133,9 +133,9 @@ class Module:
         known = MODULES.get(key)
         # Redefining the same class (a re-run notebook cell) replaces it; a different class
         # under a taken name would make files load as the wrong type.
-        if known is not None and _where(known) != _where(cls):
+        if known is not None and _qualified_name(known) != _qualified_name(cls):
             raise TypeError(
-                f"a Module named {key!r} is already registered ({_where(known)}); "
+                f"a Module named {key!r} is already registered ({_qualified_name(known)}); "
                 f"register yours under another: class {cls.__name__}(Module, name='...')"
             )
         MODULES[key] = cls
@@ -151,7 +151,14 @@ class Module:
 
     @classmethod
     def from_config(cls: type[M], config: Mapping[str, Any]) -> M:
-        """A new module (fresh weights) from :meth:`config`'s arguments."""
+        """A new module (fresh weights) from :meth:`config`'s arguments.
+
+        Args:
+            config: What :meth:`config` returned.
+
+        Returns:
+            The new module.
+        """
         return cls(**config)
 
     @classmethod
@@ -160,8 +167,17 @@ class Module:
         anything; None when the class cannot tell (the default).
 
         ``load`` compares it with the weights in the file before building the model, so a
-        small file cannot ask for a huge one. Raises ``TypeError``/``ValueError``/``KeyError``
-        for a config the constructor would refuse.
+        small file cannot ask for a huge one.
+
+        Args:
+            config: What :meth:`config` would return.
+
+        Returns:
+            The parameter count, or None.
+
+        Raises:
+            TypeError: For a config the constructor would refuse (also ``ValueError``,
+                ``KeyError``).
         """
         return None
 
@@ -169,7 +185,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define __call__")
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
-        """``(dotted name, parameter)`` pairs in a stable order, e.g. ``layers.0.neurons.1.w.0``."""
+        """``(dotted name, parameter)`` pairs in a stable order, e.g. ``layers.0.neurons.1.w.0``.
+
+        Args:
+            prefix: Put before every name (a parent passes its own path).
+
+        Returns:
+            A list of ``(name, parameter)`` pairs.
+        """
         for name, attribute in vars(self).items():
             yield from _named(attribute, f"{prefix}{name}")
 
@@ -238,9 +261,19 @@ class Module:
         """Copy values in by name (frozen parameters too; ``requires_grad`` flags stay as
         they are); returns ``(missing_keys, unexpected_keys)``.
 
-        Everything is checked before anything is written: with ``strict`` any missing or
-        unexpected key raises ``KeyError``, and a value that is not a finite number raises
-        ``ValueError``; either way the model is left as it was.
+        Everything is checked before anything is written: on any error the model is left as
+        it was.
+
+        Args:
+            state: Parameter values by name, as :meth:`state_dict` gives them.
+            strict: Whether a missing or unexpected key is an error.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)``.
+
+        Raises:
+            KeyError: With ``strict``, for a missing or unexpected key.
+            ValueError: For a value that is not a finite number.
         """
         params = dict(self._named_values())
         missing = [name for name in params if name not in state]
@@ -267,6 +300,15 @@ class Module:
 def architecture(module: Module) -> dict[str, Any]:
     """What rebuilds ``module``: its registered name as ``type``, then its :meth:`Module.config`.
 
+    Args:
+        module: The module to describe.
+
+    Returns:
+        A JSON-ready dict.
+
+    Raises:
+        ValueError: If the module's ``config()`` uses the key ``"type"``.
+
     >>> architecture(Linear(3, 2, seed=0))
     {'type': 'Linear', 'nin': 3, 'nout': 2, 'bias': True, 'init': 'pytorch'}
     """
@@ -279,17 +321,12 @@ def architecture(module: Module) -> dict[str, Any]:
 def _module_class(spec: object) -> tuple[type[Module], dict[str, Any]]:
     """The registered class an :func:`architecture` names, and the config beside its type."""
     if not isinstance(spec, Mapping):
-        raise TypeError(f"a module's architecture must be a JSON object, got {_short(spec)}")
+        raise TypeError(f"a module's architecture must be a JSON object, got {reprlib.repr(spec)}")
     kind = spec.get("type")
     cls = MODULES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ValueError(f"unknown architecture type {_short(kind)}")
+        raise ValueError(f"unknown architecture type {reprlib.repr(kind)}")
     return cls, {key: value for key, value in spec.items() if key != "type"}
-
-
-def _short(value: object) -> str:
-    """``repr(value)``, cut short: a hostile file may hold megabytes in one field."""
-    return reprlib.repr(value)
 
 
 def _size(value: object, name: str) -> int:
@@ -329,7 +366,7 @@ def _probability(value: object) -> float:
     return float(value)
 
 
-def _where(cls: type) -> str:
+def _qualified_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -368,6 +405,17 @@ class Neuron(Module):
 
     ``activation`` names an entry of ``ACTIVATIONS``; None means ``"linear"``. ``fan_out`` is
     the width of the layer the neuron belongs to (``"xavier"`` reads it); a Layer passes it.
+
+    Args:
+        nin: How many inputs.
+        activation: A name of ``ACTIVATIONS``, or None for ``"linear"``.
+        seed: An int, a ``random.Random``, or None to draw from the global generator
+            (``ag.manual_seed``).
+        init: A name of :data:`INITS`.
+        fan_out: The width of the neuron's layer.
+
+    Raises:
+        ValueError: For a size that is not a positive int, or an unknown activation or init.
     """
 
     def __init__(
@@ -407,7 +455,19 @@ class Neuron(Module):
 
 class Layer(Module):
     """``nout`` neurons reading the same inputs: a list of ``nout`` Values, or one Value when
-    ``nout`` is 1."""
+    ``nout`` is 1.
+
+    Args:
+        nin: How many inputs.
+        nout: How many neurons (outputs).
+        activation: A name of ``ACTIVATIONS``, or None for ``"linear"``.
+        seed: An int, a ``random.Random``, or None to draw from the global generator
+            (``ag.manual_seed``).
+        init: A name of :data:`INITS`.
+
+    Raises:
+        ValueError: For a size that is not a positive int, or an unknown activation or init.
+    """
 
     def __init__(
         self,
@@ -449,6 +509,19 @@ class MLP(Module):
     every layer's weights are drawn (:data:`INITS`). ``dropout=p`` puts a :class:`Dropout`
     after each hidden layer's activation (none after the output layer); its masks are seeded
     from ``seed`` too.
+
+    Args:
+        nin: How many inputs.
+        nouts: Each layer's width, the last one's being the output width.
+        activation: The hidden layers' activation (a name of ``ACTIVATIONS``).
+        seed: An int, a ``random.Random``, or None to draw from the global generator
+            (``ag.manual_seed``).
+        init: A name of :data:`INITS`.
+        dropout: The probability of each hidden :class:`Dropout`, 0 for none.
+
+    Raises:
+        ValueError: For an empty ``nouts``, a size that is not a positive int, an unknown
+            activation or init, or a dropout probability outside [0, 1].
 
     >>> model = MLP(2, [8, 8, 1], init="he", dropout=0.2, seed=0)
     >>> len(model.dropouts), model.eval().training
@@ -538,6 +611,18 @@ class Linear(Module):
     (none with ``bias=False``). ``init`` names how weights are drawn (see :data:`INITS`;
     ``"pytorch"``, PyTorch's default, unless told); ``seed`` as everywhere in the package.
 
+    Args:
+        nin: How many inputs.
+        nout: How many outputs.
+        bias: Whether there is a bias.
+        init: A name of :data:`INITS`.
+        seed: An int, a ``random.Random``, or None to draw from the global generator
+            (``ag.manual_seed``).
+
+    Raises:
+        TypeError: If ``bias`` is not True or False.
+        ValueError: For a size that is not a positive int, or an unknown init.
+
     >>> layer = Linear(2, 3, seed=0)
     >>> len(layer([1.0, 2.0])), [name for name, _ in layer.named_parameters()][:3]
     (3, ['weight.0.0', 'weight.0.1', 'weight.1.0'])
@@ -594,6 +679,12 @@ class Sequential(Module):
     """Modules applied one after another, as PyTorch's ``nn.Sequential``: ``Sequential(Linear(2,
     8), ReLU(), Linear(8, 1))``. Parameters are named by position (``0.weight.0.0``).
 
+    Args:
+        *modules: The modules, in the order they are applied.
+
+    Raises:
+        TypeError: For an argument that is not a :class:`Module`.
+
     >>> model = Sequential(Linear(2, 4, seed=0), Tanh(), Linear(4, 1, seed=1))
     >>> isinstance(model([1.0, 2.0]), Value), len(model), type(model[1]).__name__
     (True, 3, 'Tanh')
@@ -623,7 +714,9 @@ class Sequential(Module):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
         if config.keys() != {"modules"} or not isinstance(config["modules"], list):
-            raise ValueError(f"a Sequential's config is {{'modules': [...]}}, got {_short(config)}")
+            raise ValueError(
+                f"a Sequential's config is {{'modules': [...]}}, got {reprlib.repr(config)}"
+            )
         built = []
         for spec in config["modules"]:
             module_class, module_config = _module_class(spec)
@@ -634,7 +727,7 @@ class Sequential(Module):
     def parameter_count(cls, config: Mapping[str, Any]) -> int | None:
         specs = config["modules"]
         if not isinstance(specs, list):
-            raise ValueError(f"a Sequential's modules must be a list, got {_short(specs)}")
+            raise ValueError(f"a Sequential's modules must be a list, got {reprlib.repr(specs)}")
         total = 0
         for spec in specs:
             module_class, module_config = _module_class(spec)
@@ -723,6 +816,14 @@ class Dropout(Module):
     :class:`~autograd_lite.TraceError` under ``ag.compile``, so ``fit(compile="auto")``
     trains such a model eagerly and compiles only its scoring (eval mode).
 
+    Args:
+        p: The probability of zeroing each input, in [0, 1].
+        seed: An int, a ``random.Random``, or None to draw from the global generator
+            (``ag.manual_seed``).
+
+    Raises:
+        ValueError: If ``p`` is not a number in [0, 1].
+
     >>> drop = Dropout(0.5, seed=0)
     >>> [v.data for v in drop([1.0, 2.0, 3.0, 4.0])]        # zeroed or doubled
     [2.0, 4.0, 0.0, 0.0]
@@ -740,7 +841,7 @@ class Dropout(Module):
     @classmethod
     def parameter_count(cls, config: Mapping[str, Any]) -> int:
         if set(config) - {"p"}:
-            raise ValueError(f"Dropout takes only p, got {_short(dict(config))}")
+            raise ValueError(f"Dropout takes only p, got {reprlib.repr(dict(config))}")
         _probability(config.get("p", 0.5))
         return 0
 
@@ -782,9 +883,23 @@ def clip_grad_norm_(
     Computed in IEEE arithmetic like PyTorch's: a sum too large for a float is inf, a NaN
     gradient makes it NaN. When the norm exceeds ``max_norm`` every gradient is multiplied by
     max_norm / (norm + 1e-6), so the direction is kept and only the step shrinks: the cure
-    for exploding gradients. ``error_if_nonfinite`` raises ``RuntimeError`` for a NaN or
-    infinite norm, before touching any gradient (otherwise an inf norm zeroes the gradients
-    and NaN spreads to every one, as in PyTorch).
+    for exploding gradients. ``error_if_nonfinite`` checks the norm before touching any
+    gradient (otherwise an inf norm zeroes the gradients and NaN spreads to every one, as in
+    PyTorch).
+
+    Args:
+        parameters: The parameters (or one) whose ``.grad`` to clip.
+        max_norm: The largest total norm allowed, >= 0.
+        norm_type: The order of the norm: a positive or negative number, 0, ``inf`` or
+            ``-inf``.
+        error_if_nonfinite: Raise, instead of scaling, when the norm is NaN or infinite.
+
+    Returns:
+        The total norm before clipping.
+
+    Raises:
+        ValueError: For a negative ``max_norm`` or a ``norm_type`` that is not a number.
+        RuntimeError: With ``error_if_nonfinite``, for a NaN or infinite norm.
 
     >>> a, b = Value(0.0), Value(0.0)
     >>> a.grad, b.grad = 3.0, 4.0

@@ -119,7 +119,9 @@ class Primitive:
                 )
         constant = not any(callable(rule) for rule in partials)
         if not constant:  # mixed: the constants become rules, so the engine sees one kind
-            partials = tuple(rule if callable(rule) else _constant(rule) for rule in partials)
+            partials = tuple(
+                rule if callable(rule) else _constant_partial(rule) for rule in partials
+            )
         else:
             partials = tuple(float(rule) for rule in partials)  # type: ignore[arg-type]
         domains = self.domains or (REAL,) * len(partials)
@@ -145,7 +147,7 @@ class Primitive:
         return f"Primitive({self.name!r})"
 
 
-def _constant(value: float) -> Callable[..., float]:
+def _constant_partial(value: float) -> Callable[..., float]:
     number = float(value)
     return lambda *inputs_out_m: number
 

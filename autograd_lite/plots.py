@@ -51,7 +51,15 @@ def _figure(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure | Any, A
 
 
 def plot_history(history: History, ax: Axes | None = None) -> Figure | Any:
-    """Loss per epoch (training, and validation when there was some), accuracy on a twin axis."""
+    """Loss per epoch (training, and validation when there was some), accuracy on a twin axis.
+
+    Args:
+        history: What ``fit`` returned.
+        ax: The Matplotlib axes to draw on; None makes a new figure.
+
+    Returns:
+        The Matplotlib figure (that of ``ax`` when given).
+    """
     figure, ax = _figure(ax, (6.0, 4.0))
     epochs = range(1, history.epochs + 1)
     ax.plot(epochs, history.loss, label="training loss", color="tab:blue")
@@ -82,12 +90,25 @@ class 0 (or -1, for hinge labels) is blue, class 1 orange, class 2 green, …"""
 
 
 def class_index(label: float) -> int:
-    """Where a label's colour is in :data:`CLASS_COLORS`: -1 (a hinge label) → 0, k → k."""
+    """Where a label's colour is in :data:`CLASS_COLORS`: -1 (a hinge label) → 0, k → k.
+
+    Args:
+        label: A class label.
+
+    Returns:
+        The index.
+    """
     return 0 if label == -1 else int(label)
 
 
 def class_color(label: float) -> str:
     """The colour of the class ``label`` in every plot (see :data:`CLASS_COLORS`).
+
+    Args:
+        label: A class label.
+
+    Returns:
+        A Matplotlib colour name.
 
     >>> class_color(0.0), class_color(1.0), class_color(-1.0)
     ('tab:blue', 'tab:orange', 'tab:blue')
@@ -104,7 +125,18 @@ def plot_data(
     feature_names: tuple[str, str] = ("x₁", "x₂"),
 ) -> Figure | Any:
     """2-D points coloured by class (:func:`class_color`), validation points as hollow
-    triangles, with axis labels and a legend."""
+    triangles, with axis labels and a legend.
+
+    Args:
+        X: The 2-D points.
+        y: Their labels.
+        ax: The Matplotlib axes to draw on; None makes a new figure.
+        validation: ``(X_val, y_val)``, drawn as hollow triangles, or None.
+        feature_names: The axes' labels.
+
+    Returns:
+        The Matplotlib figure (that of ``ax`` when given).
+    """
     figure, ax = _figure(ax, _size_for([*X, *(validation[0] if validation else [])]))
     _points(ax, X, y, validation)
     ax.set_xlabel(feature_names[0])
@@ -130,6 +162,18 @@ def plot_decision_boundary(
     Colours follow :data:`CLASS_COLORS` in every plot; axes are labelled with
     ``feature_names``, and a legend names the classes and the splits. The model runs in eval
     mode (no dropout). The plot covers the points with a small margin.
+
+    Args:
+        model: A model of two inputs.
+        X: The training points.
+        y: Their labels.
+        ax: The Matplotlib axes to draw on; None makes a new figure.
+        resolution: How many grid cells along each axis.
+        validation: ``(X_val, y_val)``, drawn as hollow triangles, or None.
+        feature_names: The axes' labels.
+
+    Returns:
+        The Matplotlib figure (that of ``ax`` when given).
     """
     everything = [*X, *(validation[0] if validation else [])]
     figure, ax = _figure(ax, _size_for(everything))
@@ -162,7 +206,18 @@ def plot_decision_boundary(
 def plot_gradient_norms(history: History, ax: Axes | None = None) -> Figure | Any:
     """Each layer's gradient norm per epoch (``fit(..., track_gradients=True)``), one line per
     layer on a log scale: lines falling away layer by layer show vanishing gradients, lines
-    shooting up exploding ones."""
+    shooting up exploding ones.
+
+    Args:
+        history: What ``fit(..., track_gradients=True)`` returned.
+        ax: The Matplotlib axes to draw on; None makes a new figure.
+
+    Returns:
+        The Matplotlib figure (that of ``ax`` when given).
+
+    Raises:
+        ValueError: If no gradient norms were recorded.
+    """
     if not history.gradient_norms:
         raise ValueError("no gradient norms recorded: train with fit(..., track_gradients=True)")
     figure, ax = _figure(ax, (6.0, 4.0))

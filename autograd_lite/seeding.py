@@ -28,7 +28,11 @@ _global = random.Random(INITIAL_SEED)
 
 
 def manual_seed(seed: int) -> None:
-    """Reset the global generator: every later ``seed=None`` call follows from ``seed``."""
+    """Reset the global generator: every later ``seed=None`` call follows from ``seed``.
+
+    Args:
+        seed: The seed.
+    """
     _global.seed(_integer(seed, "manual_seed takes an int"))
 
 
@@ -39,6 +43,12 @@ def generator(seed: int | random.Random | None) -> random.Random:
     stream between calls); ``None`` gives a new generator seeded by one draw from the global
     generator, so each call moves the global state on by the same single step whatever it
     goes on to draw.
+
+    Args:
+        seed: An int, a ``random.Random``, or None.
+
+    Returns:
+        The generator to draw from.
     """
     if isinstance(seed, random.Random):
         return seed

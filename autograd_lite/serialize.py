@@ -49,8 +49,8 @@ MAX_INT_DIGITS = 300
 
 _KEYS = {"format", "version", "architecture", "parameters", "frozen", "metadata"}
 _OBJECTS = {"architecture", "parameters", "metadata"}  # the keys whose values are JSON objects
-_short = reprlib.Repr()
-_short.maxstring, _short.maxother, _short.maxlist, _short.maxdict = 60, 60, 6, 6
+_short_repr = reprlib.Repr()
+_short_repr.maxstring, _short_repr.maxother, _short_repr.maxlist, _short_repr.maxdict = 60, 60, 6, 6
 
 
 class ModelFileError(ValueError):
@@ -69,9 +69,17 @@ def save(model: Module, path: str | Path, *, metadata: Mapping[str, Any] | None 
     renamed over ``path``: a crash mid-save leaves any earlier file at ``path`` whole (and the
     next save removes the temporary file it left). A symlink is followed: the file it points
     to is replaced and the link kept. ``metadata`` (JSON-serialisable) travels with the model,
-    e.g. feature names or scaling. Raises ``ValueError`` for a weight that is not finite (JSON
-    cannot hold it) and ``OSError`` naming ``path`` when it cannot be written, a read-only file
-    included (see :func:`writable_target`).
+    e.g. feature names or scaling.
+
+    Args:
+        model: The model to save.
+        path: The file to write.
+        metadata: JSON-serialisable data saved beside the model, or None.
+
+    Raises:
+        ValueError: For a weight that is not finite (JSON cannot hold it).
+        OSError: Naming ``path`` when it cannot be written, a read-only file included (see
+            :func:`writable_target`).
     """
     parameters = model.state_dict()
     bad = [name for name, value in parameters.items() if not math.isfinite(value)]
@@ -101,7 +109,7 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def _depth(document: object) -> int:
+def _nesting_depth(document: object) -> int:
     """How deeply ``document`` nests lists and objects (iteratively: no recursion limit)."""
     deepest, stack = 0, [(document, 1)]
     while stack:
@@ -150,15 +158,15 @@ def _read(path: Path) -> dict[str, Any]:
         raise ModelFileError(f"{path}: {error}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an autograd_lite model file")
-    if _depth(document) > MAX_DEPTH:
+    if _nesting_depth(document) > MAX_DEPTH:
         raise ModelFileError(f"{path}: JSON nested more than {MAX_DEPTH} levels deep")
     unknown = sorted(document.keys() - _KEYS)
     if unknown:
-        raise ModelFileError(f"{path}: unknown keys {_short.repr(unknown)} in a model file")
+        raise ModelFileError(f"{path}: unknown keys {_short_repr.repr(unknown)} in a model file")
     version = document.get("version")
     if type(version) is not int or version != VERSION:
         raise ModelFileError(
-            f"{path}: format version {_short.repr(version)}, this autograd_lite reads "
+            f"{path}: format version {_short_repr.repr(version)}, this autograd_lite reads "
             f"version {VERSION}"
         )
     document.setdefault("metadata", {})
@@ -174,7 +182,8 @@ def _read(path: Path) -> dict[str, Any]:
     unknown = [name for name in frozen if name not in document["parameters"]]
     if unknown:
         raise ModelFileError(
-            f"{path}: 'frozen' names {_short.repr(unknown[0])}, which is not among the parameters"
+            f"{path}: 'frozen' names {_short_repr.repr(unknown[0])},"
+            " which is not among the parameters"
         )
     return document
 
@@ -188,32 +197,32 @@ def _build(spec: dict[str, Any], parameters: dict[str, Any], frozen: list[str]) 
     kind = spec.get("type")
     cls = MODULES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ValueError(f"unknown architecture type {_short.repr(kind)}")
+        raise ValueError(f"unknown architecture type {_short_repr.repr(kind)}")
     config = {key: value for key, value in spec.items() if key != "type"}
     expected = cls.parameter_count(config)  # before building: a few bytes may ask for millions
     if expected is not None and expected != len(parameters):
         raise ValueError(
-            f"the architecture {_short.repr(spec)} has {expected} parameters, "
+            f"the architecture {_short_repr.repr(spec)} has {expected} parameters, "
             f"the file holds {len(parameters)}"
         )
     bad = [name for name, value in parameters.items() if not _weight(value)]
     if bad:
         raise ValueError(
-            f"parameter {_short.repr(bad[0])} must be a finite number, "
-            f"got {_short.repr(parameters[bad[0]])}"
+            f"parameter {_short_repr.repr(bad[0])} must be a finite number, "
+            f"got {_short_repr.repr(parameters[bad[0]])}"
         )
     fresh = cls.from_config(config)
     rebuilt = json.loads(json.dumps(architecture(fresh)))
     if not _same(rebuilt, spec):  # e.g. "nin": true builds nin 1; the file must say 1
-        raise ValueError(f"the architecture {_short.repr(spec)} is not one a model writes")
+        raise ValueError(f"the architecture {_short_repr.repr(spec)} is not one a model writes")
     values = dict(fresh._named_values())
     required = {name for name, value in values.items() if value.requires_grad}
     missing = sorted(required - parameters.keys())
     unexpected = sorted(parameters.keys() - values.keys())
     if missing or unexpected:
         raise ValueError(
-            f"the weights do not fit the architecture: missing {_short.repr(missing)}, "
-            f"unexpected {_short.repr(unexpected)}"
+            f"the weights do not fit the architecture: missing {_short_repr.repr(missing)}, "
+            f"unexpected {_short_repr.repr(unexpected)}"
         )
     fresh.load_state_dict(parameters, strict=False)
     frozen_names = set(frozen)
@@ -225,7 +234,15 @@ def _build(spec: dict[str, Any], parameters: dict[str, Any], frozen: list[str]) 
 def load_with_metadata(
     path: str | Path, model: Module | None = None
 ) -> tuple[Module, dict[str, Any]]:
-    """Like :func:`load`, and also return the metadata that was saved with the model."""
+    """Like :func:`load`, and also return the metadata that was saved with the model.
+
+    Args:
+        path: The file :func:`save` wrote.
+        model: A model to copy the weights into, or None to build a new one.
+
+    Returns:
+        ``(model, metadata)``; the metadata is ``{}`` when none was saved.
+    """
     path = Path(path)
     document = _read(path)
     try:
@@ -248,10 +265,21 @@ def load_with_metadata(
 def load(path: str | Path, model: Module | None = None) -> Module:
     """Read a model written by :func:`save`; with ``model``, copy the weights into it instead.
 
-    Raises ``OSError`` when the file cannot be read and :class:`ModelFileError` when it is
-    malformed, truncated, of another version or does not fit ``model``; in every such case
-    ``model`` is left exactly as it was. Every field is checked for its JSON type, and the
-    architecture's size against the weights present before anything is built, so a hostile
-    file costs time in proportion to its length.
+    Every field is checked for its JSON type, and the architecture's size against the
+    weights present before anything is built, so a hostile file costs time in proportion to
+    its length. On any error ``model`` is left exactly as it was.
+
+    Args:
+        path: The file :func:`save` wrote.
+        model: A model of the same architecture to copy the weights into, or None to build
+            a new one.
+
+    Returns:
+        The model (``model`` itself when given).
+
+    Raises:
+        OSError: When the file cannot be read.
+        ModelFileError: When it is malformed, truncated, of another version or does not fit
+            ``model``.
     """
     return load_with_metadata(path, model)[0]

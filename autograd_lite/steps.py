@@ -61,7 +61,14 @@ class Step:
     (a value missing here is named by :func:`name_of`)."""
 
     def arithmetic(self, root: str = "L") -> list[str]:
-        """Each edge's chain-rule line, e.g. ``dL/da += dL/dc · ∂c/∂a = -2 · -3 = 6``."""
+        """Each edge's chain-rule line, e.g. ``dL/da += dL/dc · ∂c/∂a = -2 · -3 = 6``.
+
+        Args:
+            root: The name of the root, for ``dL/d…``.
+
+        Returns:
+            One line per edge.
+        """
         node = self._name(self.node)
         return [
             f"d{root}/d{self._name(e.input)} += d{root}/d{node} · ∂{node}/∂{self._name(e.input)} = "
@@ -145,6 +152,12 @@ def name_of(value: Value) -> str:
     past that its place in the topological order of its graph, ``#k`` (``draw_dot(value)``
     numbers that node ``n{k}``). See :func:`names`.
 
+    Args:
+        value: The Value to name.
+
+    Returns:
+        Its name.
+
     >>> a = Value(2.0, label="a")
     >>> name_of(a * 3), name_of((a * a).tanh())
     ('(a*3)', 'tanh((a*a))')
@@ -161,6 +174,12 @@ def names(root: Value) -> dict[Value, str]:
     ``root`` (the ids draw_dot and the explorer give nodes), so that no name spells out a
     sub-expression of the whole graph: ``x = x*x`` thirty times gives thirty short names, not
     a billion characters. Iterative: any depth works.
+
+    Args:
+        root: The Value whose graph to name.
+
+    Returns:
+        Each value's name, in topological order.
 
     >>> x = Value(1.0, label="x")
     >>> y = x
@@ -192,6 +211,13 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[Step]:
     """The reverse sweep from ``root`` as records, in the order ``backward()`` visits the
     nodes; the last running total of each input equals what ``backward()`` gives it.
 
+    Args:
+        root: The Value to run the backward pass from.
+        gradient: The seed.
+
+    Returns:
+        One :class:`Step` per node visited.
+
     >>> x = Value(3.0, label="x")
     >>> steps = backward_steps(x * x)       # one node, two edges into x
     >>> [(e.contribution, e.total) for e in steps[0].edges]
@@ -215,6 +241,12 @@ def backward_steps(root: Value, gradient: float = 1.0) -> list[Step]:
 
 def forward_steps(root: Value) -> list[Value]:
     """The nodes the forward pass computed, in the order it computed them (leaves left out).
+
+    Args:
+        root: The Value whose graph to read.
+
+    Returns:
+        The interior nodes, in creation order.
 
     >>> a = Value(2.0, label="a")
     >>> [v.op.name for v in forward_steps((a * a).exp())]

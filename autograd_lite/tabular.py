@@ -17,7 +17,7 @@ import csv
 import io
 import itertools
 import math
-import reprlib
+import reprlib  # reprlib.repr cuts a value short: a hostile file may hold megabytes
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -45,12 +45,7 @@ MIN_ROWS_TO_HOLD_OUT = 10  # ...once there are enough rows to spare some
 MAX_PARAMETERS = 1_000_000  # a model this size already takes minutes per epoch
 
 
-def _short(value: object) -> str:
-    """``repr`` cut short: a hostile file's metadata may hold a million names."""
-    return reprlib.repr(value)
-
-
-def _number(value: object) -> bool:
+def _is_finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -79,21 +74,28 @@ class TabularMetadata:
     def __post_init__(self) -> None:
         names = self.features
         if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
-            raise ValueError(f"features must be a non-empty list of names, got {_short(names)}")
+            raise ValueError(
+                f"features must be a non-empty list of names, got {reprlib.repr(names)}"
+            )
         if "" in names or len(set(names)) != len(names):
             raise ValueError(f"feature names must be distinct and non-empty, got {names}")
         if not isinstance(self.target, str) or not self.target or self.target in names:
             raise ValueError(
-                f"target must be a column name apart from the features, got {_short(self.target)}"
+                "target must be a column name apart from the features,"
+                f" got {reprlib.repr(self.target)}"
             )
         if not isinstance(self.loss, str) or self.loss not in OBJECTIVES:
-            raise ValueError(f"loss must be one of {sorted(OBJECTIVES)}, got {_short(self.loss)}")
+            raise ValueError(
+                f"loss must be one of {sorted(OBJECTIVES)}, got {reprlib.repr(self.loss)}"
+            )
         for name, column in (("means", self.means), ("stds", self.stds)):
-            if not (isinstance(column, list) and all(_number(v) for v in column)):
-                raise ValueError(f"{name} must be a list of finite numbers, got {_short(column)}")
+            if not (isinstance(column, list) and all(_is_finite_number(v) for v in column)):
+                raise ValueError(
+                    f"{name} must be a list of finite numbers, got {reprlib.repr(column)}"
+                )
             if len(column) != len(names):
                 raise ValueError(f"{len(column)} {name} for {len(names)} features")
-        if not (_number(self.target_mean) and _number(self.target_std)):
+        if not (_is_finite_number(self.target_mean) and _is_finite_number(self.target_std)):
             raise ValueError("target_mean and target_std must be finite numbers")
         if any(s <= 0 for s in self.stds) or self.target_std <= 0:
             raise ValueError("standard deviations must be positive")
@@ -117,6 +119,15 @@ class TabularMetadata:
 
         ``target_mean``/``target_std`` may be absent only for a classifier, which does not use
         them (older demo files lack them).
+
+        Args:
+            metadata: The dict :meth:`to_dict` wrote.
+
+        Returns:
+            The metadata.
+
+        Raises:
+            ValueError: Naming what is missing or wrong.
         """
         known = {field.name for field in fields(cls)}
         optional = {"classes"} | ({"target_mean", "target_std"} if _classifies(metadata) else set())
@@ -127,12 +138,28 @@ class TabularMetadata:
         return cls(**metadata)
 
     def scale(self, rows: Sequence[Sequence[float]]) -> data.Rows:
-        """Feature rows as the model saw them in training."""
+        """Feature rows as the model saw them in training.
+
+        Args:
+            rows: Feature rows in the table's units.
+
+        Returns:
+            The rows standardized with the training means and stds.
+        """
         return data.standardize(rows, (self.means, self.stds))[0]
 
     def unscale(self, outputs: Sequence[float]) -> list[float]:
         """Predictions in the target's own units: a classifier's class numbers as the labels
         they stand for (unchanged without ``classes``).
+
+        Args:
+            outputs: The model's predictions (class numbers for a classifier).
+
+        Returns:
+            The predictions in the target's units, or the class labels.
+
+        Raises:
+            ValueError: For a class number past the metadata's classes.
 
         >>> TabularMetadata(["x"], "y", "cross_entropy", [0.0], [1.0], classes=[3, 7]).unscale(
         ...     [1.0, 0.0])
@@ -153,14 +180,14 @@ def _check_classes(classes: object, loss: str) -> None:
     """``ValueError`` unless ``classes`` is what ``prepare`` saves for a loss of ``loss``."""
     if loss != "cross_entropy":
         raise ValueError(f"classes are saved for the loss cross_entropy only, not {loss}")
-    if not isinstance(classes, list) or not all(_number(v) for v in classes):
-        raise ValueError(f"classes must be a list of labels, got {_short(classes)}")
+    if not isinstance(classes, list) or not all(_is_finite_number(v) for v in classes):
+        raise ValueError(f"classes must be a list of labels, got {reprlib.repr(classes)}")
     if len(classes) < 2:
-        raise ValueError(f"classes must hold at least two labels, got {_short(classes)}")
+        raise ValueError(f"classes must hold at least two labels, got {reprlib.repr(classes)}")
     if not all(v >= 0 and float(v).is_integer() for v in classes):
-        raise ValueError(f"classes must be whole numbers ≥ 0, got {_short(classes)}")
+        raise ValueError(f"classes must be whole numbers ≥ 0, got {reprlib.repr(classes)}")
     if any(a >= b for a, b in itertools.pairwise(classes)):
-        raise ValueError(f"classes must be in increasing order, got {_short(classes)}")
+        raise ValueError(f"classes must be in increasing order, got {reprlib.repr(classes)}")
 
 
 def _classifies(metadata: Mapping[str, Any]) -> bool:
@@ -236,6 +263,12 @@ def batch_size_for(rows: int) -> int:
     """The default rows per step: 32, or for a large table 1% of its rows (about 100 steps
     an epoch), so that a big table trains in steps that NumPy runs as whole columns.
 
+    Args:
+        rows: How many training rows.
+
+    Returns:
+        The batch size.
+
     >>> batch_size_for(150), batch_size_for(80_000)
     (32, 800)
     """
@@ -260,8 +293,21 @@ def prepare(
     that are not 0, 1, …, k-1 (say 3, 7 and 11, or a named ``cross_entropy`` on 0 and 99999)
     are numbered 0..k-1 in increasing order for training, and the labels are kept in the
     metadata's ``classes`` so that ``predict`` writes them back: the model has one output per
-    class that occurs. Raises ``ValueError`` (naming the file) for a table it cannot use (a
-    single class among them), and for a model of more than ``MAX_PARAMETERS`` parameters.
+    class that occurs.
+
+    Args:
+        path: The CSV file.
+        target: The column to predict.
+        hidden: The hidden layers' widths.
+        loss: A name of ``losses.OBJECTIVES``, or ``"auto"``.
+        seed: Seeds the model and the split; None draws from the global generator.
+
+    Returns:
+        The :class:`TrainingRun`, ready to ``fit``.
+
+    Raises:
+        ValueError: Naming the file, for a table it cannot use (a single class among
+            them), or a model of more than ``MAX_PARAMETERS`` parameters.
     """
     X, y, features = data.load_csv(path, target=target)
     if not features:
@@ -335,15 +381,27 @@ def _check_size(sizes: dict[str, Any]) -> None:
 
 
 def save_bundle(model: Module, metadata: TabularMetadata, path: str | Path) -> None:
-    """Save ``model`` with its table metadata (``ag.save``'s file, atomically)."""
+    """Save ``model`` with its table metadata (``ag.save``'s file, atomically).
+
+    Args:
+        model: The trained model.
+        metadata: What :func:`prepare` worked out about the table.
+        path: The file to write.
+    """
     save(model, path, metadata=metadata.to_dict())
 
 
 def load_bundle(path: str | Path) -> tuple[Module, TabularMetadata]:
     """A model saved by :func:`save_bundle` and its metadata, both checked.
 
-    Raises :class:`~autograd_lite.serialize.ModelFileError` for a bad file, or for a model
-    saved without (valid) table metadata.
+    Args:
+        path: The file :func:`save_bundle` wrote.
+
+    Returns:
+        ``(model, metadata)``.
+
+    Raises:
+        ModelFileError: For a bad file, or a model saved without (valid) table metadata.
     """
     model, metadata = load_with_metadata(path)
     try:
@@ -373,6 +431,17 @@ def predict_csv(model_path: str | Path, data_path: str | Path) -> tuple[str, int
     quoting may change; blank lines are dropped). If the file already has a
     ``predicted_<target>`` column, its cells are replaced in place rather than a second
     column added.
+
+    Args:
+        model_path: The file :func:`save_bundle` wrote.
+        data_path: The CSV file to predict for.
+
+    Returns:
+        ``(text, count)``: the new CSV text and how many rows it predicts.
+
+    Raises:
+        ValueError: Naming the file, for missing feature columns, no data rows, or a cell
+            that is not a finite number.
     """
     model, metadata = load_bundle(model_path)
     table = data.read_table(data_path)

@@ -225,11 +225,11 @@ def _lookup(root: Value, answers: Mapping[Any, Any]) -> dict[Value, float | None
             raise TypeError(f"answers are keyed by Values or labels, got {type(key).__name__}")
         if not node.requires_grad:
             raise ValueError(f"{named[node]!r} is a constant: it has no gradient to give")
-        found[node] = _number(named[node], answer)
+        found[node] = _answer_number(named[node], answer)
     return found
 
 
-def _number(name: str, answer: object) -> float | None:
+def _answer_number(name: str, answer: object) -> float | None:
     if answer is None:
         return None
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
@@ -240,7 +240,7 @@ def _number(name: str, answer: object) -> float | None:
     return value
 
 
-def _uses(root: Value) -> dict[Value, list[_Use]]:
+def _uses_of_each(root: Value) -> dict[Value, list[_Use]]:
     """For each node, the edges into it: who uses it, with which local derivative."""
     found: dict[Value, list[_Use]] = {}
     for parent in topological_order(root, leaves=False):
@@ -349,7 +349,7 @@ def check(
     """
     if not isinstance(root, Value):
         raise TypeError(f"check takes a Value, got {type(root).__name__}")
-    given, named, uses = _lookup(root, answers), names(root), _uses(root)
+    given, named, uses = _lookup(root, answers), names(root), _uses_of_each(root)
     truth = reverse_sweep(root) if root.requires_grad else {}
     root_name = root.label or "L"
     grading = _Grading(named, root_name, truth, rtol, atol, {root: 1.0})
@@ -616,7 +616,7 @@ def chain_rule(root: Value, x: Value, *, max_paths: int = 64, digits: int = 4) -
         return ChainRule(root, x, [], 1.0, 1, digits=digits)
     if counts[root] > max_paths:
         grads = reverse_sweep(root)
-        uses = _uses(root)[x]
+        uses = _uses_of_each(root)[x]
         terms = [[(u.parent, x, u.local)] for u in uses]
         value = math.fsum(grads[u.parent] * u.local for u in uses)
         upstream = {u.parent: grads[u.parent] for u in uses}

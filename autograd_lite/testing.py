@@ -30,17 +30,38 @@ __all__ = ["Expression", "expressions", "floats_in", "in_domain", "op_inputs"]
 
 
 def floats_in(domain: Domain) -> st.SearchStrategy[float]:
-    """Finite floats inside a union of intervals, e.g. ``floats_in(((-1.0, 1.0),))``."""
+    """Finite floats inside a union of intervals, e.g. ``floats_in(((-1.0, 1.0),))``.
+
+    Args:
+        domain: The intervals.
+
+    Returns:
+        A hypothesis strategy.
+    """
     return st.one_of(*(st.floats(lo, hi, allow_nan=False) for lo, hi in domain))
 
 
 def op_inputs(op: Primitive) -> st.SearchStrategy[tuple[float, ...]]:
-    """One input tuple for ``op``, each input inside its domain."""
+    """One input tuple for ``op``, each input inside its domain.
+
+    Args:
+        op: The primitive.
+
+    Returns:
+        A hypothesis strategy of tuples, one float per input.
+    """
     return st.tuples(*(floats_in(domain) for domain in op.domains))
 
 
 def in_domain(op: Primitive, args: Sequence[float]) -> bool:
     """Whether every input lies in ``op``'s test domain.
+
+    Args:
+        op: The primitive.
+        args: One number per input.
+
+    Returns:
+        True when each lies in its interval of the domain.
 
     >>> in_domain(PRIMITIVES["log"], [0.5]), in_domain(PRIMITIVES["log"], [0.0])
     (True, False)
@@ -83,6 +104,14 @@ def expressions(
 
     Every step stays inside its op's domain at the drawn leaves; when the drawn op does
     not fit its operands, ``tanh`` (defined everywhere, and squashing) takes its place.
+
+    Args:
+        max_leaves: The most leaf Values.
+        max_steps: The most operations.
+        ops: The names of the primitives to use; None for the whole table.
+
+    Returns:
+        A hypothesis strategy of :class:`Expression` s.
     """
     names = sorted(ops if ops is not None else PRIMITIVES)
     leaves = draw(st.lists(floats_in(((-2.0, 2.0),)), min_size=1, max_size=max_leaves))

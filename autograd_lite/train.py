@@ -66,7 +66,14 @@ class History:
         val_loss: float | None = None,
         val_accuracy: float | None = None,
     ) -> None:
-        """Add one epoch's numbers; None (no labels, no validation) records nothing there."""
+        """Add one epoch's numbers; None (no labels, no validation) records nothing there.
+
+        Args:
+            loss: The epoch's training loss.
+            accuracy: The training accuracy, or None.
+            val_loss: The validation loss, or None.
+            val_accuracy: The validation accuracy, or None.
+        """
         self.loss.append(loss)
         if accuracy is not None:
             self.accuracy.append(accuracy)
@@ -125,6 +132,12 @@ def layer_parameters(model: Module) -> dict[str, list[Value]]:
     named_children`): ``layers.0``, ``layers.1``, … of an MLP, ``0``, ``2``, … of a
     Sequential. Parameters outside them are one more layer, named ``other``; a model without
     such submodules (a Linear, a Neuron) is one layer, named after its class.
+
+    Args:
+        model: The model.
+
+    Returns:
+        Each layer's parameters by the layer's name.
 
     >>> from autograd_lite import nn
     >>> {name: len(ps) for name, ps in layer_parameters(nn.MLP(2, [3, 1], seed=0)).items()}

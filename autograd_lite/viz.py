@@ -162,11 +162,23 @@ def draw_dot(
     value that :func:`~autograd_lite.steps.names` calls ``#k`` (its expression is too long to
     write out) is drawn with that name, so that captions and pictures agree.
 
-    Raises ``ValueError`` for an unknown ``rankdir``, for a graph of more than
-    ``max_nodes`` Values (``dot`` takes about half a minute for 1,000 of them), for a graph
-    whose layout would keep ``dot`` busy for more than a few seconds (one value used by many
-    operations far apart, as ``a`` in ``a + a + … + a``: see :func:`layout_cost`), and for a
-    ``step`` outside ``0 .. len(backward_steps(root))``.
+    Args:
+        root: The Value whose graph to draw.
+        rankdir: Graphviz's direction: ``"LR"``, ``"RL"``, ``"TB"`` or ``"BT"``.
+        show_grad: Whether the records show ``.grad``.
+        edge_labels: Whether edges into an op show the local derivative.
+        max_nodes: The most Values drawn (``dot`` takes about half a minute for 1,000).
+        step: Draw the backward pass after this step, or None for the graph as it is.
+
+    Returns:
+        A ``graphviz.Digraph``.
+
+    Raises:
+        ValueError: For an unknown ``rankdir``, a graph of more than ``max_nodes`` Values, a
+            graph whose layout would keep ``dot`` busy for more than a few seconds (one
+            value used by many operations far apart, as ``a`` in ``a + a + … + a``: see
+            :func:`layout_cost`), or a ``step`` outside ``0 .. len(backward_steps(root))``.
+        GraphvizNotFoundError: When the ``graphviz`` package is missing.
     """
     _check(root, rankdir, max_nodes)
     if step is None:
@@ -217,6 +229,12 @@ def layout_cost(root: Value) -> int:
     edges across the whole chain, took minutes. This is that sum, with ranks found as dot
     would find them for these graphs (each node as early as its inputs allow, or each as late
     as its uses allow, whichever is shorter); :data:`MAX_LAYOUT_COST` bounds it.
+
+    Args:
+        root: The Value whose graph would be drawn.
+
+    Returns:
+        The cost, a sum of squared edge lengths in ranks.
 
     >>> a = Value(1.0, label="a")
     >>> layout_cost(a * a + a), layout_cost(((a * a + a) * a + a) * a + a)
@@ -374,6 +392,15 @@ class Stepper:
     that step through the frames; without ipywidgets (or in a static page) it shows every
     frame one below the other, each with its step number and arithmetic.
 
+    Args:
+        root: The Value to run the backward pass from.
+        rankdir: As for :func:`draw_dot`.
+        edge_labels: As for :func:`draw_dot`.
+        max_nodes: As for :func:`draw_dot`.
+
+    Raises:
+        ValueError: As :func:`draw_dot` does, for a graph it would refuse.
+
     >>> import autograd_lite as ag
     >>> x = ag.Value(3.0, label="x")
     >>> y = x * x
@@ -403,11 +430,25 @@ class Stepper:
         return len(self.steps) + 1
 
     def caption(self, k: int) -> str:
-        """Frame ``k``'s caption: the arithmetic of step ``k``, one line per input edge."""
+        """Frame ``k``'s caption: the arithmetic of step ``k``, one line per input edge.
+
+        Args:
+            k: The frame, ``0 .. len(self) - 1``.
+
+        Returns:
+            The caption text.
+        """
         return _frame(self.root, self.steps, k).caption
 
     def frame(self, k: int) -> Any:
-        """Frame ``k`` as a ``graphviz.Digraph``: the same as ``draw_dot(root, step=k)``."""
+        """Frame ``k`` as a ``graphviz.Digraph``: the same as ``draw_dot(root, step=k)``.
+
+        Args:
+            k: The frame, ``0 .. len(self) - 1``.
+
+        Returns:
+            A ``graphviz.Digraph``.
+        """
         rankdir, edge_labels = self._options
         return _draw(self.root, rankdir, True, edge_labels, _frame(self.root, self.steps, k))
 

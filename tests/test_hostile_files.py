@@ -272,7 +272,7 @@ def test_save_to_a_folder_or_a_missing_folder_names_the_path(tmp_path: Path) -> 
 def test_save_removes_what_a_killed_save_left_behind(tmp_path: Path) -> None:
     path = tmp_path / "model.json"
     dead = tmp_path / ".model.json.999999999.abcd1234.tmp"  # no such process
-    old = tmp_path / ".model.json.abcd1234.tmp"  # the name before the pid was in it
+    old = tmp_path / ".model.json.abcd1234.tmp"  # a name without a pid in it
     recent = tmp_path / ".model.json.abcd5678.tmp"
     foreign = tmp_path / ".other.json.999999999.abcd1234.tmp"
     for leftover in (dead, old, recent, foreign):

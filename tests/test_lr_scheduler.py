@@ -1,5 +1,5 @@
-"""The learning-rate schedulers and fit(scheduler=...), without torch (PyTorch's numbers:
-test_optim_torch.py)."""
+"""The learning-rate schedulers and fit(scheduler=...), and PyTorch's schedules epoch by
+epoch, saved and resumed (marked requires_torch)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ import math
 from typing import Any
 
 import pytest
+from torch_pair import Pair
 
 import autograd_lite as ag
 from autograd_lite import Value, data, nn, optim
 from autograd_lite.optim import lr_scheduler
+
+try:
+    import torch
+except ImportError:  # the tests that need it are marked requires_torch
+    torch = None
 
 X_XOR, Y_XOR = data.make_xor(40, seed=0)
 
@@ -263,3 +269,98 @@ def test_the_old_import_path_still_works_with_a_deprecation_warning() -> None:
     assert set(dir(old)) == set(lr_scheduler.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         old.nothing  # noqa: B018
+
+
+SCHEDULERS: list[tuple[str, dict[str, Any]]] = [
+    ("StepLR", {"step_size": 3}),
+    ("StepLR", {"step_size": 2, "gamma": 0.5}),
+    ("ExponentialLR", {"gamma": 0.9}),
+    ("CosineAnnealingLR", {"T_max": 5}),
+    ("CosineAnnealingLR", {"T_max": 4, "eta_min": 0.001}),  # 16 epochs: four half-periods
+    ("LambdaLR", {"lr_lambda": lambda epoch: 0.95**epoch}),
+    ("LambdaLR", {"lr_lambda": [lambda e: min(1.0, (e + 1) / 4), lambda e: 1 / (1 + e)]}),
+]
+
+
+SCHEDULED: list[tuple[str, dict[str, Any]]] = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("Adam", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05}),
+    ("RMSprop", {"lr": 0.01}),
+]
+
+
+def scheduler_ids(case: tuple[str, dict[str, Any]]) -> str:
+    kind, settings = case
+    shown = {k: v for k, v in settings.items() if k != "lr_lambda"}
+    return kind + ("-list" if isinstance(settings.get("lr_lambda"), list) else "") + str(shown)
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize("scheduler", SCHEDULERS, ids=scheduler_ids)
+@pytest.mark.parametrize("optimizer", SCHEDULED, ids=lambda case: case[0])
+def test_schedulers_match_pytorch_epoch_by_epoch(
+    scheduler: tuple[str, dict[str, Any]], optimizer: tuple[str, dict[str, Any]]
+) -> None:
+    name, options = optimizer
+    pair = Pair(name, [(3, {}), (2, {"lr": options["lr"] / 10})], options, scheduler)
+    pair.check()  # the constructor's step
+    for _ in range(16):
+        for _ in range(3):  # three batches per epoch
+            pair.train_step()
+        pair.epoch_end()
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize("scheduler", SCHEDULERS, ids=scheduler_ids)
+def test_saved_optimizer_and_scheduler_continue_like_pytorch(
+    scheduler: tuple[str, dict[str, Any]],
+) -> None:
+    """Stop after 7 epochs, rebuild ours from JSON'd state dicts, go on beside PyTorch."""
+    kind, settings = scheduler
+    pair = Pair("AdamW", [(3, {}), (2, {"lr": 0.005})], {"lr": 0.05}, scheduler)
+    for epoch in range(14):
+        if epoch == 7:
+            assert pair.schedulers is not None
+            saved = json.loads(
+                json.dumps([pair.ours.state_dict(), pair.schedulers[0].state_dict()])
+            )
+            params = pair.params
+            fresh = optim.AdamW([{"params": params[0]}, {"params": params[1], "lr": 0.7}], lr=0.9)
+            fresh_scheduler = getattr(lr_scheduler, kind)(fresh, **settings)
+            fresh_scheduler.load_state_dict(saved[1])
+            fresh.load_state_dict(saved[0])
+            pair.ours, pair.schedulers = fresh, (fresh_scheduler, pair.schedulers[1])
+            pair.check()
+        for _ in range(2):
+            pair.train_step()
+        pair.epoch_end()
+
+
+RESUMED = [
+    ("StepLR", {"step_size": 2, "gamma": 0.5}),
+    ("ExponentialLR", {"gamma": 0.5}),
+    ("CosineAnnealingLR", {"T_max": 10}),
+    ("LambdaLR", {"lr_lambda": lambda e: 1 / (e + 1)}),
+]
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize(("kind", "settings"), RESUMED, ids=[case[0] for case in RESUMED])
+def test_a_scheduler_built_with_last_epoch_matches_pytorch(
+    kind: str, settings: dict[str, Any]
+) -> None:
+    """last_epoch=3 with initial_lr in the groups: PyTorch's resume path, its quirks included."""
+    ours = optim.SGD([{"params": [Value(1.0)], "lr": 0.2, "initial_lr": 0.4}])
+    theirs = torch.optim.SGD(
+        [{"params": [torch.zeros((), dtype=torch.float64)], "lr": 0.2, "initial_lr": 0.4}]
+    )
+    mine = getattr(lr_scheduler, kind)(ours, **settings, last_epoch=3)
+    oracle = getattr(torch.optim.lr_scheduler, kind)(theirs, **settings, last_epoch=3)
+    for _ in range(8):
+        assert mine.last_epoch == oracle.last_epoch
+        assert mine.get_last_lr() == pytest.approx(oracle.get_last_lr(), rel=1e-12)
+        ours.step()
+        theirs.step()
+        mine.step()
+        oracle.step()

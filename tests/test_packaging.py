@@ -274,3 +274,45 @@ def test_the_core_is_used_through_its_public_names() -> None:
                 if isinstance(node, ast.ImportFrom) and node.module in {"engine", "grad_mode"}:
                     private = [a.name for a in node.names if a.name.startswith("_")]
                     assert not private, f"{name} imports {private} from {node.module}"
+
+
+# Names defined in several modules on purpose, each with its reason. Dunder names (``__all__``,
+# ``__getattr__``) are the module protocol, the same meaning in every module, so not listed.
+PARALLEL_BY_DESIGN: dict[str, str] = {}
+
+
+def defined_names(tree: ast.Module) -> set[str]:
+    """The names a module defines at its top level: functions, classes and constants (also
+    inside a top-level ``if`` or ``try``); imports are not definitions."""
+    names: set[str] = set()
+    statements = list(tree.body)
+    while statements:
+        node = statements.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.If, ast.Try)):
+            statements.extend([*node.body, *node.orelse])
+            statements.extend(s for h in getattr(node, "handlers", []) for s in h.body)
+    return names
+
+
+def test_each_name_means_one_thing() -> None:
+    """A top-level name is defined in one module of the package only (subpackages included),
+    so that ``_short`` or ``Step`` means the same wherever it is read; a helper two modules
+    need lives once, in the lower layer."""
+    where: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "autograd_lite").rglob("*.py")):
+        module = path.relative_to(ROOT).with_suffix("").as_posix()
+        for name in defined_names(ast.parse(path.read_text())):
+            if not (name.startswith("__") and name.endswith("__")):
+                where.setdefault(name, []).append(module)
+    repeated = {
+        name: modules
+        for name, modules in where.items()
+        if len(modules) > 1 and name not in PARALLEL_BY_DESIGN
+    }
+    assert repeated == {}

@@ -2,8 +2,8 @@
 
 A primitive of the table needs a `Value` method, an array form and a test domain, and every
 list of primitives (the explorer's functions, the command's help, the README) is the table's.
-`atan` was added as one table entry plus one `Value` method; the tests below follow it
-through every part of the package.
+`atan` is one table entry plus one `Value` method; the tests below follow it through
+every part of the package.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import Value, serialize
+from autograd_lite import Value, nn, serialize
 from autograd_lite.nn import MLP, MODULES, Layer, Module, Neuron
 
 ROWS = [[0.5, -1.0], [2.0, 0.25], [-3.0, 1.5]]
@@ -335,3 +335,68 @@ def test_a_bad_frozen_list_is_refused(frozen: Any, message: str, tmp_path: Path)
     with pytest.raises(ag.ModelFileError, match=message):
         ag.load(path, model)
     assert model.state_dict() == before
+
+
+def test_new_modules_save_and_load(tmp_path: Path) -> None:
+    model = nn.Sequential(
+        nn.Linear(2, 3, seed=0),
+        nn.Sigmoid(),
+        nn.Sequential(nn.Linear(3, 3, bias=False, seed=1), nn.Tanh()),
+        nn.MLP(3, [2, 2], activation="tanh", seed=2),
+        nn.ReLU(),
+        nn.Layer(2, 1, activation=None, seed=3),
+    )
+    path = tmp_path / "model.json"
+    ag.save(model, path)
+    loaded = ag.load(path)
+    assert isinstance(loaded, nn.Sequential)
+    assert loaded.state_dict() == model.state_dict()
+    assert loaded([0.3, -0.2]).data == model([0.3, -0.2]).data
+    spec = json.loads(path.read_text())["architecture"]
+    assert spec["type"] == "Sequential"
+    assert spec["modules"][0] == {"type": "Linear", "nin": 2, "nout": 3, "bias": True,
+                                  "init": "pytorch"}  # fmt: skip
+    assert spec["modules"][1] == {"type": "Sigmoid"}
+    ag.load(path, nn.Sequential(*[type(m).from_config(m.config()) for m in model]))
+
+
+def test_existing_model_files_keep_their_format(tmp_path: Path) -> None:
+    cases: list[tuple[nn.Module, dict[str, Any]]] = [
+        (nn.MLP(2, [3, 1], seed=0), {"type": "MLP", "nin": 2, "nouts": [3, 1],
+                                     "activation": "relu"}),
+        (nn.Layer(2, 1, "tanh", seed=0), {"type": "Layer", "nin": 2, "nout": 1,
+                                          "activation": "tanh"}),
+        (nn.Neuron(2, None, seed=0), {"type": "Neuron", "nin": 2, "activation": "linear"}),
+    ]  # fmt: skip
+    for model, architecture in cases:
+        path = tmp_path / "model.json"
+        ag.save(model, path)
+        document = json.loads(path.read_text())
+        assert document["architecture"] == architecture
+        assert next(iter(document["parameters"])) in ("layers.0.neurons.0.w.0",
+                                                      "neurons.0.w.0", "w.0")  # fmt: skip
+        assert ag.load(path).state_dict() == model.state_dict()
+
+
+BAD_SEQUENTIALS = {
+    "unknown child": ({"modules": [{"type": "Conv2d"}]}, "unknown architecture type 'Conv2d'"),
+    "child not an object": ({"modules": [3]}, "must be a JSON object"),
+    "modules not a list": ({"modules": {"type": "ReLU"}}, "must be a list"),
+    "activation with arguments": ({"modules": [{"type": "ReLU", "inplace": True}]}, "no arguments"),
+    "too many weights": (
+        {"modules": [{"type": "Linear", "nin": 1, "nout": 1, "bias": True, "init": "pytorch"}]},
+        "has 2 parameters",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SEQUENTIALS))
+def test_bad_sequential_files_are_refused(case: str, tmp_path: Path) -> None:
+    spec, message = BAD_SEQUENTIALS[case]
+    architecture = {"type": "Sequential", **spec}
+    document = {"format": "autograd_lite.model", "version": 1, "architecture": architecture,
+                "parameters": {"0.x": 1.0}}  # fmt: skip
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ag.ModelFileError, match=message):
+        ag.load(path)

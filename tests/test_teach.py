@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import autograd_lite as ag
 from autograd_lite import teach
 from autograd_lite.ops import FLOAT_MATH, PRIMITIVES
-from autograd_lite.teach import _candidates, _uses
+from autograd_lite.teach import _candidates, _uses_of_each
 from autograd_lite.testing import Expression, expressions
 
 
@@ -314,7 +314,7 @@ def test_fill_in_is_a_blank_sheet_in_backward_order() -> None:
 def _ambiguous(root: ag.Value, value: ag.Value, kind: str, number: float) -> bool:
     """Whether another mistake gives the same number there (the order would decide)."""
     truth = ag.engine.reverse_sweep(root)
-    uses = _uses(root)[value]
+    uses = _uses_of_each(root)[value]
     found = _candidates(uses, [truth[u.parent] for u in uses], value)
 
     def close(x: float) -> bool:
@@ -336,7 +336,7 @@ def test_used_twice_in_random_expressions(expr: Expression, data: st.DataObject)
     assume(root.requires_grad and inner)
     extra = data.draw(st.sampled_from(inner))  # used once more, so that something is shared
     root = root * (extra + 1.5)
-    shared = [v for v, uses in _uses(root).items() if len(uses) > 1 and v is not root]
+    shared = [v for v, uses in _uses_of_each(root).items() if len(uses) > 1 and v is not root]
     value = data.draw(st.sampled_from(shared))
     truth = ag.engine.reverse_sweep(root)
     assume(all(math.isfinite(g) and abs(g) < 1e6 for g in truth.values()))

@@ -194,7 +194,7 @@ def test_nothing_to_group_gives_none() -> None:
 
 
 def test_without_numpy_there_is_no_grouped_program(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vectorize, "_numpy", lambda: None)
+    monkeypatch.setattr(vectorize, "numpy", lambda: None)
     model = nn.MLP(2, [4, 1], seed=0)
     assert vectorize.vectorize_loss(model, OBJECTIVES["mse"].loss, [1.0, 2.0]) is None
 

@@ -99,7 +99,17 @@ class Generated:
         return local[self.name]  # type: ignore[no-any-return]
 
     def run(self, *args: Any) -> Any:
-        """Call the generated function; a domain error reads as the eager engine's."""
+        """Call the generated function; a domain error reads as the eager engine's.
+
+        Args:
+            *args: The generated function's arguments.
+
+        Returns:
+            What it returns.
+
+        Raises:
+            ValueError: Naming the op and values, for a domain error, as the eager engine does.
+        """
         try:
             return self.function(*args)
         except (ValueError, ArithmeticError) as error:
@@ -116,7 +126,14 @@ class Generated:
         return None if functions is None else self._define({**self.globals, **functions})
 
     def explain(self, error: Exception) -> Exception:
-        """A domain error from a forward line, reported as the eager engine reports it."""
+        """A domain error from a forward line, reported as the eager engine reports it.
+
+        Args:
+            error: What a line of the generated code raised.
+
+        Returns:
+            The error to raise.
+        """
         tb: TracebackType | None = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != self.filename:
             tb = tb.tb_next
@@ -146,10 +163,10 @@ def _floats(args: Sequence[Any]) -> tuple[tuple[int | None, ...], list[Any]]:
     for arg in args:
         if isinstance(arg, (list, tuple)) and all(isinstance(x, numbers.Real) for x in arg):
             key.append(len(arg))
-            floats.append([_as_float(x) for x in arg])
+            floats.append([_float_argument(x) for x in arg])
         elif isinstance(arg, numbers.Real):
             key.append(None)
-            floats.append(_as_float(arg))
+            floats.append(_float_argument(arg))
         else:
             hint = " (pass v.data)" if isinstance(arg, Value) else ""
             raise TypeError(
@@ -159,7 +176,7 @@ def _floats(args: Sequence[Any]) -> tuple[tuple[int | None, ...], list[Any]]:
     return tuple(key), floats
 
 
-def _as_float(x: Any) -> float:
+def _float_argument(x: Any) -> float:
     try:
         return float(x)
     except OverflowError:
@@ -187,7 +204,7 @@ def _function_name(f: Callable[..., Any]) -> str:
     return name if name.isidentifier() and not keyword.iskeyword(name) else "compiled"
 
 
-def _inputs(names: list[str], args: Sequence[Any]) -> list[Term | list[Term]]:
+def _input_terms(names: list[str], args: Sequence[Any]) -> list[Term | list[Term]]:
     """One input term per number of ``args`` (a list of them for a list), named after
     the parameter it is passed as."""
     return [
@@ -199,9 +216,17 @@ def _inputs(names: list[str], args: Sequence[Any]) -> list[Term | list[Term]]:
 
 
 def trace(f: Callable[..., Any], args: Sequence[Any]) -> Generated:
-    """Trace ``f`` on ``args`` (numbers, flat lists) and generate its code."""
+    """Trace ``f`` on ``args`` (numbers, flat lists) and generate its code.
+
+    Args:
+        f: The function.
+        args: Example arguments: numbers and flat lists of numbers.
+
+    Returns:
+        The :class:`Generated` program.
+    """
     names = _parameter_names(f, len(args))
-    inputs = _inputs(names, args)
+    inputs = _input_terms(names, args)
     traced: list[Term] = []
     output = program(f, inputs, traced)  # stages 1 and 2: trace, and sweep for transforms
     parameters = list(zip(names, inputs, strict=True))
@@ -223,13 +248,23 @@ def trace_gradient(
     ``(f's output, [∂first output/∂v for v in variables])`` (an empty list with
     ``gradient=False``). This is how ``fit`` compiles a model's per-example loss.
 
+    Args:
+        f: The function of ``args``.
+        args: Example arguments: numbers and flat lists of numbers.
+        variables: The closed-over Values to differentiate by.
+        name: The generated function's name.
+        gradient: Whether to write the gradient.
+
+    Returns:
+        The :class:`Generated` program.
+
     >>> w = Value(3.0)
     >>> step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
     >>> step.function([3.0], 2.0)   # (w x)², and its slope in w: 2 w x²
     (36.0, [24.0])
     """
     names = _parameter_names(f, len(args))
-    inputs = _inputs(names, args)
+    inputs = _input_terms(names, args)
     weights = [new_input(v.data, f"p_{i}") for i, v in enumerate(variables)]
     traced: list[Term] = []
     out = trace_values(f, inputs, traced, dict(zip(variables, weights, strict=True)))  # 1
@@ -244,6 +279,14 @@ class Compiled:
 
     Call it like ``f`` with numbers and flat lists of numbers; it returns what ``f``
     returns, with floats for Values. ``source`` is the code of the latest structure.
+
+    Args:
+        f: The function (or a transform of one) to compile.
+        cache_size: How many argument structures stay compiled.
+
+    Raises:
+        TypeError: If ``f`` is not callable.
+        ValueError: If ``cache_size`` is not a positive int.
     """
 
     def __init__(self, f: Callable[..., Any], cache_size: int = 8) -> None:
@@ -300,6 +343,17 @@ def compile(f: Callable[..., Any], *, cache_size: int = 8) -> Compiled:
     returns a Value, a number, or nested tuples/lists of them. Wrap a transform to
     compile gradients too: ``compile(value_and_grad(f))``, ``compile(hessian(f))``.
     Up to ``cache_size`` structures (argument counts and list lengths) stay compiled.
+
+    Args:
+        f: The function, or a transform such as ``value_and_grad(f)``.
+        cache_size: How many argument structures stay compiled.
+
+    Returns:
+        A :class:`Compiled` function.
+
+    Raises:
+        TypeError: If ``f`` is not callable.
+        ValueError: If ``cache_size`` is not a positive int.
 
     >>> square = compile(lambda x: x * x)
     >>> square(3.0), square(4)

@@ -30,7 +30,7 @@ __all__ = [
     "CODE_MATH", "Program", "Structure", "Term", "dependencies", "flatten", "make", "mark",
 ]  # fmt: skip
 
-_clock = itertools.count()  # creation order of terms: arguments are always older
+_term_clock = itertools.count()  # creation order of terms: arguments are always older
 _AND, _OR = CONDITIONS["&"], CONDITIONS["|"]
 
 
@@ -56,7 +56,7 @@ class Term:
     def __init__(self, op: Primitive | str, args: tuple[Any, ...] = ()) -> None:
         self.op = op
         self.args = args
-        self.index = next(_clock)
+        self.index = next(_term_clock)
         self.kind = "temporary"  # or "input", "forward" (a node of the traced graph)
         self.name = ""  # an input's name: its argument's
         self.value = 0.0  # an input's value in the call that traced it
@@ -134,7 +134,7 @@ class Term:
 
 def mark() -> int:
     """A number past every term's ``index`` so far: a term made later has a larger one."""
-    return next(_clock)
+    return next(_term_clock)
 
 
 def _operand(x: Any) -> Any:

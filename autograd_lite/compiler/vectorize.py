@@ -55,7 +55,7 @@ from ..losses import OBJECTIVES, Objective
 from ..ops import ADD, DIV, MUL, RELU, SUB
 from .arrays import array_form, numpy
 from .terms import CODE_MATH, Term, make
-from .writer import _Writer
+from .writer import _literal, _Writer
 
 __all__ = ["VectorProgram", "decisions", "vectorize", "vectorize_loss"]
 
@@ -68,10 +68,6 @@ _RESERVED = (
     "x", "t", "label", "theta", "B", "rows", "grad", "loss", "out", "L", "d_L", "d_loss",
     "zeros", "ones", "arange", "concatenate", "broadcast_to", "add_at", "strided", "np",
 )  # fmt: skip
-
-
-def _numpy() -> Any:
-    return numpy()
 
 
 class _Item:
@@ -1065,14 +1061,6 @@ def _is_name(text: str) -> bool:
     return text.replace("_", "a").isalnum() and not text[0].isdigit()
 
 
-def _literal(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "(-inf)"
-    return repr(x) if x >= 0 and math.copysign(1.0, x) > 0 else f"({x!r})"
-
-
 def _mentions(expression: Any, term: Term) -> bool:
     """Whether the term ``expression`` (or a number) reads ``term``."""
     stack = [expression]
@@ -1127,7 +1115,7 @@ class VectorProgram:
         self.size = size  # how many parameters
         self.nin = nin  # how many numbers per row
         self.stats = stats
-        self._np = _numpy()
+        self._np = numpy()
         namespace: dict[str, Any] = {}
         exec(compile(forward_source, "<vectorized forward>", "exec"), globals_, namespace)  # noqa: S102
         if gradient:
@@ -1287,16 +1275,16 @@ def _owner_namer(model: Any, params: Sequence[Value]) -> Namer:
     return name
 
 
-def _flat(out: Any) -> list[Any]:
+def _flatten_outputs(out: Any) -> list[Any]:
     if isinstance(out, (list, tuple)):
-        return [x for item in out for x in _flat(item)]
+        return [x for item in out for x in _flatten_outputs(item)]
     return [out]
 
 
 Traced = tuple[list[Any], list[Any], "tuple[float, ...] | None"]
 
 
-def _build(
+def _build_program(
     run: Callable[[list[Value], Value | None], Traced],
     params: Sequence[Value],
     row: Sequence[float],
@@ -1306,7 +1294,7 @@ def _build(
 ) -> VectorProgram | None:
     """Trace ``run`` on placeholders for ``row`` (and ``target``), group its graph and write
     the program; None without NumPy or when nothing groups."""
-    np = _numpy()
+    np = numpy()
     if np is None:
         return None
     collecting = gc.isenabled()
@@ -1437,7 +1425,7 @@ def decisions(objective: Objective, outputs: Any) -> Any:
     >>> decisions(OBJECTIVES["cross_entropy"], np.array([[0.1, 2.0, 2.0], [3.0, 0.0, 1.0]]))
     array([1., 0.])
     """
-    np = _numpy()
+    np = numpy()
     scores = np.asarray(outputs, dtype=float)
     if objective is OBJECTIVES["cross_entropy"]:
         return scores.argmax(1).astype(float)
@@ -1488,7 +1476,7 @@ def vectorize_loss(
 
     def run(inputs: list[Value], t: Value | None) -> Traced:
         out = model(inputs)
-        outs = _flat(out)
+        outs = _flatten_outputs(out)
         if loss is None:
             return [], outs, None
         if classes is None or classes == "auto":
@@ -1501,7 +1489,7 @@ def vectorize_loss(
         labels = tuple(float(c) for c in chosen)
         return [loss([out], [c]) for c in labels], outs, labels
 
-    return _build(run, params, row, 0.0, gradient, _owner_namer(model, params))
+    return _build_program(run, params, row, 0.0, gradient, _owner_namer(model, params))
 
 
 def vectorize(
@@ -1533,7 +1521,7 @@ def vectorize(
         result = f(inputs) if t is None else f(inputs, t)
         if isinstance(result, tuple):
             value, out = result
-            return [value], _flat(out), None
+            return [value], _flatten_outputs(out), None
         return [result], [], None
 
-    return _build(run, params, row, target, gradient, _names_namer(names))
+    return _build_program(run, params, row, target, gradient, _names_namer(names))

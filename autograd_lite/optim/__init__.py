@@ -27,7 +27,9 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..engine import Value
+from ..ops import FLOAT_MATH
 from . import lr_scheduler
+from ._state import check_state_type
 from .packed import Packed
 
 if TYPE_CHECKING:
@@ -42,11 +44,7 @@ Update = Callable[..., tuple[Any, ...]]
 on arrays of the same shape (a whole group at once)."""
 
 
-def _where(condition: bool, if_true: float, if_false: float) -> float:
-    return if_true if condition else if_false
-
-
-FLOAT_MATH = SimpleNamespace(sqrt=math.sqrt, maximum=max, where=_where)
+UPDATE_MATH = SimpleNamespace(sqrt=math.sqrt, maximum=max, where=FLOAT_MATH.where)
 """The math an update rule calls as ``m.<name>``, on floats. ``maximum(a, b)`` is ``b`` if
 ``b > a`` else ``a`` (Python's ``max``); ``sqrt`` is only given numbers >= 0 or NaN. The packed
 path passes the same functions on NumPy arrays (:func:`.packed.array_math`)."""
@@ -64,6 +62,14 @@ class Optimizer:
     parameter's data, gradient and buffers, over the math namespace ``m``. ``_step_group`` calls
     it on floats, parameter after parameter; ``_step_packed`` calls it on NumPy arrays, a whole
     group at once, for :meth:`packed`.
+
+    Args:
+        params: The parameters, or a list of parameter-group dicts (``"params"`` and overrides).
+        defaults: Each hyper-parameter's default for the groups; None marks a required one.
+
+    Raises:
+        TypeError: If ``params`` is neither Values nor group dicts.
+        ValueError: For no parameters, a parameter in two groups, or a bad hyper-parameter.
     """
 
     state_keys: tuple[str, ...] = ()
@@ -110,7 +116,14 @@ class Optimizer:
             group["lr"] = value
 
     def add_param_group(self, param_group: Mapping[str, Any]) -> None:
-        """Add a group: a dict with ``"params"`` (a Value or a list of Values) and overrides."""
+        """Add a group: a dict with ``"params"`` (a Value or a list of Values) and overrides.
+
+        Args:
+            param_group: The group's dict.
+
+        Raises:
+            ValueError: If a parameter is already in a group, or a hyper-parameter is bad.
+        """
         if not isinstance(param_group, Mapping) or "params" not in param_group:
             raise TypeError('a parameter group must be a dict with a "params" entry')
         params = param_group["params"]
@@ -211,12 +224,14 @@ class Optimizer:
         The groups must hold as many parameters as this optimizer's; everything is checked
         before anything changes, so a bad state raises ValueError and leaves the optimizer as it
         was.
+
+        Args:
+            state_dict: What :meth:`state_dict` returned (or its JSON round trip).
+
+        Raises:
+            ValueError: For a state that does not fit this optimizer.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        name = type(self).__name__
-        if state_dict.get("type") != name:
-            raise ValueError(f"state is for {state_dict.get('type')!r}, not {name}")
+        check_state_type(state_dict, self)
         saved_groups = state_dict.get("param_groups")
         if not isinstance(saved_groups, list) or len(saved_groups) != len(self.param_groups):
             raise ValueError(f"state must hold {len(self.param_groups)} parameter groups")
@@ -304,6 +319,16 @@ class SGD(Optimizer):
     g ← grad + wd·p;  b ← μ·b + g (b = g at the first step);  g ← g + μ·b if Nesterov else b;
     p ← p - lr·g.
 
+    Args:
+        params: The parameters, or PyTorch's list of parameter-group dicts.
+        lr: The learning rate (required).
+        momentum: μ, 0 for none.
+        weight_decay: The L2 weight decay wd.
+        nesterov: Use Nesterov momentum (needs ``momentum > 0``).
+
+    Raises:
+        ValueError: For a missing ``lr`` or a hyper-parameter out of range.
+
     >>> w = Value(1.0); w.grad = 0.5
     >>> SGD([w], lr=0.1).step(); w.data
     0.95
@@ -349,7 +374,7 @@ class SGD(Optimizer):
         return update
 
     def _step_group(self, group: ParamGroup) -> None:
-        update, state = self._rule(group, FLOAT_MATH), self.state
+        update, state = self._rule(group, UPDATE_MATH), self.state
         if not group["momentum"]:
             for p in group["params"]:
                 p.data = update(p.data, p.grad, None)[0]
@@ -378,6 +403,17 @@ class Adam(Optimizer):
 
     m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²  (v̂ ← max(v̂, v) with ``amsgrad``, else v̂ = v);
     p ← p - (lr / (1-β₁ᵗ)) · m / (√v̂ / √(1-β₂ᵗ) + ε).
+
+    Args:
+        params: The parameters, or PyTorch's list of parameter-group dicts.
+        lr: The learning rate.
+        betas: ``(β₁, β₂)``, the decay rates of the moment estimates.
+        eps: ε, added to the denominator.
+        weight_decay: The L2 weight decay, added to the gradient.
+        amsgrad: Keep the largest v̂ so far (AMSGrad).
+
+    Raises:
+        ValueError: For a hyper-parameter out of range.
     """
 
     state_keys = ("step", "exp_avg", "exp_avg_sq")
@@ -451,7 +487,7 @@ class Adam(Optimizer):
         return group["lr"] / (1 - beta1**step), (1 - beta2**step) ** 0.5
 
     def _step_group(self, group: ParamGroup) -> None:
-        update, amsgrad, state = self._rule(group, FLOAT_MATH), group["amsgrad"], self.state
+        update, amsgrad, state = self._rule(group, UPDATE_MATH), group["amsgrad"], self.state
         last_step, step_size, correction2 = 0, 0.0, 0.0
         for p in group["params"]:
             s = state.get(p)
@@ -493,6 +529,17 @@ class AdamW(Adam):
 
     p ← p·(1 - lr·wd), then Adam's step on the plain gradient; ``weight_decay`` defaults to 0.01.
 
+    Args:
+        params: The parameters, or PyTorch's list of parameter-group dicts.
+        lr: The learning rate.
+        betas: ``(β₁, β₂)``, the decay rates of the moment estimates.
+        eps: ε, added to the denominator.
+        weight_decay: The decoupled weight decay wd.
+        amsgrad: Keep the largest v̂ so far (AMSGrad).
+
+    Raises:
+        ValueError: For a hyper-parameter out of range.
+
     >>> w = Value(1.0); w.grad = 0.0
     >>> AdamW([w], lr=0.1, weight_decay=0.5).step(); w.data
     0.95
@@ -519,6 +566,18 @@ class RMSprop(Optimizer):
     d = √v + ε;  with ``momentum`` μ > 0: b ← μb + g/d and p ← p - lr·b, else p ← p - lr·g/d.
     (g includes L2 weight decay: g ← grad + wd·p.) The buffers ``square_avg`` (v),
     ``grad_avg`` (ḡ, centred only) and ``momentum_buffer`` (b) start at 0, as PyTorch's.
+
+    Args:
+        params: The parameters, or PyTorch's list of parameter-group dicts.
+        lr: The learning rate.
+        alpha: α, the decay rate of the squared-gradient average.
+        eps: ε, added to the denominator.
+        weight_decay: The L2 weight decay wd.
+        momentum: μ, 0 for none.
+        centered: Divide by the estimated standard deviation instead of the root mean square.
+
+    Raises:
+        ValueError: For a hyper-parameter out of range.
 
     >>> w = Value(1.0); w.grad = 0.5
     >>> opt = RMSprop([w], lr=0.01, momentum=0.9, centered=True)
@@ -583,7 +642,7 @@ class RMSprop(Optimizer):
         return update
 
     def _step_group(self, group: ParamGroup) -> None:
-        update, state = self._rule(group, FLOAT_MATH), self.state
+        update, state = self._rule(group, UPDATE_MATH), self.state
         centered, momentum = group["centered"], group["momentum"] > 0
         for p in group["params"]:
             s = state.get(p)

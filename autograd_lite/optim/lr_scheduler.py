@@ -31,6 +31,8 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ._state import check_state_type
+
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "StepLR"]
 
 
@@ -46,6 +48,15 @@ class LRScheduler:
     A subclass computes the groups' next rates in ``get_lr()`` (called by ``step()`` after it
     advances ``last_epoch``; call ``get_last_lr()`` to read the rates), names the settings to
     save in ``settings`` and checks them in ``_check``.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` to set.
+        last_epoch: The epoch to start from; -1 starts afresh (and sets each group's
+            ``initial_lr``), another value resumes (each group needs ``initial_lr``).
+
+    Raises:
+        TypeError: If ``optimizer`` has no ``param_groups``.
+        ValueError: For a bad setting, or when resuming and a group has no ``initial_lr``.
     """
 
     settings: tuple[str, ...] = ()
@@ -137,12 +148,14 @@ class LRScheduler:
         """Restore a ``state_dict()`` and set each group's ``lr`` to the saved last rate.
 
         Everything is checked before anything changes: a bad state raises ValueError.
+
+        Args:
+            state_dict: What :meth:`state_dict` returned (or its JSON round trip).
+
+        Raises:
+            ValueError: For a state that does not fit this scheduler.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        name = type(self).__name__
-        if state_dict.get("type") != name:
-            raise ValueError(f"state is for {state_dict.get('type')!r}, not {name}")
+        check_state_type(state_dict, self)
         groups = self.optimizer.param_groups
         for key in ("base_lrs", "last_lr"):
             rates = state_dict.get(key)
@@ -184,7 +197,7 @@ def _check_number(name: str, value: Any, low: float = -math.inf) -> None:
         raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}")
 
 
-def _check_count(name: str, value: Any) -> None:
+def _check_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
@@ -193,6 +206,15 @@ class StepLR(LRScheduler):
     """Multiply each group's rate by ``gamma`` every ``step_size`` epochs.
 
     lr = base_lr · gamma^⌊epoch / step_size⌋ (computed step by step, as PyTorch does).
+
+    Args:
+        optimizer: The optimizer whose rates to set.
+        step_size: How many epochs between decays, a positive int.
+        gamma: The factor.
+        last_epoch: As for :class:`LRScheduler`.
+
+    Raises:
+        ValueError: If ``step_size`` is not a positive int.
     """
 
     settings = ("step_size", "gamma")
@@ -208,7 +230,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _check(self) -> None:
-        _check_count("step_size", self.step_size)
+        _check_positive_int("step_size", self.step_size)
         _check_number("gamma", self.gamma, 0.0)
 
     def get_lr(self) -> list[float]:
@@ -218,7 +240,13 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply each group's rate by ``gamma`` every epoch: lr = base_lr · gamma^epoch."""
+    """Multiply each group's rate by ``gamma`` every epoch: lr = base_lr · gamma^epoch.
+
+    Args:
+        optimizer: The optimizer whose rates to set.
+        gamma: The factor per epoch.
+        last_epoch: As for :class:`LRScheduler`.
+    """
 
     settings = ("gamma",)
 
@@ -241,6 +269,15 @@ class CosineAnnealingLR(LRScheduler):
     lr = eta_min + (base_lr - eta_min)·(1 + cos(π·epoch/T_max))/2, computed recursively from the
     current rate as PyTorch does (so a rate changed by hand is followed); past ``T_max`` the rate
     climbs back, a period being 2·T_max.
+
+    Args:
+        optimizer: The optimizer whose rates to set.
+        T_max: The half period, in epochs, a positive int.
+        eta_min: The smallest rate.
+        last_epoch: As for :class:`LRScheduler`.
+
+    Raises:
+        ValueError: If ``T_max`` is not a positive int.
     """
 
     settings = ("T_max", "eta_min")
@@ -256,7 +293,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _check(self) -> None:
-        _check_count("T_max", self.T_max)
+        _check_positive_int("T_max", self.T_max)
         _check_number("eta_min", self.eta_min, 0.0)
 
     def get_lr(self) -> list[float]:
@@ -280,6 +317,15 @@ class LambdaLR(LRScheduler):
     ``lr_lambda`` is one function for every group or a list with one per group; a warm-up:
     ``LambdaLR(opt, lambda epoch: min(1.0, (epoch + 1) / 5))``. The functions are not saved
     by ``state_dict()``.
+
+    Args:
+        optimizer: The optimizer whose rates to set.
+        lr_lambda: A function of the epoch, or a list with one per group.
+        last_epoch: As for :class:`LRScheduler`.
+
+    Raises:
+        TypeError: If ``lr_lambda`` is neither a function nor a list of them.
+        ValueError: If the list's length is not the number of groups.
     """
 
     def __init__(

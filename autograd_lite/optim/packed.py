@@ -66,6 +66,15 @@ class Packed:
     and ``sync()`` use it; changes made to the Values or to ``optimizer.state`` meanwhile are
     not seen until ``refresh()``. Entries of ``theta`` that belong to no parameter group are
     left as they are.
+
+    Args:
+        optimizer: The optimizer to view.
+        params: Its parameters, in the order ``theta`` is to have them.
+
+    Raises:
+        ImportError: Without NumPy.
+        TypeError: If ``params`` is not a list of Values.
+        ValueError: If a parameter appears twice.
     """
 
     def __init__(self, optimizer: Optimizer, params: Iterable[Value]) -> None:
@@ -123,6 +132,9 @@ class Packed:
         ``optimizer.steps``. A group added since the last step (``add_param_group``) is found
         and starts its own step counts, as in ``step()``. Where ``step()`` on floats would
         raise (a zero denominator with ``eps=0``), the arrays get inf or NaN, as PyTorch's.
+
+        Args:
+            grad: The gradient, one number per entry of ``theta``.
 
         Raises:
             ValueError: ``grad`` is not one number per parameter, or a group holds a Value
@@ -286,7 +298,7 @@ def _steps_packed(cls: type) -> bool:
 
 
 def array_math() -> SimpleNamespace:
-    """The update rules' math namespace on NumPy arrays (see ``optim.FLOAT_MATH``)."""
+    """The update rules' math namespace on NumPy arrays (see ``optim.UPDATE_MATH``)."""
     import numpy as np
 
     return SimpleNamespace(

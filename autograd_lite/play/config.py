@@ -68,7 +68,7 @@ _INTEGERS = {"points", "batch_size", "early_stopping", "seed"}
 _NULLABLE = {"early_stopping"}
 
 
-def _number(key: str, value: object) -> float | int | None:
+def _setting_number(key: str, value: object) -> float | int | None:
     if value is None and key in _NULLABLE:
         return None
     low, high = LIMITS[key]
@@ -121,5 +121,5 @@ def checked(changes: object, base: Mapping[str, Any] | None = None) -> dict[str,
         elif key == "features":
             config[key] = _features(value)
         else:
-            config[key] = _number(key, value)
+            config[key] = _setting_number(key, value)
     return config

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import data
+from ..data import Rows
 from ..seeding import generator
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "task_of",
 ]
 
-Rows = list[list[float]]
 
 TASKS = {
     "circle": "binary",

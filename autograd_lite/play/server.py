@@ -251,7 +251,7 @@ def _data(session: Session, body: dict[str, Any]) -> Any:
     return session.state()
 
 
-def _weight(session: Session, body: dict[str, Any]) -> Any:
+def _set_weight(session: Session, body: dict[str, Any]) -> Any:
     _only(body, {"layer", "neuron", "index", "value"}, required=True)
     session.set_weight(body["layer"], body["neuron"], body["index"], body["value"])
     return session.state()
@@ -289,7 +289,7 @@ _ACTIONS = {
     "/api/play": _simple("play"),
     "/api/pause": _simple("pause"),
     "/api/reset": _simple("reset"),
-    "/api/weight": _weight,
+    "/api/weight": _set_weight,
     "/api/data": _data,
     "/api/backward": _backward,
 }

@@ -1,4 +1,4 @@
-"""The lesson plots: one colour per class everywhere, labelled axes, legends, several classes,
+"""The plots: one colour per class everywhere, labelled axes, legends, several classes,
 training vs validation points, gradient norms on a log scale (matplotlib, no display)."""
 
 from __future__ import annotations

@@ -1,16 +1,23 @@
-"""Parameter groups, AdamW and the optimizers' saved state, without torch (PyTorch's numbers
-are in test_optim_torch.py)."""
+"""The optimizers: parameter groups, AdamW, RMSprop, saved state, and PyTorch's numbers step
+by step to 1e-12 (marked requires_torch)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import math
+import random
 from typing import Any
 
 import pytest
+from torch_pair import Groups, Pair
 
 from autograd_lite import Value, optim
+
+try:
+    import torch
+except ImportError:  # the tests that need it are marked requires_torch
+    torch = None
 
 
 def values(*numbers: float) -> list[Value]:
@@ -265,3 +272,172 @@ def test_rmsprop_refuses_bad_momentum_and_centered() -> None:
         optim.RMSprop(values(1.0), momentum=-0.1)
     with pytest.raises(ValueError, match="centered must be True or False"):
         optim.RMSprop(values(1.0), centered=1)  # type: ignore[arg-type]
+
+
+def test_optimizer_state_round_trip_continues_identically() -> None:
+    def run(restore: bool) -> list[float]:
+        params = [Value(0.5), Value(-0.5)]
+        opt = optim.Adam(params, lr=0.1)
+        for step in range(6):
+            if restore and step == 3:
+                saved = opt.state_dict()
+                opt = optim.Adam(params, lr=0.1)
+                opt.load_state_dict(saved)
+            for p in params:
+                p.grad = p.data * 2
+            opt.step()
+        return [p.data for p in params]
+
+    assert run(restore=True) == run(restore=False)
+    with pytest.raises(ValueError, match="not SGD"):
+        optim.SGD([Value(1.0)], lr=0.1).load_state_dict(optim.Adam([Value(1.0)]).state_dict())
+    with pytest.raises(ValueError, match="empty"):
+        optim.SGD([], lr=0.1)
+
+
+OPTIMIZERS = [
+    (optim.SGD, "SGD", {"lr": 0.1}),
+    (optim.SGD, "SGD", {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    (optim.SGD, "SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    (optim.Adam, "Adam", {}),
+    (
+        optim.Adam,
+        "Adam",
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1},
+    ),
+    (optim.RMSprop, "RMSprop", {}),
+    (optim.RMSprop, "RMSprop", {"lr": 0.003, "alpha": 0.9, "eps": 1e-6}),
+]
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize(("ours", "theirs", "options"), OPTIMIZERS)
+def test_optimizers_match_pytorch_for_20_steps(
+    ours: Any, theirs: str, options: dict[str, Any]
+) -> None:
+    rng = random.Random(0)
+    start = [rng.uniform(-1, 1) for _ in range(5)]
+    params = [Value(v) for v in start]
+    tensors = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in start]
+    mine, reference = ours(params, **options), getattr(torch.optim, theirs)(tensors, **options)
+    for _ in range(20):
+        grads = [rng.uniform(-2, 2) for _ in start]
+        mine.zero_grad()
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        reference.zero_grad()
+        for t, g in zip(tensors, grads, strict=True):
+            t.grad = torch.tensor(g, dtype=torch.float64)
+        mine.step()
+        reference.step()
+    for p, t in zip(params, tensors, strict=True):
+        assert p.data == pytest.approx(t.item(), rel=1e-12, abs=1e-12)
+
+
+ADAMW = [
+    {},
+    {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1},
+    {"lr": 0.02, "weight_decay": 0.0},
+    {"lr": 0.05, "amsgrad": True},
+]
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize("options", ADAMW)
+def test_adamw_matches_pytorch_for_30_steps(options: dict[str, Any]) -> None:
+    pair = Pair("AdamW", [(5, {})], options)
+    for _ in range(30):
+        pair.train_step()
+
+
+@pytest.mark.requires_torch
+def test_adam_with_amsgrad_matches_pytorch() -> None:
+    pair = Pair("Adam", [(5, {})], {"lr": 0.05, "amsgrad": True, "weight_decay": 0.01})
+    for _ in range(30):
+        pair.train_step()
+
+
+RMSPROP = [
+    {"momentum": 0.9},
+    {"centered": True},
+    {"lr": 0.02, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
+    {"lr": 0.005, "alpha": 0.3, "centered": True, "momentum": 0.2},  # lerp's weight >= 0.5
+    {"lr": 0.01, "alpha": 0.9, "eps": 1e-4, "momentum": 0.99},
+]
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize("options", RMSPROP)
+def test_rmsprop_with_momentum_and_centering_matches_pytorch_step_by_step(
+    options: dict[str, Any],
+) -> None:
+    pair = Pair("RMSprop", [(5, {})], options)
+    for _ in range(30):
+        pair.train_step()  # the weights, compared after every step
+        ours, theirs = pair.ours.state_dict()["state"], pair.theirs.state_dict()["state"]
+        assert ours.keys() == theirs.keys()
+        for index, buffers in ours.items():
+            assert buffers.keys() == theirs[index].keys()  # the same buffers, no more
+            for key, value in buffers.items():
+                expected = float(theirs[index][key])
+                assert value == pytest.approx(expected, rel=1e-12, abs=1e-300), key
+
+
+@pytest.mark.requires_torch
+def test_rmsprop_has_pytorchs_settings_and_defaults() -> None:
+    ours = optim.RMSprop([Value(1.0)]).param_groups[0]
+    theirs = torch.optim.RMSprop([torch.tensor(1.0, requires_grad=True)]).param_groups[0]
+    assert {key: theirs[key] for key in ours if key != "params"} == {
+        key: value for key, value in ours.items() if key != "params"
+    }
+    assert {"momentum", "centered"} <= ours.keys()
+
+
+GROUPS: list[tuple[str, Groups, dict[str, Any]]] = [
+    ("SGD", [(3, {}), (2, {"lr": 0.01, "momentum": 0.5}), (2, {"nesterov": True})],
+     {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", [(2, {"weight_decay": 0.1}), (3, {"lr": 0.3})], {"lr": 0.05}),
+    ("Adam", [(3, {"betas": (0.5, 0.6)}), (2, {"lr": 0.1, "weight_decay": 0.2, "amsgrad": True})],
+     {"lr": 0.01}),
+    ("AdamW", [(3, {"weight_decay": 0.0}), (2, {"lr": 0.1, "eps": 1e-4}), (1, {})],
+     {"weight_decay": 0.05}),
+    ("RMSprop", [(3, {"alpha": 0.5}), (2, {"lr": 0.001, "weight_decay": 0.1})], {}),
+    ("RMSprop", [(3, {"centered": True}), (2, {"momentum": 0.8})], {"lr": 0.01}),
+]  # fmt: skip
+
+
+@pytest.mark.requires_torch
+@pytest.mark.parametrize(("name", "groups", "options"), GROUPS)
+def test_parameter_groups_match_pytorch(name: str, groups: Groups, options: dict[str, Any]) -> None:
+    pair = Pair(name, groups, options)
+    for _ in range(25):
+        pair.train_step()
+    ours, theirs = pair.ours.state_dict(), pair.theirs.state_dict()
+    for mine, reference in zip(ours["param_groups"], theirs["param_groups"], strict=True):
+        assert mine["params"] == reference["params"]  # PyTorch's numbering across groups
+        for key, value in mine.items():  # every hyper-parameter is PyTorch's, with its value
+            expected = reference[key]
+            assert value == (list(expected) if isinstance(expected, tuple) else expected), key
+    for index, buffers in ours["state"].items():
+        for key, value in buffers.items():
+            assert value == pytest.approx(float(theirs["state"][index][key]), rel=1e-12), key
+
+
+@pytest.mark.requires_torch
+def test_state_dicts_have_pytorchs_layout() -> None:
+    pair = Pair("Adam", [(2, {}), (1, {"lr": 0.5})], {"lr": 0.1}, ("StepLR", {"step_size": 2}))
+    pair.train_step()
+    pair.epoch_end()
+    ours, theirs = pair.ours.state_dict(), pair.theirs.state_dict()
+    assert set(ours) - {"type", "steps"} == set(theirs)
+    assert set(ours["state"]) == set(theirs["state"])
+    assert all(set(ours["state"][i]) == set(theirs["state"][i]) for i in ours["state"])
+    for mine, reference in zip(ours["param_groups"], theirs["param_groups"], strict=True):
+        assert set(mine) <= set(reference)
+        assert mine["initial_lr"] == reference["initial_lr"]
+    assert pair.schedulers is not None
+    ours_scheduler, theirs_scheduler = (s.state_dict() for s in pair.schedulers)
+    for key in ("last_epoch", "base_lrs", "step_size", "gamma"):
+        assert ours_scheduler[key] == theirs_scheduler[key], key
+    assert ours_scheduler["last_lr"] == theirs_scheduler["_last_lr"]
+    assert ours_scheduler["step_count"] == theirs_scheduler["_step_count"]

@@ -1,5 +1,5 @@
-"""ag.explore's page without a browser: structure, escaping, the embedded steps, the size limit,
-and the command line's expression parser (never eval)."""
+"""The explorer's page without a browser: structure, escaping, the embedded steps, the size
+limit, and the command line's expression parser (never eval)."""
 
 from __future__ import annotations
 
@@ -260,7 +260,7 @@ def test_the_squared_chain_page_is_small(tmp_path: Path) -> None:
 def test_a_graph_too_tangled_for_dot_is_refused_like_draw_dot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = _sum_of(75)  # 76 values, far under max_nodes: dot used to run for minutes
+    root = _sum_of(75)  # 76 values, far under max_nodes, yet minutes of dot's layout
     with pytest.raises(ValueError, match="Graphviz") as drawn:
         ag.draw_dot(root)
     with pytest.raises(ValueError, match="Graphviz") as explored:

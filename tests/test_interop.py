@@ -1,10 +1,11 @@
 """ag.to_torch / ag.from_torch and `autograd-lite export`: the same outputs and parameter
-gradients in both libraries, to 1e-12, on random inputs."""
+gradients in both libraries, to 1e-12, on random inputs; a clear error without torch."""
 
 from __future__ import annotations
 
 import random
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,13 @@ from cli_runner import run
 
 import autograd_lite as ag
 from autograd_lite import Value, nn
+from autograd_lite.cli import main
 from autograd_lite.interop import _plan
 
-torch = pytest.importorskip("torch", reason="the way to PyTorch is tested where torch is installed")
+try:
+    import torch
+except ImportError:  # the tests that need it are marked requires_torch
+    torch = None
 
 
 def models() -> dict[str, nn.Module]:
@@ -80,6 +85,7 @@ def random_batch(model: nn.Module, nin: int, seed: int) -> tuple[list[list[float
     return rows, [[rng.gauss(0.0, 1.0) for _ in range(width)] for _ in rows]
 
 
+@pytest.mark.requires_torch
 @pytest.mark.parametrize("name", sorted(models()))
 def test_to_torch_gives_the_same_outputs_and_gradients(name: str) -> None:
     model = models()[name]
@@ -97,6 +103,7 @@ def test_to_torch_gives_the_same_outputs_and_gradients(name: str) -> None:
         assert our_grads == pytest.approx(their_grads, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.requires_torch
 def test_to_torch_maps_an_mlp_layer_by_layer() -> None:
     module = ag.to_torch(nn.MLP(2, [4, 4, 1], activation="tanh", seed=0))
     kinds = [type(layer).__name__ for layer in module]
@@ -105,6 +112,7 @@ def test_to_torch_maps_an_mlp_layer_by_layer() -> None:
     assert module[0].weight.shape == (4, 2)
 
 
+@pytest.mark.requires_torch
 def test_to_torch_copies_and_leaves_torch_random_state_alone() -> None:
     model = nn.Linear(2, 2, seed=0)
     state = torch.get_rng_state()
@@ -115,6 +123,7 @@ def test_to_torch_copies_and_leaves_torch_random_state_alone() -> None:
     assert model.weight[0][0].data == ag.to_torch(model)[0].weight[0, 0].item()
 
 
+@pytest.mark.requires_torch
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_from_torch_gives_the_same_outputs_and_gradients(dtype: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
@@ -141,6 +150,7 @@ def test_from_torch_gives_the_same_outputs_and_gradients(dtype: str, tmp_path: P
     assert ag.load(tmp_path / "from_torch.json").state_dict() == model.state_dict()
 
 
+@pytest.mark.requires_torch
 def test_round_trip_and_single_layers() -> None:
     model = nn.MLP(2, [3, 2], seed=0)
     back = ag.from_torch(ag.to_torch(model))
@@ -158,6 +168,7 @@ def _torch_order(model: nn.Module) -> list[Value]:
     return found
 
 
+@pytest.mark.requires_torch
 def test_other_modules_are_refused_by_name() -> None:
     class Doubler(nn.Module, name="tests.Doubler"):
         def __call__(self, x: Any) -> Any:
@@ -169,6 +180,7 @@ def test_other_modules_are_refused_by_name() -> None:
         ag.from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 2)))
 
 
+@pytest.mark.requires_torch
 def test_export_writes_a_torch_module(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model = nn.MLP(2, [5, 1], activation="tanh", seed=0)
     ag.save(model, tmp_path / "model.json")
@@ -183,6 +195,7 @@ def test_export_writes_a_torch_module(tmp_path: Path, capsys: pytest.CaptureFixt
     )
 
 
+@pytest.mark.requires_torch
 def test_export_refuses_to_overwrite_its_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -199,22 +212,32 @@ def test_export_refuses_to_overwrite_its_input(
     assert err.startswith("autograd-lite export: error:")
 
 
+def train_and_export(
+    table: str, epochs: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """Train on the CSV text ``table`` (target ``y``) and export the model: what export says."""
+    csv, model = tmp_path / "table.csv", tmp_path / "model.json"
+    csv.write_text(table)
+    train = ["train", str(csv), "--target", "y", "--epochs", str(epochs), "--out", str(model)]
+    assert run([*train, "--quiet"], capsys)[0] == 0
+    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
+    assert code == 0
+    return out
+
+
+@pytest.mark.requires_torch
 def test_export_of_a_trained_table_says_how_inputs_are_scaled(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    csv = tmp_path / "table.csv"
     rng = random.Random(0)
     rows = [(rng.uniform(0, 9), rng.uniform(0, 9)) for _ in range(30)]
-    csv.write_text("a,b,y\n" + "".join(f"{a},{b},{a + 2 * b}\n" for a, b in rows))
-    model = tmp_path / "model.json"
-    assert run(["train", str(csv), "--target", "y", "--epochs", "2", "--out", str(model),
-                "--quiet"], capsys)[0] == 0  # fmt: skip
-    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
-    assert code == 0
+    table = "a,b,y\n" + "".join(f"{a},{b},{a + 2 * b}\n" for a, b in rows)
+    out = train_and_export(table, 2, tmp_path, capsys)
     assert "features a, b standardized" in out
     assert "target standardized" in out
 
 
+@pytest.mark.requires_torch
 def test_the_readme_to_pytorch_example_runs() -> None:
     """README.md shows it as text (its examples run without torch); it runs here."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -225,6 +248,7 @@ def test_the_readme_to_pytorch_example_runs() -> None:
     assert isinstance(namespace["back"], nn.Sequential)
 
 
+@pytest.mark.requires_torch
 def test_from_torch_carries_each_modules_training_flag() -> None:
     module = torch.nn.Sequential(
         torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(3, 1)
@@ -244,15 +268,59 @@ def test_from_torch_carries_each_modules_training_flag() -> None:
     assert ag.from_torch(torch.nn.Dropout(0.2)).training is True
 
 
+@pytest.mark.requires_torch
 def test_export_of_a_classifier_with_numbered_labels_says_what_its_outputs_are(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    csv = tmp_path / "table.csv"
-    csv.write_text("a,y\n" + "".join(f"{i},{[3, 7, 11][i % 3]}\n" for i in range(12)))
-    model = tmp_path / "model.json"
-    assert run(["train", str(csv), "--target", "y", "--epochs", "1", "--out", str(model),
-                "--quiet"], capsys)[0] == 0  # fmt: skip
-    code, out, _ = run(["export", str(model), "--to", str(tmp_path / "model.pt")], capsys)
-    assert code == 0
+    table = "a,y\n" + "".join(f"{i},{[3, 7, 11][i % 3]}\n" for i in range(12))
+    out = train_and_export(table, 1, tmp_path, capsys)
     assert "classes[i]" in out
     assert "target standardized" not in out  # a classifier's outputs are class scores
+
+
+def test_without_torch_the_error_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # what an absent torch looks like
+    with pytest.raises(ImportError, match="pip install torch"):
+        ag.to_torch(nn.MLP(2, [3, 1], seed=0))
+    with pytest.raises(ImportError, match="pip install torch"):
+        ag.from_torch(object())
+    ag.save(nn.MLP(2, [3, 1], seed=0), tmp_path / "model.json")
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(tmp_path / "model.json"), "--to", str(tmp_path / "model.pt")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograd-lite export: error: ")
+    assert "pip install torch" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_export_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "--to" in out
+    assert "PyTorch" in out
+
+
+@pytest.mark.requires_torch
+def test_dropout_goes_to_and_from_pytorch() -> None:
+    model = nn.MLP(2, [4, 4, 1], seed=0, dropout=0.3)
+    module = ag.to_torch(model)
+    assert [type(m).__name__ for m in module] == [
+        "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"
+    ]  # fmt: skip
+    assert module.training
+    assert not ag.to_torch(model.eval()).training
+    back = ag.from_torch(module)
+    assert isinstance(back, nn.Sequential)
+    assert isinstance(back[2], nn.Dropout)
+    back.eval()
+    assert back([0.1, 0.2]).data == pytest.approx(model([0.1, 0.2]).data, rel=1e-12)
+    with torch.no_grad():
+        module.eval()
+        expected = module(torch.tensor([0.1, 0.2], dtype=torch.float64)).item()
+    assert model([0.1, 0.2]).data == pytest.approx(expected, rel=1e-12)
