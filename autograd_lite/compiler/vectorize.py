@@ -199,9 +199,25 @@ class _Builder:
     def analyse(self) -> None:
         """Aliases, chains, dots and sums: what each remaining node computes."""
         roots = [v for v in [*self.losses, *self.outputs] if isinstance(v, Value)]
-        order = topological_order(roots)
-        self.order = order
-        self.pos = {v: i for i, v in enumerate(order)}
+        self.order = topological_order(roots)
+        self.pos = {v: i for i, v in enumerate(self.order)}
+        self.place_inputs()
+        args = self.args = self.fold()
+        uses: dict[Value, int] = Counter(itertools.chain.from_iterable(args.values()))
+        for v in roots:
+            v = self.resolve(v)
+            uses[v] = uses.get(v, 0) + 2  # an output is never absorbed into a chain
+        absorbed: set[Value] = set()
+        maxima = self.maxima(uses, absorbed)
+        self.find_sums(uses, maxima, absorbed)
+        self.candidates = [v for v in args if v not in absorbed and v not in self.where]
+        for v in self.candidates:
+            if v not in self.spec:
+                self.spec[v] = ("op", v._op, list(args[v]))
+
+    def place_inputs(self) -> None:
+        """The items every program starts from: the row ``x``, a group with one column per
+        input, and the target ``t`` (a scalar) when the loss takes one."""
         x = _Item(next(self.counter), "input", list(self.inputs), len(self.inputs))
         x.name = "x"
         self.items.append(x)
@@ -212,10 +228,13 @@ class _Builder:
             t.name = "t"
             self.items.append(t)
             self.where[self.target] = (t, -1)
-        # One pass in graph order: each operation's inputs with aliases resolved; `x * 1`
-        # and `x / 1` are aliases of x, and an operation seen before (the same primitive on
-        # the same inputs) is an alias of the first (common subexpressions). Written out
-        # for speed: a layer of 784 × 128 weights is 200,000 nodes.
+
+    def fold(self) -> dict[Value, tuple[Value, ...]]:
+        """Each operation's inputs with aliases resolved, in graph order, for the operations
+        that remain: ``x * 1`` and ``x / 1`` are aliases of x, and an operation of the losses
+        seen before (the same primitive on the same inputs) is an alias of the first (a
+        common subexpression). Written out for speed: a layer of 784 × 128 weights is
+        200,000 nodes."""
         params, where, alias = self.param_index, self.where, self.alias
         special: set[Value] = {*params, *where}
         args: dict[Value, tuple[Value, ...]] = {}
@@ -224,7 +243,7 @@ class _Builder:
         # twice, and this loop meets 200,000 of them); the losses' are, as a loss traced once
         # per class repeats its softmax.
         model_end = max((v._stamp for v in self.outputs if isinstance(v, Value)), default=0)
-        for v in order:
+        for v in self.order:
             op = v._op
             if op is None:
                 continue
@@ -253,13 +272,13 @@ class _Builder:
                     alias[v] = first
                     continue
             args[v] = ins
-        uses: dict[Value, int] = Counter(itertools.chain.from_iterable(args.values()))
-        self.args = args
-        for v in roots:
-            v = self.resolve(v)
-            uses[v] = uses.get(v, 0) + 2  # an output is never absorbed into a chain
-        absorbed: set[Value] = set()
-        maxima = self.maxima(uses, absorbed)
+        return args
+
+    def find_sums(self, uses: dict[Value, int], maxima: set[Value], absorbed: set[Value]) -> None:
+        """Chains of ``+`` read as n-ary sums: a *dot* when two or more of the terms are a
+        parameter times a node or an input (the chain's nodes and those products are then
+        absorbed), a plain sum when there are three terms or more, else left as they are."""
+        args = self.args
         adds = [v for v in args if v._op is ADD and v not in maxima]
         summed = {u for v in adds for u in args[v] if u._op is ADD and u not in maxima}
         interior = {u for u in summed if uses[u] == 1}
@@ -272,40 +291,8 @@ class _Builder:
         for v in adds:
             if v in interior:
                 continue
-            terms: list[Value] = []
-            inside: list[Value] = []
-            stack = list(reversed(args[v]))
-            while stack:
-                u = stack.pop()
-                if u in interior:
-                    inside.append(u)
-                    ab = args[u]
-                    stack.append(ab[-1])
-                    stack.append(ab[0])
-                else:
-                    terms.append(u)
-            products: list[tuple[Value, int, Value]] = []  # (u, theta index, the * node)
-            biases: list[int] = []
-            const = 0.0
-            others: list[Value] = []
-            for term in terms:
-                if term._op is None:
-                    if term in params:
-                        biases.append(params[term])
-                    elif term in where:
-                        others.append(term)
-                    else:
-                        const += term.data
-                    continue
-                if term._op is MUL and uses[term] == 1:
-                    fa, fb = args[term]
-                    if fa._op is None and fa in params and (fb._op is not None or fb in where):
-                        products.append((fb, params[fa], term))
-                        continue
-                    if fb._op is None and fb in params and (fa._op is not None or fa in where):
-                        products.append((fa, params[fb], term))
-                        continue
-                others.append(term)
+            terms, inside = self.chain_terms(v, interior)
+            products, biases, const, others = self.split_terms(terms, uses)
             if len(products) == 1:  # w * u (+ b): elementwise, it groups across lanes as such
                 others.append(products.pop()[2])
             if products:
@@ -318,10 +305,55 @@ class _Builder:
             elif len(terms) >= 3:
                 absorbed.update(inside)
                 self.spec[v] = ("sum", terms)
-        self.candidates = [v for v in args if v not in absorbed and v not in self.where]
-        for v in self.candidates:
-            if v not in self.spec:
-                self.spec[v] = ("op", v._op, list(args[v]))
+
+    def chain_terms(self, v: Value, interior: set[Value]) -> tuple[list[Value], list[Value]]:
+        """The terms of the ``+`` chain ending at ``v``, left to right, and the chain's own
+        interior additions (used once each, so the sum can stand for them)."""
+        args = self.args
+        terms: list[Value] = []
+        inside: list[Value] = []
+        stack = list(reversed(args[v]))
+        while stack:
+            u = stack.pop()
+            if u in interior:
+                inside.append(u)
+                ab = args[u]
+                stack.append(ab[-1])
+                stack.append(ab[0])
+            else:
+                terms.append(u)
+        return terms, inside
+
+    def split_terms(
+        self, terms: list[Value], uses: dict[Value, int]
+    ) -> tuple[list[tuple[Value, int, Value]], list[int], float, list[Value]]:
+        """A sum's terms sorted by kind: the products ``w * u`` of a parameter and a node or
+        an input, used only here, as (u, θ index of w, the ``*`` node); the bias parameters'
+        θ indices; the constants, added up; and the other terms."""
+        params, where, args = self.param_index, self.where, self.args
+        products: list[tuple[Value, int, Value]] = []
+        biases: list[int] = []
+        const = 0.0
+        others: list[Value] = []
+        for term in terms:
+            if term._op is None:
+                if term in params:
+                    biases.append(params[term])
+                elif term in where:
+                    others.append(term)
+                else:
+                    const += term.data
+                continue
+            if term._op is MUL and uses[term] == 1:
+                fa, fb = args[term]
+                if fa._op is None and fa in params and (fb._op is not None or fb in where):
+                    products.append((fb, params[fa], term))
+                    continue
+                if fb._op is None and fb in params and (fa._op is not None or fa in where):
+                    products.append((fa, params[fb], term))
+                    continue
+            others.append(term)
+        return products, biases, const, others
 
     def maxima(self, uses: dict[Value, int], absorbed: set[Value]) -> set[Value]:
         """Chains of ``s = s + relu(u - s)``, the running maximum as ``log_softmax`` writes
