@@ -1359,6 +1359,7 @@ def _grouped(
     gradient: bool,
     namer: Namer,
 ) -> VectorProgram | None:
+    """The work of :func:`_build`: trace ``run``, group its graph and write the program."""
     inputs = [Value(float(v), label=f"x_{j}") for j, v in enumerate(row)]
     target_value = None if target is None else Value(float(target), label="t")
     with tracing("vectorize"), inside_transform():
@@ -1375,59 +1376,98 @@ def _grouped(
     forward_lines = list(program.lines)
     loss_atoms = [builder.atom(v) for v in losses]
     out_atoms = [builder.atom(v) for v in outputs]
-    header = ["    B = x.shape[0]"] + (["    rows = arange(B)"] if classes is not None else [])
-    if not loss_atoms:
-        ending = ["    loss = zeros(B)  # no loss: the model alone"]
-    elif classes is not None:
-        text, kind = program.read(loss_atoms, len(loss_atoms) > 1)
-        if len(loss_atoms) == 1:
-            text = f"{_paren(text)}[:, None]"
-        if len(loss_atoms) == 1 or kind not in ("g", "mixed"):
-            text = f"broadcast_to({text}, (B, {len(loss_atoms)}))"
-        ending = [
-            f"    L = {text}  # the loss for each class",
-            "    loss = L[rows, label]  # each row's loss, at its own label",
-        ]
-    else:
-        text, _ = program.read(loss_atoms, False)
-        ending = [f"    loss = {text}  # each row's loss"]
-    if out_atoms:
-        text, kind = program.read(out_atoms, len(out_atoms) > 1)
-        if kind in ("p", "p1", "c"):  # outputs that are parameters or constants
-            shape = f"(B, {len(out_atoms)})" if len(out_atoms) > 1 else "(B,)"
-            text = f"broadcast_to({text}, {shape})"
-        ending.append(f"    out = {text}  # the model's outputs")
-    else:
-        ending.append("    out = zeros((B, 0))")
+    ending = [*_loss_lines(program, loss_atoms, classes), _out_line(program, out_atoms)]
     back = program.backward() if program.gradient else []
+    source, forward_source = _sources(program, classes, forward_lines, ending, back)
+    stats = {
+        "nodes": len(builder.order),
+        "lines": len(forward_lines) + len(back),
+        "groups": builder.grouped,
+        "products": builder.dots,
+    }
+    return VectorProgram(
+        source, forward_source, _namespace(np, program), classes, len(out_atoms), len(params),
+        len(row), stats, program.gradient,
+    )  # fmt: skip
+
+
+def _loss_lines(
+    program: _Program, loss_atoms: list[Atom], classes: tuple[float, ...] | None
+) -> list[str]:
+    """The lines that set ``loss``, each row's loss: zeros without a loss, the loss for
+    each class picked at the row's label when the loss was traced once per class."""
+    if not loss_atoms:
+        return ["    loss = zeros(B)  # no loss: the model alone"]
+    if classes is None:
+        text, _ = program.read(loss_atoms, False)
+        return [f"    loss = {text}  # each row's loss"]
+    text, kind = program.read(loss_atoms, len(loss_atoms) > 1)
+    if len(loss_atoms) == 1:
+        text = f"{_paren(text)}[:, None]"
+    if len(loss_atoms) == 1 or kind not in ("g", "mixed"):
+        text = f"broadcast_to({text}, (B, {len(loss_atoms)}))"
+    return [
+        f"    L = {text}  # the loss for each class",
+        "    loss = L[rows, label]  # each row's loss, at its own label",
+    ]
+
+
+def _out_line(program: _Program, out_atoms: list[Atom]) -> str:
+    """The line that sets ``out``, the model's outputs as a (B, k) array (or (B,) for one
+    output that is a parameter or a constant)."""
+    if not out_atoms:
+        return "    out = zeros((B, 0))"
+    text, kind = program.read(out_atoms, len(out_atoms) > 1)
+    if kind in ("p", "p1", "c"):  # outputs that are parameters or constants
+        shape = f"(B, {len(out_atoms)})" if len(out_atoms) > 1 else "(B,)"
+        text = f"broadcast_to({text}, {shape})"
+    return f"    out = {text}  # the model's outputs"
+
+
+def _sources(
+    program: _Program,
+    classes: tuple[float, ...] | None,
+    forward_lines: list[str],
+    ending: list[str],
+    back: list[str],
+) -> tuple[str, str]:
+    """The program's text, ``step`` (forward and backward) when it takes the gradient and
+    ``forward`` otherwise, and the text of ``forward`` alone."""
+    header = ["    B = x.shape[0]"] + (["    rows = arange(B)"] if classes is not None else [])
     head = [*header, "    # the parameters, gathered from θ", *program.param_lines, "    # forward"]
     target_arg = "label" if classes is not None else "t"
     forward_source = "\n".join(
         [f"def forward(theta, x, {target_arg}):", *head, *forward_lines, *ending,
          "    return loss, out", ""]
     )  # fmt: skip
-    source = forward_source
-    if program.gradient:
-        source = "\n".join(
-            [
-                f"def step(theta, x, {target_arg}):",
-                *head,
-                *forward_lines,
-                *ending,
-                "    # backward: the chain rule, one grouped operation at a time",
-                *back,
-                "    # the gradient, packed as θ is",
-                *program.pack,
-                "    return loss, out, grad",
-                "",
-            ]
-        )
+    if not program.gradient:
+        return forward_source, forward_source
+    source = "\n".join(
+        [
+            f"def step(theta, x, {target_arg}):",
+            *head,
+            *forward_lines,
+            *ending,
+            "    # backward: the chain rule, one grouped operation at a time",
+            *back,
+            "    # the gradient, packed as θ is",
+            *program.pack,
+            "    return loss, out, grad",
+            "",
+        ]
+    )
+    return source, forward_source
+
+
+def _namespace(np: Any, program: _Program) -> dict[str, Any]:
+    """The globals the program's text runs in: its primitives as array functions (element
+    by element for one without a NumPy form), NumPy's few helpers, and its constants."""
     functions: dict[str, Any] = {}
     for name, op in program.writer.written.functions.items():
         functions[name] = (
             array_form(op, np) if op.array is not None else _elementwise(np, op.forward)
         )
-    globals_: dict[str, Any] = {
+    return {
         **functions,
         "where": np.where,
         "inf": math.inf,
@@ -1441,16 +1481,6 @@ def _grouped(
         "slice": slice,
         **program.globals,
     }
-    stats = {
-        "nodes": len(builder.order),
-        "lines": len(forward_lines) + len(back),
-        "groups": builder.grouped,
-        "products": builder.dots,
-    }
-    return VectorProgram(
-        source, forward_source, globals_, classes, len(out_atoms), len(params), len(row), stats,
-        program.gradient,
-    )  # fmt: skip
 
 
 def _elementwise(np: Any, f: Callable[..., float]) -> Callable[..., Any]:
