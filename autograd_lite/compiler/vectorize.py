@@ -195,9 +195,25 @@ class _Builder:
     def analyse(self) -> None:
         """Aliases, chains, dots and sums: what each remaining node computes."""
         roots = [v for v in [*self.losses, *self.outputs] if isinstance(v, Value)]
-        order = topological_order(roots)
-        self.order = order
-        self.pos = {v: i for i, v in enumerate(order)}
+        self.order = topological_order(roots)
+        self.pos = {v: i for i, v in enumerate(self.order)}
+        self.place_inputs()
+        args = self.args = self.fold()
+        uses: dict[Value, int] = Counter(itertools.chain.from_iterable(args.values()))
+        for v in roots:
+            v = self.resolve(v)
+            uses[v] = uses.get(v, 0) + 2  # an output is never absorbed into a chain
+        absorbed: set[Value] = set()
+        maxima = self.maxima(uses, absorbed)
+        self.find_sums(uses, maxima, absorbed)
+        self.candidates = [v for v in args if v not in absorbed and v not in self.where]
+        for v in self.candidates:
+            if v not in self.spec:
+                self.spec[v] = ("op", v._op, list(args[v]))
+
+    def place_inputs(self) -> None:
+        """The items every program starts from: the row ``x``, a group with one column per
+        input, and the target ``t`` (a scalar) when the loss takes one."""
         x = _Item(next(self.counter), "input", list(self.inputs), len(self.inputs))
         x.name = "x"
         self.items.append(x)
@@ -208,10 +224,13 @@ class _Builder:
             t.name = "t"
             self.items.append(t)
             self.where[self.target] = (t, -1)
-        # One pass in graph order: each operation's inputs with aliases resolved; `x * 1`
-        # and `x / 1` are aliases of x, and an operation seen before (the same primitive on
-        # the same inputs) is an alias of the first (common subexpressions). Written out
-        # for speed: a layer of 784 × 128 weights is 200,000 nodes.
+
+    def fold(self) -> dict[Value, tuple[Value, ...]]:
+        """Each operation's inputs with aliases resolved, in graph order, for the operations
+        that remain: ``x * 1`` and ``x / 1`` are aliases of x, and an operation of the losses
+        seen before (the same primitive on the same inputs) is an alias of the first (a
+        common subexpression). Written out for speed: a layer of 784 × 128 weights is
+        200,000 nodes."""
         params, where, alias = self.param_index, self.where, self.alias
         special: set[Value] = {*params, *where}
         args: dict[Value, tuple[Value, ...]] = {}
@@ -220,7 +239,7 @@ class _Builder:
         # twice, and this loop meets 200,000 of them); the losses' are, as a loss traced once
         # per class repeats its softmax.
         model_end = max((v._stamp for v in self.outputs if isinstance(v, Value)), default=0)
-        for v in order:
+        for v in self.order:
             op = v._op
             if op is None:
                 continue
@@ -249,13 +268,13 @@ class _Builder:
                     alias[v] = first
                     continue
             args[v] = ins
-        uses: dict[Value, int] = Counter(itertools.chain.from_iterable(args.values()))
-        self.args = args
-        for v in roots:
-            v = self.resolve(v)
-            uses[v] = uses.get(v, 0) + 2  # an output is never absorbed into a chain
-        absorbed: set[Value] = set()
-        maxima = self.maxima(uses, absorbed)
+        return args
+
+    def find_sums(self, uses: dict[Value, int], maxima: set[Value], absorbed: set[Value]) -> None:
+        """Chains of ``+`` read as n-ary sums: a *dot* when two or more of the terms are a
+        parameter times a node or an input (the chain's nodes and those products are then
+        absorbed), a plain sum when there are three terms or more, else left as they are."""
+        args = self.args
         adds = [v for v in args if v._op is ADD and v not in maxima]
         summed = {u for v in adds for u in args[v] if u._op is ADD and u not in maxima}
         interior = {u for u in summed if uses[u] == 1}
@@ -268,40 +287,8 @@ class _Builder:
         for v in adds:
             if v in interior:
                 continue
-            terms: list[Value] = []
-            inside: list[Value] = []
-            stack = list(reversed(args[v]))
-            while stack:
-                u = stack.pop()
-                if u in interior:
-                    inside.append(u)
-                    ab = args[u]
-                    stack.append(ab[-1])
-                    stack.append(ab[0])
-                else:
-                    terms.append(u)
-            products: list[tuple[Value, int, Value]] = []  # (u, theta index, the * node)
-            biases: list[int] = []
-            const = 0.0
-            others: list[Value] = []
-            for term in terms:
-                if term._op is None:
-                    if term in params:
-                        biases.append(params[term])
-                    elif term in where:
-                        others.append(term)
-                    else:
-                        const += term.data
-                    continue
-                if term._op is MUL and uses[term] == 1:
-                    fa, fb = args[term]
-                    if fa._op is None and fa in params and (fb._op is not None or fb in where):
-                        products.append((fb, params[fa], term))
-                        continue
-                    if fb._op is None and fb in params and (fa._op is not None or fa in where):
-                        products.append((fa, params[fb], term))
-                        continue
-                others.append(term)
+            terms, inside = self.chain_terms(v, interior)
+            products, biases, const, others = self.split_terms(terms, uses)
             if len(products) == 1:  # w * u (+ b): elementwise, it groups across lanes as such
                 others.append(products.pop()[2])
             if products:
@@ -314,10 +301,55 @@ class _Builder:
             elif len(terms) >= 3:
                 absorbed.update(inside)
                 self.spec[v] = ("sum", terms)
-        self.candidates = [v for v in args if v not in absorbed and v not in self.where]
-        for v in self.candidates:
-            if v not in self.spec:
-                self.spec[v] = ("op", v._op, list(args[v]))
+
+    def chain_terms(self, v: Value, interior: set[Value]) -> tuple[list[Value], list[Value]]:
+        """The terms of the ``+`` chain ending at ``v``, left to right, and the chain's own
+        interior additions (used once each, so the sum can stand for them)."""
+        args = self.args
+        terms: list[Value] = []
+        inside: list[Value] = []
+        stack = list(reversed(args[v]))
+        while stack:
+            u = stack.pop()
+            if u in interior:
+                inside.append(u)
+                ab = args[u]
+                stack.append(ab[-1])
+                stack.append(ab[0])
+            else:
+                terms.append(u)
+        return terms, inside
+
+    def split_terms(
+        self, terms: list[Value], uses: dict[Value, int]
+    ) -> tuple[list[tuple[Value, int, Value]], list[int], float, list[Value]]:
+        """A sum's terms sorted by kind: the products ``w * u`` of a parameter and a node or
+        an input, used only here, as (u, θ index of w, the ``*`` node); the bias parameters'
+        θ indices; the constants, added up; and the other terms."""
+        params, where, args = self.param_index, self.where, self.args
+        products: list[tuple[Value, int, Value]] = []
+        biases: list[int] = []
+        const = 0.0
+        others: list[Value] = []
+        for term in terms:
+            if term._op is None:
+                if term in params:
+                    biases.append(params[term])
+                elif term in where:
+                    others.append(term)
+                else:
+                    const += term.data
+                continue
+            if term._op is MUL and uses[term] == 1:
+                fa, fb = args[term]
+                if fa._op is None and fa in params and (fb._op is not None or fb in where):
+                    products.append((fb, params[fa], term))
+                    continue
+                if fb._op is None and fb in params and (fa._op is not None or fa in where):
+                    products.append((fa, params[fb], term))
+                    continue
+            others.append(term)
+        return products, biases, const, others
 
     def maxima(self, uses: dict[Value, int], absorbed: set[Value]) -> set[Value]:
         """Chains of ``s = s + relu(u - s)``, the running maximum as ``log_softmax`` writes
@@ -1315,6 +1347,7 @@ def _grouped(
     gradient: bool,
     namer: Namer,
 ) -> VectorProgram | None:
+    """The work of :func:`_build`: trace ``run``, group its graph and write the program."""
     inputs = [Value(float(v), label=f"x_{j}") for j, v in enumerate(row)]
     target_value = None if target is None else Value(float(target), label="t")
     with tracing("vectorize"), inside_transform():
@@ -1331,59 +1364,98 @@ def _grouped(
     forward_lines = list(program.lines)
     loss_atoms = [builder.atom(v) for v in losses]
     out_atoms = [builder.atom(v) for v in outputs]
-    header = ["    B = x.shape[0]"] + (["    rows = arange(B)"] if classes is not None else [])
-    if not loss_atoms:
-        ending = ["    loss = zeros(B)  # no loss: the model alone"]
-    elif classes is not None:
-        text, kind = program.read(loss_atoms, len(loss_atoms) > 1)
-        if len(loss_atoms) == 1:
-            text = f"{_paren(text)}[:, None]"
-        if len(loss_atoms) == 1 or kind not in ("g", "mixed"):
-            text = f"broadcast_to({text}, (B, {len(loss_atoms)}))"
-        ending = [
-            f"    L = {text}  # the loss for each class",
-            "    loss = L[rows, label]  # each row's loss, at its own label",
-        ]
-    else:
-        text, _ = program.read(loss_atoms, False)
-        ending = [f"    loss = {text}  # each row's loss"]
-    if out_atoms:
-        text, kind = program.read(out_atoms, len(out_atoms) > 1)
-        if kind in ("p", "p1", "c"):  # outputs that are parameters or constants
-            shape = f"(B, {len(out_atoms)})" if len(out_atoms) > 1 else "(B,)"
-            text = f"broadcast_to({text}, {shape})"
-        ending.append(f"    out = {text}  # the model's outputs")
-    else:
-        ending.append("    out = zeros((B, 0))")
+    ending = [*_loss_lines(program, loss_atoms, classes), _out_line(program, out_atoms)]
     back = program.backward() if program.gradient else []
+    source, forward_source = _sources(program, classes, forward_lines, ending, back)
+    stats = {
+        "nodes": len(builder.order),
+        "lines": len(forward_lines) + len(back),
+        "groups": builder.grouped,
+        "products": builder.dots,
+    }
+    return VectorProgram(
+        source, forward_source, _namespace(np, program), classes, len(out_atoms), len(params),
+        len(row), stats, program.gradient,
+    )  # fmt: skip
+
+
+def _loss_lines(
+    program: _Program, loss_atoms: list[Atom], classes: tuple[float, ...] | None
+) -> list[str]:
+    """The lines that set ``loss``, each row's loss: zeros without a loss, the loss for
+    each class picked at the row's label when the loss was traced once per class."""
+    if not loss_atoms:
+        return ["    loss = zeros(B)  # no loss: the model alone"]
+    if classes is None:
+        text, _ = program.read(loss_atoms, False)
+        return [f"    loss = {text}  # each row's loss"]
+    text, kind = program.read(loss_atoms, len(loss_atoms) > 1)
+    if len(loss_atoms) == 1:
+        text = f"{_paren(text)}[:, None]"
+    if len(loss_atoms) == 1 or kind not in ("g", "mixed"):
+        text = f"broadcast_to({text}, (B, {len(loss_atoms)}))"
+    return [
+        f"    L = {text}  # the loss for each class",
+        "    loss = L[rows, label]  # each row's loss, at its own label",
+    ]
+
+
+def _out_line(program: _Program, out_atoms: list[Atom]) -> str:
+    """The line that sets ``out``, the model's outputs as a (B, k) array (or (B,) for one
+    output that is a parameter or a constant)."""
+    if not out_atoms:
+        return "    out = zeros((B, 0))"
+    text, kind = program.read(out_atoms, len(out_atoms) > 1)
+    if kind in ("p", "p1", "c"):  # outputs that are parameters or constants
+        shape = f"(B, {len(out_atoms)})" if len(out_atoms) > 1 else "(B,)"
+        text = f"broadcast_to({text}, {shape})"
+    return f"    out = {text}  # the model's outputs"
+
+
+def _sources(
+    program: _Program,
+    classes: tuple[float, ...] | None,
+    forward_lines: list[str],
+    ending: list[str],
+    back: list[str],
+) -> tuple[str, str]:
+    """The program's text, ``step`` (forward and backward) when it takes the gradient and
+    ``forward`` otherwise, and the text of ``forward`` alone."""
+    header = ["    B = x.shape[0]"] + (["    rows = arange(B)"] if classes is not None else [])
     head = [*header, "    # the parameters, gathered from θ", *program.param_lines, "    # forward"]
     target_arg = "label" if classes is not None else "t"
     forward_source = "\n".join(
         [f"def forward(theta, x, {target_arg}):", *head, *forward_lines, *ending,
          "    return loss, out", ""]
     )  # fmt: skip
-    source = forward_source
-    if program.gradient:
-        source = "\n".join(
-            [
-                f"def step(theta, x, {target_arg}):",
-                *head,
-                *forward_lines,
-                *ending,
-                "    # backward: the chain rule, one grouped operation at a time",
-                *back,
-                "    # the gradient, packed as θ is",
-                *program.pack,
-                "    return loss, out, grad",
-                "",
-            ]
-        )
+    if not program.gradient:
+        return forward_source, forward_source
+    source = "\n".join(
+        [
+            f"def step(theta, x, {target_arg}):",
+            *head,
+            *forward_lines,
+            *ending,
+            "    # backward: the chain rule, one grouped operation at a time",
+            *back,
+            "    # the gradient, packed as θ is",
+            *program.pack,
+            "    return loss, out, grad",
+            "",
+        ]
+    )
+    return source, forward_source
+
+
+def _namespace(np: Any, program: _Program) -> dict[str, Any]:
+    """The globals the program's text runs in: its primitives as array functions (element
+    by element for one without a NumPy form), NumPy's few helpers, and its constants."""
     functions: dict[str, Any] = {}
     for name, op in program.writer.written.functions.items():
         functions[name] = (
             array_form(op, np) if op.array is not None else _elementwise(np, op.forward)
         )
-    globals_: dict[str, Any] = {
+    return {
         **functions,
         "where": np.where,
         "inf": math.inf,
@@ -1397,16 +1469,6 @@ def _grouped(
         "slice": slice,
         **program.globals,
     }
-    stats = {
-        "nodes": len(builder.order),
-        "lines": len(forward_lines) + len(back),
-        "groups": builder.grouped,
-        "products": builder.dots,
-    }
-    return VectorProgram(
-        source, forward_source, globals_, classes, len(out_atoms), len(params), len(row), stats,
-        program.gradient,
-    )  # fmt: skip
 
 
 def _elementwise(np: Any, f: Callable[..., float]) -> Callable[..., Any]:
