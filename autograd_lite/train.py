@@ -570,7 +570,9 @@ class _InArrays(_OnValues):
     and gradient norms work on that vector, and ``packed.step`` updates θ and the buffers.
     The Values, ``p.grad`` (the last batch's gradient, clipped, as eager leaves it) and
     ``optimizer.state`` are written back by ``show`` (before callbacks, at the end, on an
-    exception) and read again by ``hide`` (callbacks may change weights or rates).
+    exception) and read again by ``hide`` (callbacks may change weights or rates, which
+    are read at every step; a state replaced by ``optimizer.load_state_dict`` is read again,
+    a buffer edited in place inside ``optimizer.state`` is not).
     """
 
     def __init__(
@@ -589,6 +591,7 @@ class _InArrays(_OnValues):
         self.frozen = [v for _, v in model._named_values() if id(v) not in self.index]
         self.grad: Any = None  # the last batch's gradient; None: zeroed
         self.shown = False  # the Values hold θ, and θ is not read back yet
+        self.state: tuple[Any, ...] = ()  # the optimizer's state when shown, to see a change
         self.arrays: dict[str, Any] = {}
         self.layers: dict[str, Any] = {}
 
@@ -692,11 +695,20 @@ class _InArrays(_OnValues):
             for p, g in zip(self.packed.params, self.grad.tolist(), strict=True):
                 p.grad = g
         self.shown = True
+        self.state = (self.optimizer.state, len(self.optimizer.state), self.optimizer.steps)
 
     def hide(self) -> None:
-        if self.shown:
+        """Read the weights back; the optimizer's state too if it was replaced or changed in
+        size (``load_state_dict``, a new group), the expensive part of ``refresh``."""
+        if not self.shown:
+            return
+        self.shown = False
+        state = (self.optimizer.state, len(self.optimizer.state), self.optimizer.steps)
+        if state[0] is not self.state[0] or state[1:] != self.state[1:]:
             self.packed.refresh()
-            self.shown = False
+            return
+        params = self.packed.params
+        self.packed.theta[:] = self.np.fromiter((p.data for p in params), float, len(params))
 
     def close(self) -> None:
         if not self.shown:  # once shown, user code may have changed the Values since
