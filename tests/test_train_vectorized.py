@@ -21,7 +21,9 @@ Model = Callable[[], nn.Module]
 MakeOptimizer = Callable[[nn.Module], optim.Optimizer]
 
 
-def blobs(rows: int, width: int, classes: int, seed: int = 0) -> tuple[list[list[float]], list[float]]:
+def blobs(
+    rows: int, width: int, classes: int, seed: int = 0
+) -> tuple[list[list[float]], list[float]]:
     """Small separable-ish data: a centre per class, noise around it."""
     rng = random.Random(seed)
     centres = [[rng.uniform(-2, 2) for _ in range(width)] for _ in range(classes)]
@@ -44,7 +46,7 @@ def targets_for(loss: str, labels: list[float]) -> list[float]:
 
 
 def run(
-    compile: bool,  # noqa: A002 - fit's own name
+    compile: bool,
     make_model: Model,
     X: list[list[float]],
     y: list[float],
@@ -57,11 +59,18 @@ def run(
     model = make_model()
     optimizer = (make_optimizer or (lambda m: optim.Adam(m.parameters(), lr=0.05)))(model)
     history = ag.fit(
-        model, X, y, optimizer=optimizer, epochs=options.pop("epochs", 4), seed=0,
-        progress=False, compile=compile,
+        model,
+        X,
+        y,
+        optimizer=optimizer,
+        epochs=options.pop("epochs", 4),
+        seed=0,
+        progress=False,
+        compile=compile,
         scheduler=scheduler(optimizer) if scheduler else None,
-        callbacks=callbacks(model, optimizer) if callbacks else None, **options,
-    )  # fmt: skip
+        callbacks=callbacks(model, optimizer) if callbacks else None,
+        **options,
+    )
     return {
         "history": history,
         "weights": [p.data for p in model.parameters()],
@@ -89,7 +98,8 @@ def assert_close(a: Any, b: Any, where: str = "") -> None:
 def assert_same_training(compiled: dict[str, Any], eager: dict[str, Any]) -> None:
     """The grouped run ran in arrays, and everything agrees with the eager run."""
     ours, theirs = compiled["history"], eager["history"]
-    assert ours.program_source is not None and " @ " in ours.program_source
+    assert ours.program_source is not None
+    assert " @ " in ours.program_source
     assert theirs.program_source is None
     for series in ("loss", "accuracy", "val_loss", "val_accuracy", "gradient_norms"):
         assert_close(getattr(ours, series), getattr(theirs, series), series)
@@ -127,15 +137,28 @@ OPTIMIZERS: dict[str, MakeOptimizer] = {
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_optimizer_trains_in_arrays_as_eagerly(name: str) -> None:
     X, y = blobs(30, 3, 3)
-    both(lambda: nn.MLP(3, [5, 3], seed=1), X, y, OPTIMIZERS[name], loss="cross_entropy",
-         batch_size=7, validation=(X[:9], y[:9]))  # fmt: skip
+    both(
+        lambda: nn.MLP(3, [5, 3], seed=1),
+        X,
+        y,
+        OPTIMIZERS[name],
+        loss="cross_entropy",
+        batch_size=7,
+        validation=(X[:9], y[:9]),
+    )
 
 
 def test_a_scheduler_changes_the_rate_the_arrays_step_with() -> None:
     X, y = blobs(24, 2, 2)
-    both(lambda: nn.MLP(2, [4, 1], seed=2), X, y,
-         lambda m: optim.SGD(m.parameters(), lr=0.3, momentum=0.5), loss="bce",
-         scheduler=lambda o: lr_scheduler.StepLR(o, step_size=1, gamma=0.5), batch_size=5)  # fmt: skip
+    both(
+        lambda: nn.MLP(2, [4, 1], seed=2),
+        X,
+        y,
+        lambda m: optim.SGD(m.parameters(), lr=0.3, momentum=0.5),
+        loss="bce",
+        scheduler=lambda o: lr_scheduler.StepLR(o, step_size=1, gamma=0.5),
+        batch_size=5,
+    )
 
 
 @pytest.mark.parametrize(
@@ -155,34 +178,74 @@ def test_activations_depths_and_widths(
 ) -> None:
     X, labels = blobs(31, 3, max(outputs, 2))
     y = targets_for(loss, labels)
-    both(lambda: nn.MLP(3, [*hidden, outputs], activation=activation, seed=3), X, y,
-         loss=loss, batch_size=8, validation=(X[:6], y[:6]))  # fmt: skip
+    both(
+        lambda: nn.MLP(3, [*hidden, outputs], activation=activation, seed=3),
+        X,
+        y,
+        loss=loss,
+        batch_size=8,
+        validation=(X[:6], y[:6]),
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 9, None])
 def test_batch_sizes_one_odd_and_full(batch_size: int | None) -> None:
     X, y = blobs(20, 2, 3)
-    both(lambda: nn.MLP(2, [4, 3], seed=4), X, y, loss="cross_entropy", batch_size=batch_size,
-         epochs=3)  # fmt: skip
+    both(
+        lambda: nn.MLP(2, [4, 3], seed=4),
+        X,
+        y,
+        loss="cross_entropy",
+        batch_size=batch_size,
+        epochs=3,
+    )
 
 
 def test_clipping_and_gradient_norms() -> None:
     X, y = blobs(30, 3, 4)
-    both(lambda: nn.MLP(3, [6, 5, 4], seed=5), X, y, loss="cross_entropy", batch_size=6,
-         clip_grad_norm=0.05, track_gradients=True)  # fmt: skip
+    both(
+        lambda: nn.MLP(3, [6, 5, 4], seed=5),
+        X,
+        y,
+        loss="cross_entropy",
+        batch_size=6,
+        clip_grad_norm=0.05,
+        track_gradients=True,
+    )
 
 
 def test_early_stopping_restores_the_best_weights() -> None:
     X, y = blobs(30, 2, 2, seed=7)
     X_val, y_val = blobs(12, 2, 2, seed=8)
-    make = lambda m: optim.SGD(m.parameters(), lr=2.0, momentum=0.9)  # noqa: E731 - jumpy
-    compiled = run(True, lambda: nn.MLP(2, [8, 1], seed=6), X, y, make, loss="bce",
-                   validation=(X_val, y_val), early_stopping=2, epochs=30, batch_size=4)  # fmt: skip
-    eager = run(False, lambda: nn.MLP(2, [8, 1], seed=6), X, y, make, loss="bce",
-                validation=(X_val, y_val), early_stopping=2, epochs=30, batch_size=4)  # fmt: skip
+    make = lambda m: optim.SGD(m.parameters(), lr=2.0, momentum=0.9)
+    compiled = run(
+        True,
+        lambda: nn.MLP(2, [8, 1], seed=6),
+        X,
+        y,
+        make,
+        loss="bce",
+        validation=(X_val, y_val),
+        early_stopping=2,
+        epochs=30,
+        batch_size=4,
+    )
+    eager = run(
+        False,
+        lambda: nn.MLP(2, [8, 1], seed=6),
+        X,
+        y,
+        make,
+        loss="bce",
+        validation=(X_val, y_val),
+        early_stopping=2,
+        epochs=30,
+        batch_size=4,
+    )
     assert_same_training(compiled, eager)
     history = compiled["history"]
-    assert history.stopped_by == "early_stopping" and history.best_epoch < history.epochs
+    assert history.stopped_by == "early_stopping"
+    assert history.best_epoch < history.epochs
 
 
 def editing_callbacks(model: nn.Module, optimizer: optim.Optimizer) -> list[Any]:
@@ -192,7 +255,8 @@ def editing_callbacks(model: nn.Module, optimizer: optim.Optimizer) -> list[Any]
     def edit(epoch: int, numbers: dict[str, float]) -> None:
         first = model.parameters()[0]
         seen.append((first.data, first.grad, len(optimizer.state)))
-        assert math.isfinite(first.grad) and optimizer.state  # visible: in step with training
+        assert math.isfinite(first.grad)
+        assert optimizer.state
         if epoch == 2:
             first.data = 0.25
             optimizer.lr = optimizer.lr * 0.5
@@ -202,8 +266,15 @@ def editing_callbacks(model: nn.Module, optimizer: optim.Optimizer) -> list[Any]
 
 def test_callbacks_see_and_edit_weights_and_rates() -> None:
     X, y = blobs(26, 2, 3)
-    both(lambda: nn.MLP(2, [5, 3], seed=9), X, y, loss="cross_entropy", batch_size=5,
-         callbacks=editing_callbacks, epochs=6)  # fmt: skip
+    both(
+        lambda: nn.MLP(2, [5, 3], seed=9),
+        X,
+        y,
+        loss="cross_entropy",
+        batch_size=5,
+        callbacks=editing_callbacks,
+        epochs=6,
+    )
 
 
 class SharedWeight(nn.Module):
@@ -243,11 +314,20 @@ def runner_of(model: nn.Module, loss: str) -> Any:
 def test_ten_classes_compile_one_program() -> None:
     X, y = blobs(40, 4, 10)
     model = nn.MLP(4, [6, 10], seed=11)
-    history = ag.fit(model, X, y, loss="cross_entropy", epochs=2, progress=False, compile=True,
-                     validation=(X[:10], y[:10]))  # fmt: skip
+    history = ag.fit(
+        model,
+        X,
+        y,
+        loss="cross_entropy",
+        epochs=2,
+        progress=False,
+        compile=True,
+        validation=(X[:10], y[:10]),
+    )
     runner = runner_of(model, "cross_entropy")
     training = [p for (mode, _), p in runner.grouped.items() if mode and p is not None]
-    assert len(training) == 1 and training[0].classes == tuple(float(c) for c in range(10))
+    assert len(training) == 1
+    assert training[0].classes == tuple(float(c) for c in range(10))
     assert runner.scalar.programs == {}  # no program per label
     assert history.program_source == training[0].source
     assert "d_W0 = d_z0.T @ x" in history.program_source
@@ -257,8 +337,9 @@ def test_dropout_trains_eagerly_and_scores_grouped() -> None:
     X, y = blobs(20, 2, 2)
     model = nn.MLP(2, [4, 1], dropout=0.3, seed=12)
     with pytest.warns(UserWarning, match="trains eagerly"):
-        history = ag.fit(model, X, y, loss="bce", epochs=2, progress=False,
-                         validation=(X[:8], y[:8]))  # fmt: skip
+        history = ag.fit(
+            model, X, y, loss="bce", epochs=2, progress=False, validation=(X[:8], y[:8])
+        )
     assert history.program_source is None
     assert runner_of(model, "bce").grouped_program(False) is not None
 
@@ -273,7 +354,7 @@ class OwnSGD(optim.SGD):
 
 def test_an_optimizer_of_ones_own_steps_on_the_values() -> None:
     X, y = blobs(20, 2, 3)
-    make = lambda m: OwnSGD(m.parameters(), lr=0.1)  # noqa: E731
+    make = lambda m: OwnSGD(m.parameters(), lr=0.1)
     compiled = run(True, lambda: nn.MLP(2, [4, 3], seed=13), X, y, make, loss="cross_entropy")
     eager = run(False, lambda: nn.MLP(2, [4, 3], seed=13), X, y, make, loss="cross_entropy")
     assert compiled["history"].program_source is None  # not in arrays
@@ -288,8 +369,9 @@ def test_without_numpy_the_scalar_programs_train(monkeypatch: pytest.MonkeyPatch
     X, y = blobs(20, 2, 2)
     model = nn.MLP(2, [4, 1], seed=14)
     optimizer = optim.Adam(model.parameters(), lr=0.05)
-    history = ag.fit(model, X, y, loss="bce", optimizer=optimizer, epochs=2, progress=False,
-                     compile=True, seed=0)  # fmt: skip
+    history = ag.fit(
+        model, X, y, loss="bce", optimizer=optimizer, epochs=2, progress=False, compile=True, seed=0
+    )
     assert history.program_source is None
     assert isinstance(runner_of(model, "bce"), _compiled_loss._CompiledLoss)
     eager = run(False, lambda: nn.MLP(2, [4, 1], seed=14), X, y, loss="bce", epochs=2)
@@ -314,23 +396,33 @@ def test_rows_outside_the_domain_are_run_again_eagerly() -> None:
     y = [0.0] * 6
     errors = []
     for mode in (True, False):
-        with pytest.raises(ValueError) as error:
-            ag.fit(Logged(), X, y, loss="mse", epochs=1, progress=False, compile=mode,
-                   optimizer=None)  # fmt: skip
+        with pytest.raises(ValueError, match="log") as error:
+            ag.fit(
+                Logged(), X, y, loss="mse", epochs=1, progress=False, compile=mode, optimizer=None
+            )
         errors.append(str(error.value))
     assert errors[0] == errors[1]
 
 
 def test_a_diverging_run_stops_alike_and_leaves_the_same_state() -> None:
     X, y = blobs(20, 2, 2)
-    make = lambda m: optim.SGD(m.parameters(), lr=1e200)  # noqa: E731
+    make = lambda m: optim.SGD(m.parameters(), lr=1e200)
     found = []
     for mode in (True, False):
         model = nn.MLP(2, [4, 1], seed=15)
         optimizer = make(model)
         with pytest.raises(ValueError, match="diverged") as error:
-            ag.fit(model, X, y, loss="mse", optimizer=optimizer, epochs=3, progress=False,
-                   compile=mode, batch_size=5)  # fmt: skip
+            ag.fit(
+                model,
+                X,
+                y,
+                loss="mse",
+                optimizer=optimizer,
+                epochs=3,
+                progress=False,
+                compile=mode,
+                batch_size=5,
+            )
         found.append((str(error.value), [p.data for p in model.parameters()]))
     assert found[0][0] == found[1][0]
     assert_close(found[0][1], found[1][1])
@@ -350,5 +442,12 @@ def test_a_callback_that_loads_an_optimizer_state() -> None:
 
         return [hook]
 
-    both(lambda: nn.MLP(2, [4, 3], seed=16), X, y, loss="cross_entropy", batch_size=5,
-         callbacks=reload, epochs=5)  # fmt: skip
+    both(
+        lambda: nn.MLP(2, [4, 3], seed=16),
+        X,
+        y,
+        loss="cross_entropy",
+        batch_size=5,
+        callbacks=reload,
+        epochs=5,
+    )
