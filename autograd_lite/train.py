@@ -300,12 +300,20 @@ def fit(
     and takes an optimizer step. Training loss and accuracy are measured on the batches as
     they are trained on; the validation rows are scored after each epoch. ``compile="auto"``
     (the default) traces the per-example loss and its gradient once
-    (:func:`autograd_lite.compile`) and runs every batch as generated code, over NumPy
-    columns when NumPy is installed and a batch has 64 rows or more (``ARRAY_MIN_ROWS``); no
-    graph is kept, so memory does not grow with the batch. A model that cannot be traced
-    trains eagerly, with a warning saying why; one that can be traced only in eval mode (one
-    with :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled. Compiled
-    and eager training give the same history (to rounding).
+    (:func:`autograd_lite.compile`) and runs every batch as generated code; no graph is
+    kept, so memory does not grow with the batch. With NumPy installed the traced example is
+    grouped (:func:`autograd_lite.compiler.vectorize.vectorize_loss`): each layer's scalar
+    neurons become one matrix product, forward and backward, and one program serves every
+    class. The parameters and the optimizer's state then live in arrays while the epochs run
+    (``optimizer.packed``), and the Values, their ``grad`` (the last batch's, as eager
+    training leaves it) and ``optimizer.state`` are written back before each callback, for
+    early stopping and at the end (also on an exception). ``history.program_source`` holds
+    the grouped program's code. What does not group, an optimizer of one's own and NumPy
+    missing run the scalar generated code instead, row by row or over NumPy columns for
+    batches of 64 rows or more (``ARRAY_MIN_ROWS``). A model that cannot be traced trains
+    eagerly, with a warning saying why; one that can be traced only in eval mode (one with
+    :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled. Compiled and
+    eager training give the same history, weights and optimizer state (to rounding).
 
     Args:
         model: the :class:`~autograd_lite.nn.Module` to train, in place.
