@@ -302,6 +302,8 @@ class _GroupedLoss:
 
     def batch(self, rows: Sequence[Sequence[float]], targets: Sequence[float]) -> tuple[float, int]:
         """As :meth:`_CompiledLoss.batch`: sets each ``p.grad`` to the batch's mean gradient."""
+        if self.model.training and self.grouped_program(True) is None:
+            self.program(rows[0], targets[0])  # traced now if new
         if self.grouped_program(True) is None:
             return self.scalar.batch(rows, targets)
         theta = [p.data for p in self.params]
@@ -317,6 +319,8 @@ class _GroupedLoss:
         self, rows: Sequence[Sequence[float]], targets: Sequence[float]
     ) -> tuple[float, float | None]:
         """``(mean loss, accuracy)`` as :func:`evaluate` gives them, from generated code."""
+        if not self.model.training and self.grouped_program(False) is None and rows:
+            self.program(rows[0], targets[0], gradient=False)  # traced now if new
         if self.grouped_program(False) is None:
             return self.scalar.evaluate(rows, targets)
         found = self.scores([p.data for p in self.params], rows, targets)
@@ -439,14 +443,41 @@ class _CompiledForward:
     def __init__(self, model: Module, row: Sequence[float]) -> None:
         self.params, self.width = model.parameters(), len(row)
         self.shape: tuple[Any, ...] = ()  # the model's settings when traced (_structure_of)
+        self.grouped, self.listed = self._grouped(model, row)
+        if self.grouped is not None:
+            return  # no scalar program needed
         with enable_grad():  # predict may be called inside no_grad: tracing needs a graph
             self.program = trace_gradient(
                 lambda x: (0.0, model(x)), [list(row)], self.params, "forward", gradient=False
             )  # the first output is what a gradient would be taken of: none here
 
+    def _grouped(self, model: Module, row: Sequence[float]) -> tuple[VectorProgram | None, bool]:
+        """The model's grouped forward program (None without NumPy or if it does not
+        group), and whether the model gives a list (else one Value)."""
+        if _numpy() is None:
+            return None, False
+        try:
+            with enable_grad():
+                program = vectorize_loss(model, None, row, params=self.params, gradient=False)
+            with no_grad():
+                listed = isinstance(model(list(row)), list)
+        except Exception:  # the scalar trace says why, or the eager model runs
+            return None, False
+        return program, listed
+
     def outputs(self, rows: Sequence[Sequence[float]]) -> list[Output]:
-        """Each row's output, as Values without history (what the eager model gives)."""
+        """Each row's output, as Values without history (what the eager model gives).
+
+        Raises:
+            ValueError: the grouped program gave a number that is not finite (the eager
+                model runs instead, for its own errors and NaNs).
+        """
         weights = [p.data for p in self.params]
+        if self.grouped is not None:
+            _, out = self.grouped.forward(weights, rows)
+            if not _numpy().isfinite(out).all():
+                raise ValueError("not finite: run eagerly")
+            return [_as_output(o if self.listed else o[0]) for o in out.tolist()]
         function = self.program.array_function() if _numpy() is not None else None
         if function is None or len(rows) < ARRAY_MIN_ROWS:
             return [_as_output(self.program.run(weights, row)[0][1]) for row in rows]

@@ -451,3 +451,24 @@ def test_a_callback_that_loads_an_optimizer_state() -> None:
         callbacks=reload,
         epochs=5,
     )
+
+
+def test_evaluate_and_predict_run_the_grouped_forward_program() -> None:
+    from autograd_lite import _compiled_loss
+    from autograd_lite.losses import get_objective
+
+    X, y = blobs(300, 3, 4)  # past TRACE_MIN_ROWS: compiled
+    model = nn.MLP(3, [5, 4], dropout=0.2, seed=17)  # dropout: off when scoring
+    objective = get_objective("cross_entropy")
+    eager_outputs = [[v.data for v in model.eval()(row)] for row in X]
+    with ag.no_grad():
+        eager_scores = _compiled_loss.eager_scores(model, objective, X, y)
+    model.train()
+    labels = ag.predict(model, X, loss="cross_entropy")
+    assert labels == [float(max(range(4), key=o.__getitem__)) for o in eager_outputs]
+    assert _compiled_loss._cache_of(model)["forward"].grouped is not None
+    loss, accuracy = ag.evaluate(model, X, y, loss="cross_entropy")
+    assert loss == pytest.approx(eager_scores[0], rel=TOLERANCE)
+    assert accuracy == eager_scores[1]
+    assert runner_of(model, "cross_entropy").grouped_program(False) is not None
+    assert model.training
