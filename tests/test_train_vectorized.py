@@ -472,3 +472,27 @@ def test_evaluate_and_predict_run_the_grouped_forward_program() -> None:
     assert accuracy == eager_scores[1]
     assert runner_of(model, "cross_entropy").grouped_program(False) is not None
     assert model.training
+
+
+def test_fit_reuses_the_grouped_program_for_the_same_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autograd_lite import _compiled_loss
+
+    traces = 0
+    vectorize_loss = _compiled_loss.vectorize_loss
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal traces
+        traces += 1
+        return vectorize_loss(*args, **kwargs)
+
+    monkeypatch.setattr(_compiled_loss, "vectorize_loss", counting)
+    X, y = blobs(20, 2, 3)
+    model = nn.MLP(2, [4, 3], seed=18)
+    for _ in range(3):  # one epoch at a time
+        ag.fit(model, X, y, loss="cross_entropy", epochs=1, progress=False)
+    assert traces == 1  # one program for every class, traced once
+    model.layers[0].activation = nn.ACTIVATIONS["tanh"]  # type: ignore[attr-defined]
+    ag.fit(model, X, y, loss="cross_entropy", epochs=1, progress=False)
+    assert traces == 2  # the model changed: traced again
