@@ -345,7 +345,9 @@ def fit(
             cannot be traced) or False (always train eagerly).
         callbacks: one or a list of ``callback(epoch, numbers)`` (see :data:`Callback`),
             called after each epoch; one returning False stops training, recorded as
-            ``history.stopped_by == "callback"``.
+            ``history.stopped_by == "callback"``. A callback may change weights, learning
+            rates or load an optimizer state; in compiled training a buffer edited in place
+            inside ``optimizer.state`` is not read back.
         track_gradients: record each layer's gradient norm per epoch in
             ``history.gradient_norms`` (see :func:`layer_parameters`;
             ``plots.plot_gradient_norms`` draws them).
