@@ -25,8 +25,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from .compiler import Generated, TraceError, trace_gradient
+from .compiler.vectorize import VectorProgram, decisions, vectorize_loss
 from .engine import Value
-from .grad_mode import enable_grad
+from .grad_mode import enable_grad, gc_paused, no_grad
 from .losses import Objective, Output
 from .nn import Module
 
@@ -203,6 +204,165 @@ class _CompiledLoss:
         return hits, sums
 
 
+class _GroupedLoss:
+    """The per-example loss as one grouped program (:mod:`~autograd_lite.compiler.vectorize`):
+    a batch's losses, outputs and summed gradient in a few array operations, every class in
+    one program.
+
+    What does not group (or cannot be traced that way) runs through ``scalar``, a
+    :class:`_CompiledLoss`, which traces or refuses exactly as before. ``batch`` and
+    ``evaluate`` read the weights from the Values (the :class:`LossRunner` protocol);
+    ``gradient`` and ``scores`` take them as one vector θ, for training with the parameters
+    and the optimizer's state in arrays. A batch whose numbers come out NaN or infinite is
+    run again eagerly, so that errors and NaNs are exactly the eager engine's.
+    """
+
+    def __init__(self, model: Module, objective: Objective) -> None:
+        self._model = weakref.ref(model)
+        self.objective = objective
+        self.params = model.parameters()
+        self.shape: tuple[Any, ...] = ()
+        self.grouped: dict[tuple[bool, bool], VectorProgram | None] = {}
+        self.scalar = _CompiledLoss(model, objective)
+
+    @property
+    def model(self) -> Module:
+        """The model this runner was made for (``ReferenceError`` once it is freed)."""
+        model = self._model()
+        if model is None:
+            raise ReferenceError("the model of this compiled loss was freed")
+        return model
+
+    def grouped_program(self, training: bool) -> VectorProgram | None:
+        """The grouped program traced for this mode (with its gradient in training), if any."""
+        return self.grouped.get((training, training)) or self.grouped.get((training, True))
+
+    def program(self, row: Sequence[float], target: float, gradient: bool = True) -> object:
+        """The grouped program for the model's current mode, traced now if it is new; the
+        scalar runner's program (and its errors) where the example does not group."""
+        key = (self.model.training, gradient)
+        if key not in self.grouped:
+            try:
+                with enable_grad():
+                    self.grouped[key] = vectorize_loss(
+                        self.model, self.objective.loss, row, params=self.params,
+                        gradient=gradient,
+                    )  # fmt: skip
+            except Exception:  # the scalar runner traces again and says why, as before
+                self.grouped[key] = None
+        program = self.grouped[key]
+        return program if program is not None else self.scalar.program(row, target, gradient)
+
+    def gradient(self, theta: Any, X: Any, targets: Any) -> tuple[float, int, Any] | None:
+        """(the batch's mean loss times its size, hits, the mean gradient) at θ; None if a
+        number is not finite (the caller reruns the batch eagerly)."""
+        np = _numpy()
+        program = self.grouped_program(True)
+        try:
+            losses, outputs, grad = program.run(theta, X, targets)  # type: ignore[union-attr]
+        except (AttributeError, TypeError, ValueError):  # not a class, not numbers: eagerly
+            return None
+        if not (np.isfinite(losses).all() and np.isfinite(grad).all()):
+            return None
+        n = len(losses)
+        grad *= 1.0 / n
+        return self._mean(losses) * n, self._hits(outputs, targets), grad
+
+    def scores(self, theta: Any, X: Any, targets: Any) -> tuple[float, float | None] | None:
+        """``(mean loss, accuracy)`` at θ in eval mode; None if a number is not finite."""
+        np = _numpy()
+        program = self.grouped_program(False)
+        try:
+            losses, outputs = program.forward(theta, X, targets)  # type: ignore[union-attr]
+        except (AttributeError, TypeError, ValueError):  # not a class, not numbers: eagerly
+            return None
+        if not (np.isfinite(losses).all() and np.isfinite(outputs).all()):
+            return None
+        accuracy = None
+        if self.objective.decide is not None:
+            accuracy = self._hits(outputs, targets) / len(losses)
+        return self._mean(losses), accuracy
+
+    def _mean(self, losses: Any) -> float:
+        """The mean as the losses take it (in row order, times 1/n)."""
+        values = losses.tolist()
+        return float(sum(values[1:], values[0]) * (1.0 / len(values)))
+
+    def _hits(self, outputs: Any, targets: Any) -> int:
+        if self.objective.decide is None:
+            return 0
+        labels = decisions(self.objective, outputs)
+        if labels is None:  # an objective without a vectorised rule: its decide, row by row
+            decide = self.objective.decide
+            return sum(
+                decide(_as_output(o if len(o) > 1 else o[0])) == t
+                for o, t in zip(outputs.tolist(), _numpy().asarray(targets).tolist())
+            )
+        return int((labels == _numpy().asarray(targets, dtype=float)).sum())
+
+    def batch(self, rows: Sequence[Sequence[float]], targets: Sequence[float]) -> tuple[float, int]:
+        """As :meth:`_CompiledLoss.batch`: sets each ``p.grad`` to the batch's mean gradient."""
+        if self.model.training and self.grouped_program(True) is None:
+            self.program(rows[0], targets[0])  # traced now if new
+        if self.grouped_program(True) is None:
+            return self.scalar.batch(rows, targets)
+        theta = [p.data for p in self.params]
+        found = self.gradient(theta, rows, targets)
+        if found is None:
+            return eager_batch(self.model, self.objective, rows, targets)
+        loss_sum, hits, grad = found
+        for p, g in zip(self.params, grad.tolist(), strict=True):
+            p.grad = g
+        return loss_sum, hits
+
+    def evaluate(
+        self, rows: Sequence[Sequence[float]], targets: Sequence[float]
+    ) -> tuple[float, float | None]:
+        """``(mean loss, accuracy)`` as :func:`evaluate` gives them, from generated code."""
+        if not self.model.training and self.grouped_program(False) is None and rows:
+            self.program(rows[0], targets[0], gradient=False)  # traced now if new
+        if self.grouped_program(False) is None:
+            return self.scalar.evaluate(rows, targets)
+        found = self.scores([p.data for p in self.params], rows, targets)
+        if found is None:
+            return eager_scores(self.model, self.objective, rows, targets)
+        return found
+
+
+def eager_batch(
+    model: Module, objective: Objective, rows: Sequence[Sequence[float]], targets: Sequence[float]
+) -> tuple[float, int]:
+    """A batch forward and backward by the eager engine: the batch's mean gradient is added
+    to each ``p.grad``; returns (the mean loss times the batch's size, the hits)."""
+    targets = [float(t) for t in targets]
+    with gc_paused():  # the batch's graph is large, acyclic and soon freed
+        outputs = [model(row) for row in rows]
+        batch_loss = objective.loss(outputs, targets)
+        batch_loss.backward()
+    return batch_loss.data * len(rows), hits(objective, outputs, targets)  # no graph kept
+
+
+def eager_scores(
+    model: Module, objective: Objective, rows: Sequence[Sequence[float]], targets: Sequence[float]
+) -> tuple[float, float | None]:
+    """``(mean loss, accuracy)`` by the eager engine, without a graph."""
+    targets = [float(t) for t in targets]
+    with no_grad():
+        outputs = [model(row) for row in rows]
+        mean = objective.loss(outputs, targets).data
+    if objective.decide is None:
+        return mean, None
+    return mean, hits(objective, outputs, targets) / len(targets)
+
+
+def hits(objective: Objective, outputs: Sequence[Output], targets: Sequence[float]) -> int:
+    """How many outputs predict their target (0 for regression, which has no labels)."""
+    if objective.decide is None:
+        return 0
+    decide = objective.decide
+    return sum(decide(o) == t for o, t in zip(outputs, targets, strict=True))
+
+
 def _numpy() -> Any:
     try:
         import numpy
@@ -262,7 +422,16 @@ def _compiled(
     return train, (compiled if scoring and works[-1] else None)
 
 
-RUNNER: Callable[[Module, Objective], LossRunner] = _CompiledLoss
+def _runner(model: Module, objective: Objective) -> LossRunner:
+    """The one place that chooses how compiled training runs: the grouped program
+    (:class:`_GroupedLoss`, which hands what does not group to the scalar programs) when NumPy
+    is installed, the scalar programs (:class:`_CompiledLoss`) without it."""
+    if _numpy() is None:
+        return _CompiledLoss(model, objective)
+    return _GroupedLoss(model, objective)
+
+
+RUNNER: Callable[[Module, Objective], LossRunner] = _runner
 """What makes the runner ``fit`` trains with, from the model and the objective. A runner
 holds its model weakly (the model's cache holds the runner)."""
 
@@ -274,14 +443,41 @@ class _CompiledForward:
     def __init__(self, model: Module, row: Sequence[float]) -> None:
         self.params, self.width = model.parameters(), len(row)
         self.shape: tuple[Any, ...] = ()  # the model's settings when traced (_structure_of)
+        self.grouped, self.listed = self._grouped(model, row)
+        if self.grouped is not None:
+            return  # no scalar program needed
         with enable_grad():  # predict may be called inside no_grad: tracing needs a graph
             self.program = trace_gradient(
                 lambda x: (0.0, model(x)), [list(row)], self.params, "forward", gradient=False
             )  # the first output is what a gradient would be taken of: none here
 
+    def _grouped(self, model: Module, row: Sequence[float]) -> tuple[VectorProgram | None, bool]:
+        """The model's grouped forward program (None without NumPy or if it does not
+        group), and whether the model gives a list (else one Value)."""
+        if _numpy() is None:
+            return None, False
+        try:
+            with enable_grad():
+                program = vectorize_loss(model, None, row, params=self.params, gradient=False)
+            with no_grad():
+                listed = isinstance(model(list(row)), list)
+        except Exception:  # the scalar trace says why, or the eager model runs
+            return None, False
+        return program, listed
+
     def outputs(self, rows: Sequence[Sequence[float]]) -> list[Output]:
-        """Each row's output, as Values without history (what the eager model gives)."""
+        """Each row's output, as Values without history (what the eager model gives).
+
+        Raises:
+            ValueError: the grouped program gave a number that is not finite (the eager
+                model runs instead, for its own errors and NaNs).
+        """
         weights = [p.data for p in self.params]
+        if self.grouped is not None:
+            _, out = self.grouped.forward(weights, rows)
+            if not _numpy().isfinite(out).all():
+                raise ValueError("not finite: run eagerly")
+            return [_as_output(o if self.listed else o[0]) for o in out.tolist()]
         function = self.program.array_function() if _numpy() is not None else None
         if function is None or len(rows) < ARRAY_MIN_ROWS:
             return [_as_output(self.program.run(weights, row)[0][1]) for row in rows]

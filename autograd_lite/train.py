@@ -17,14 +17,24 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._compiled_loss import LossRunner, _compiled, _compiled_outputs, _compiled_scores
+from ._compiled_loss import (
+    LossRunner,
+    _compiled,
+    _compiled_outputs,
+    _compiled_scores,
+    _GroupedLoss,
+    _numpy,
+    eager_batch,
+)
+from ._compiled_loss import hits as _hits
 from ._progress import Progress
 from .engine import Value
-from .grad_mode import gc_paused, no_grad
+from .grad_mode import no_grad
 from .losses import LossFunction, Objective, Output, choose_loss, get_objective, one_score
 from .nn import Module, clip_grad_norm_
 from .optim import Adam, Optimizer
 from .optim.lr_scheduler import LRScheduler
+from .optim.packed import Packed, _steps_packed
 from .seeding import generator
 
 __all__ = ["Callback", "History", "evaluate", "fit", "layer_parameters", "predict"]
@@ -44,6 +54,8 @@ class History:
     (see :func:`layer_parameters`) to its gradient's L2 norm per epoch: the mean over the
     epoch's batches, taken after ``backward`` and before clipping. ``stopped_by`` says what
     ended training before ``epochs``: ``"early_stopping"``, ``"callback"``, or None.
+    ``program_source`` is the code of the grouped program compiled training ran (one
+    matrix product per layer, forward and backward; see ``fit``), None when it ran another way.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -54,6 +66,7 @@ class History:
     stopped_early: bool = False  # by early stopping or by a callback (see stopped_by)
     stopped_by: Literal["early_stopping", "callback"] | None = None
     gradient_norms: dict[str, list[float]] = field(default_factory=dict)
+    program_source: str | None = None  # the grouped training program fit ran, if it ran one
 
     @property
     def epochs(self) -> int:
@@ -115,14 +128,6 @@ def _check_data(
     if bad:
         raise ValueError(f"{name}: this loss wants {objective.targets}, got {bad[0]!r}")
     return targets
-
-
-def _hits(objective: Objective, outputs: list[Output], targets: list[float]) -> int:
-    """How many outputs predict their target (0 for regression, which has no labels)."""
-    if objective.decide is None:
-        return 0
-    decide = objective.decide
-    return sum(decide(o) == t for o, t in zip(outputs, targets, strict=True))
 
 
 def layer_parameters(model: Module) -> dict[str, list[Value]]:
@@ -308,12 +313,20 @@ def fit(
     and takes an optimizer step. Training loss and accuracy are measured on the batches as
     they are trained on; the validation rows are scored after each epoch. ``compile="auto"``
     (the default) traces the per-example loss and its gradient once
-    (:func:`autograd_lite.compile`) and runs every batch as generated code, over NumPy
-    columns when NumPy is installed and a batch has 64 rows or more (``ARRAY_MIN_ROWS``); no
-    graph is kept, so memory does not grow with the batch. A model that cannot be traced
-    trains eagerly, with a warning saying why; one that can be traced only in eval mode (one
-    with :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled. Compiled
-    and eager training give the same history (to rounding).
+    (:func:`autograd_lite.compile`) and runs every batch as generated code; no graph is
+    kept, so memory does not grow with the batch. With NumPy installed the traced example is
+    grouped (:func:`autograd_lite.compiler.vectorize.vectorize_loss`): each layer's scalar
+    neurons become one matrix product, forward and backward, and one program serves every
+    class. The parameters and the optimizer's state then live in arrays while the epochs run
+    (``optimizer.packed``), and the Values, their ``grad`` (the last batch's, as eager
+    training leaves it) and ``optimizer.state`` are written back before each callback, for
+    early stopping and at the end (also on an exception). ``history.program_source`` holds
+    the grouped program's code. What does not group, an optimizer of one's own and NumPy
+    missing run the scalar generated code instead, row by row or over NumPy columns for
+    batches of 64 rows or more (``ARRAY_MIN_ROWS``). A model that cannot be traced trains
+    eagerly, with a warning saying why; one that can be traced only in eval mode (one with
+    :class:`~autograd_lite.nn.Dropout`) trains eagerly and is scored compiled. Compiled and
+    eager training give the same history, weights and optimizer state (to rounding).
 
     Args:
         model: the :class:`~autograd_lite.nn.Module` to train, in place.
@@ -345,7 +358,9 @@ def fit(
             cannot be traced) or False (always train eagerly).
         callbacks: one or a list of ``callback(epoch, numbers)`` (see :data:`Callback`),
             called after each epoch; one returning False stops training, recorded as
-            ``history.stopped_by == "callback"``.
+            ``history.stopped_by == "callback"``. A callback may change weights, learning
+            rates or load an optimizer state; in compiled training a buffer edited in place
+            inside ``optimizer.state`` is not read back.
         track_gradients: record each layer's gradient norm per epoch in
             ``history.gradient_norms`` (see :func:`layer_parameters`;
             ``plots.plot_gradient_norms`` draws them).
@@ -369,36 +384,38 @@ def fit(
     if optimizer is None:
         optimizer = Adam(model.parameters(), lr=0.01)
     model.train()
-    step, scorer = _batch_step(model, settings)
+    training = _training(model, optimizer, settings)
     rng, order = generator(seed), list(range(len(settings.rows)))
-    history, best = History(), _Best(model, settings.early_stopping)
+    history, best = History(), _Best(training, settings.early_stopping)
+    history.program_source = training.source
     layers = layer_parameters(model) if track_gradients else {}
     bar = Progress(settings.epochs, len(order), progress)
     try:
         for epoch in range(1, settings.epochs + 1):
             rng.shuffle(order)
-            mean, accuracy, norms = _epoch(model, optimizer, step, settings, order, layers, bar)
+            mean, accuracy, norms = training.epoch(settings, order, layers, bar)
             for name, norm in norms.items():
                 history.gradient_norms.setdefault(name, []).append(norm)
-            history.record(mean, accuracy, *_score(model, scorer, settings))
+            history.record(mean, accuracy, *training.score(settings))
             bar.update(epoch, history.last())
-            _check_divergence(model, optimizer, best, mean, epoch)
+            _check_divergence(training, optimizer, best, mean, epoch)
             if scheduler is not None:
                 scheduler.step()
             watched = history.val_loss[-1] if settings.validation is not None else mean
             history.stopped_by = best.update(epoch, watched)
             history.best_epoch = best.epoch
-            if _callbacks_stop(settings.callbacks, epoch, history.last()):
+            if _callbacks_stop(training, settings.callbacks, epoch, history.last()):
                 history.stopped_by = history.stopped_by or "callback"
             if history.stopped_by is not None:
                 history.stopped_early = True
                 break
+        if settings.early_stopping is not None:
+            best.restore()
+        else:
+            history.best_epoch = history.epochs
     finally:
+        training.close()  # the Values, p.grad and the optimizer's state as eager leaves them
         bar.close()
-    if settings.early_stopping is not None:
-        best.restore()
-    else:
-        history.best_epoch = history.epochs
     return history
 
 
@@ -485,25 +502,252 @@ _BatchStep = Callable[[list[Sequence[float]], list[float]], tuple[float, int]]
 gradient and returns (the batch's mean loss times its size, how many rows it predicts)."""
 
 
-def _batch_step(model: Module, settings: _Settings) -> tuple[_BatchStep, LossRunner | None]:
-    """The batch step ``fit`` runs (compiled or eager), and the compiled scorer of the
-    validation rows (None: scored eagerly, or no validation)."""
+def _training(model: Module, optimizer: Optimizer, settings: _Settings) -> _OnValues:
+    """How ``fit`` runs, chosen here and nowhere else: in arrays (the grouped program and the
+    optimizer's packed step, :class:`_InArrays`) when the model's example groups and the
+    optimizer steps packed; else on the Values, batch by batch, through the compiled runner
+    (grouped or scalar programs) or eagerly."""
     objective = settings.objective
     compiled, scorer = _compiled(
         model, objective, settings.rows[0], settings.targets[0], settings.compile,
         settings.validation is not None,
     )  # fmt: skip
-    if compiled is not None:
-        return compiled.batch, scorer
+    if compiled is None:
 
-    def eager(rows: list[Sequence[float]], targets: list[float]) -> tuple[float, int]:
-        with gc_paused():  # the batch's graph is large, acyclic and soon freed
-            outputs = [model(row) for row in rows]
-            batch_loss = objective.loss(outputs, targets)
-            batch_loss.backward()
-        return batch_loss.data * len(rows), _hits(objective, outputs, targets)  # no graph kept
+        def eager(rows: list[Sequence[float]], targets: list[float]) -> tuple[float, int]:
+            return eager_batch(model, objective, rows, targets)
 
-    return eager, scorer
+        return _OnValues(model, optimizer, eager, scorer)
+    if isinstance(compiled, _GroupedLoss) and compiled.grouped_program(True) is not None:
+        packed = _packed(optimizer, model)
+        if packed is not None:
+            arrays = _InArrays(model, optimizer, compiled, scorer, packed)
+            if arrays.load(settings):
+                return arrays
+            packed.sync()  # nothing stepped: the Values are as they were
+    return _OnValues(model, optimizer, compiled.batch, scorer)
+
+
+def _packed(optimizer: Optimizer, model: Module) -> Packed | None:
+    """The optimizer's packed view over the model's parameters, or None where it cannot step
+    packed (an optimizer of one's own without a packed rule or with its own ``step``, one
+    whose ``step`` was replaced on the instance, parameters outside the model)."""
+    own_step = "step" in vars(optimizer) or type(optimizer).step is not Optimizer.step
+    if own_step or not _steps_packed(type(optimizer)):
+        return None
+    try:
+        return optimizer.packed(model.parameters())
+    except ValueError:
+        return None
+
+
+class _OnValues:
+    """Training on the Values: each batch sets ``p.grad`` and ``optimizer.step()`` reads it.
+
+    The interface ``fit`` trains through: ``epoch``, ``score``, ``snapshot``/``restore``
+    (early stopping's best weights), ``finite`` (the divergence check), ``show``/``hide``
+    around user code and ``close`` at the end; the last three have nothing to do here.
+    """
+
+    source: str | None = None
+
+    def __init__(
+        self, model: Module, optimizer: Optimizer, step: _BatchStep, scorer: LossRunner | None
+    ) -> None:
+        self.model, self.optimizer, self.step, self.scorer = model, optimizer, step, scorer
+
+    def epoch(
+        self, settings: _Settings, order: list[int], layers: dict[str, list[Value]], bar: Progress
+    ) -> tuple[float, float | None, dict[str, float]]:
+        """One pass over the rows in ``order``: (mean loss, accuracy, gradient norms)."""
+        return _epoch(self.model, self.optimizer, self.step, settings, order, layers, bar)
+
+    def score(self, settings: _Settings) -> tuple[float | None, float | None]:
+        """The validation rows' (mean loss, accuracy); (None, None) without."""
+        return _score(self.model, self.scorer, settings)
+
+    def snapshot(self) -> Any:
+        return self.model.state_dict()
+
+    def restore(self, saved: Any) -> None:
+        self.model.load_state_dict(saved)
+
+    def finite(self) -> bool:
+        """Whether every weight is a finite number."""
+        return all(map(math.isfinite, self.model.state_dict().values()))
+
+    def show(self) -> None:
+        """Make the Values, ``p.grad`` and the optimizer's state current (before user code)."""
+
+    def hide(self) -> None:
+        """Read back what user code may have changed (after it)."""
+
+    def close(self) -> None:
+        """Leave everything as eager training would (at the end, or on an exception)."""
+
+
+class _InArrays(_OnValues):
+    """Compiled training with the parameters and the optimizer's state in arrays.
+
+    Each batch's gradient comes from the grouped program at θ (``packed.theta``), clipping
+    and gradient norms work on that vector, and ``packed.step`` updates θ and the buffers.
+    The Values, ``p.grad`` (the last batch's gradient, clipped, as eager leaves it) and
+    ``optimizer.state`` are written back by ``show`` (before callbacks, at the end, on an
+    exception) and read again by ``hide`` (callbacks may change weights or rates, which
+    are read at every step; a state replaced by ``optimizer.load_state_dict`` is read again,
+    a buffer edited in place inside ``optimizer.state`` is not).
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        optimizer: Optimizer,
+        runner: _GroupedLoss,
+        scorer: LossRunner | None,
+        packed: Packed,
+    ) -> None:
+        super().__init__(model, optimizer, runner.batch, scorer)
+        self.runner, self.packed, self.np = runner, packed, _numpy()
+        program = runner.grouped_program(True)
+        self.source = program.source if program is not None else None
+        self.index = {id(p): i for i, p in enumerate(packed.params)}
+        self.frozen = [v for _, v in model._named_values() if id(v) not in self.index]
+        self.grad: Any = None  # the last batch's gradient; None: zeroed
+        self.shown = False  # the Values hold θ, and θ is not read back yet
+        self.state: tuple[Any, ...] = ()  # the optimizer's state when shown, to see a change
+        self.arrays: dict[str, Any] = {}
+        self.layers: dict[str, Any] = {}
+
+    def load(self, settings: _Settings) -> bool:
+        """Put the rows (and validation rows) into arrays; False if they are not numbers."""
+        np = self.np
+        try:
+            self.arrays["X"] = np.asarray(settings.rows, dtype=float)
+            self.arrays["T"] = np.asarray(settings.targets, dtype=float)
+            if settings.validation is not None:
+                self.arrays["X_val"] = np.asarray(settings.validation[0], dtype=float)
+                self.arrays["T_val"] = np.asarray(settings.validation[1], dtype=float)
+        except (TypeError, ValueError):
+            return False
+        self.optimizer.zero_grad()  # as eager's first batch does: grad_value cleared
+        return bool(self.arrays["X"].ndim == 2)
+
+    def epoch(
+        self, settings: _Settings, order: list[int], layers: dict[str, list[Value]], bar: Progress
+    ) -> tuple[float, float | None, dict[str, float]]:
+        """One pass over the rows in ``order``, a packed optimizer step per batch."""
+        np, X, T = self.np, self.arrays["X"], self.arrays["T"]
+        total, hits, size = 0.0, 0, settings.batch_size
+        norms = dict.fromkeys(layers, 0.0)
+        where = self._layers(layers)
+        index = np.asarray(order, dtype=np.intp)
+        for start in range(0, len(index), size):
+            batch = index[start : start + size]
+            self.grad = None
+            found = self.runner.gradient(self.packed.theta, X[batch], T[batch])
+            loss_sum, batch_hits, grad = found or self._eagerly(batch, settings)
+            for name, at in where.items():
+                norms[name] += math.sqrt(math.fsum((grad[at] * grad[at]).tolist()))
+            if settings.clip_grad_norm is not None:
+                grad = _clipped(grad, settings.clip_grad_norm)
+            self.grad = grad
+            self.packed.step(grad)
+            total += loss_sum
+            hits += batch_hits
+            bar.advance(len(batch))
+        batches = math.ceil(len(order) / size)
+        accuracy = hits / len(order) if settings.objective.decide is not None else None
+        return total / len(order), accuracy, {name: n / batches for name, n in norms.items()}
+
+    def _layers(self, layers: dict[str, list[Value]]) -> dict[str, Any]:
+        """Where each layer's parameters are in θ."""
+        if self.layers.keys() != layers.keys():
+            np = self.np
+            self.layers = {
+                name: np.array([self.index[id(p)] for p in group], dtype=np.intp)
+                for name, group in layers.items()
+            }
+        return self.layers
+
+    def _eagerly(self, batch: Any, settings: _Settings) -> tuple[float, int, Any]:
+        """A batch whose numbers were not all finite, again by the eager engine at θ, so
+        that errors and NaNs are exactly eager's."""
+        self._write_weights()
+        for p in self.packed.params:
+            p.grad = 0.0
+        chosen = batch.tolist()
+        rows = [settings.rows[i] for i in chosen]
+        loss_sum, hits = eager_batch(
+            self.model, settings.objective, rows, [settings.targets[i] for i in chosen]
+        )
+        return loss_sum, hits, self.np.array([p.grad for p in self.packed.params])
+
+    def _write_weights(self) -> None:
+        for p, x in zip(self.packed.params, self.packed.theta.tolist(), strict=True):
+            p.data = x
+
+    def score(self, settings: _Settings) -> tuple[float | None, float | None]:
+        """The validation rows' (mean loss, accuracy) from the grouped program at θ."""
+        if settings.validation is None:
+            return None, None
+        if self.scorer is self.runner and self.runner.grouped_program(False) is not None:
+            theta, X, T = self.packed.theta, self.arrays["X_val"], self.arrays["T_val"]
+            found = self.runner.scores(theta, X, T)
+            if found is not None:
+                return found
+        self._write_weights()
+        return super().score(settings)
+
+    def snapshot(self) -> Any:
+        return self.packed.theta.copy()
+
+    def restore(self, saved: Any) -> None:
+        self.packed.theta[:] = saved
+
+    def finite(self) -> bool:
+        return bool(self.np.isfinite(self.packed.theta).all()) and all(
+            math.isfinite(v.data) for v in self.frozen
+        )
+
+    def show(self) -> None:
+        self.packed.sync()
+        if self.grad is None:
+            for p in self.optimizer.params:
+                p.grad = 0.0
+        else:
+            for p, g in zip(self.packed.params, self.grad.tolist(), strict=True):
+                p.grad = g
+        self.shown = True
+        self.state = (self.optimizer.state, len(self.optimizer.state), self.optimizer.steps)
+
+    def hide(self) -> None:
+        """Read the weights back; the optimizer's state too if it was replaced or changed in
+        size (``load_state_dict``, a new group), the expensive part of ``refresh``."""
+        if not self.shown:
+            return
+        self.shown = False
+        state = (self.optimizer.state, len(self.optimizer.state), self.optimizer.steps)
+        if state[0] is not self.state[0] or state[1:] != self.state[1:]:
+            self.packed.refresh()
+            return
+        params = self.packed.params
+        self.packed.theta[:] = self.np.fromiter((p.data for p in params), float, len(params))
+
+    def close(self) -> None:
+        if not self.shown:  # once shown, user code may have changed the Values since
+            self.show()
+
+
+def _clipped(grad: Any, max_norm: float) -> Any:
+    """``grad`` scaled as :func:`~autograd_lite.nn.clip_grad_norm_` scales the ``p.grad``."""
+    try:
+        total = math.fsum((grad * grad).tolist()) ** 0.5
+    except OverflowError:
+        total = math.inf
+    coefficient = max_norm / (total + 1e-6)
+    if not coefficient >= 1.0:  # NaN too: it spreads, as in PyTorch
+        return grad * coefficient
+    return grad
 
 
 def _epoch(
@@ -558,28 +802,28 @@ def _score(
 class _Best:
     """The epoch with the lowest watched loss so far and its weights; early stopping's patience."""
 
-    def __init__(self, model: Module, patience: int | None) -> None:
-        self.model, self.patience = model, patience
-        self.loss, self.epoch, self.state = math.inf, 0, model.state_dict()
+    def __init__(self, training: _OnValues, patience: int | None) -> None:
+        self.training, self.patience = training, patience
+        self.loss, self.epoch, self.state = math.inf, 0, training.snapshot()
 
     def update(self, epoch: int, watched: float) -> Literal["early_stopping"] | None:
         """Record epoch ``epoch``; ``"early_stopping"`` once patience has run out."""
         if watched < self.loss:
-            self.loss, self.epoch, self.state = watched, epoch, self.model.state_dict()
+            self.loss, self.epoch, self.state = watched, epoch, self.training.snapshot()
         elif self.patience is not None and epoch - self.epoch >= self.patience:
             return "early_stopping"
         return None
 
     def restore(self) -> None:
         """Put the best epoch's weights back into the model."""
-        self.model.load_state_dict(self.state)
+        self.training.restore(self.state)
 
 
 def _check_divergence(
-    model: Module, optimizer: Optimizer, best: _Best, loss: float, epoch: int
+    training: _OnValues, optimizer: Optimizer, best: _Best, loss: float, epoch: int
 ) -> None:
     """Raise ``ValueError`` (the best weights put back) if the loss or a weight is not finite."""
-    if math.isfinite(loss) and all(map(math.isfinite, model.state_dict().values())):
+    if math.isfinite(loss) and training.finite():
         return
     best.restore()  # the last finite weights worth keeping
     what = f"a loss of {loss}" if not math.isfinite(loss) else "inf/nan weights"
@@ -589,7 +833,14 @@ def _check_divergence(
     )
 
 
-def _callbacks_stop(hooks: Sequence[Callback], epoch: int, numbers: dict[str, float]) -> bool:
-    """Call every callback (each with its own copy of ``numbers``); True if one said stop."""
+def _callbacks_stop(
+    training: _OnValues, hooks: Sequence[Callback], epoch: int, numbers: dict[str, float]
+) -> bool:
+    """Call every callback (each with its own copy of ``numbers``), the Values current while
+    they run; True if one said stop."""
+    if not hooks:
+        return False
+    training.show()
     answers = [hook(epoch, dict(numbers)) for hook in hooks]
+    training.hide()
     return any(answer is False for answer in answers)

@@ -32,13 +32,17 @@ NUMPY = _compiled_loss.ARRAY_MIN_ROWS  # the library's default
 
 @contextlib.contextmanager
 def array_min_rows(rows: int) -> Iterator[None]:
-    """Run the block with ``autograd_lite._compiled_loss.ARRAY_MIN_ROWS = rows``."""
-    saved = _compiled_loss.ARRAY_MIN_ROWS
+    """Run the block with ``autograd_lite._compiled_loss.ARRAY_MIN_ROWS = rows``; for
+    ``PURE_PYTHON``, ``fit`` also runs the scalar programs (``RUNNER = _CompiledLoss``), not
+    the grouped NumPy program it runs by default."""
+    saved = _compiled_loss.ARRAY_MIN_ROWS, _compiled_loss.RUNNER
     _compiled_loss.ARRAY_MIN_ROWS = rows
+    if rows == PURE_PYTHON:
+        _compiled_loss.RUNNER = _compiled_loss._CompiledLoss
     try:
         yield
     finally:
-        _compiled_loss.ARRAY_MIN_ROWS = saved
+        _compiled_loss.ARRAY_MIN_ROWS, _compiled_loss.RUNNER = saved
 
 
 def demo_mlp(engine: Engine) -> nn.MLP:
@@ -167,10 +171,13 @@ def train_cli(path: Path, out: Path, batch_size: int | None, rows: int) -> dict[
 
         return timed
 
+    grouped = _compiled_loss._GroupedLoss
     saved = tabular.prepare, tabular.TrainingRun.fit, _compiled_loss._CompiledLoss.evaluate
+    saved_scores = grouped.scores  # what fit in arrays scores the held-out rows with
     tabular.prepare = timing("prepare", saved[0])  # type: ignore[assignment]
     tabular.TrainingRun.fit = timing("fit", saved[1])  # type: ignore[method-assign]
     _compiled_loss._CompiledLoss.evaluate = timing("validation", saved[2])  # type: ignore[method-assign]
+    grouped.scores = timing("validation", saved_scores)  # type: ignore[method-assign]
     argv = ["train", str(path), "--target", "label", "--hidden", "16,16", "--epochs", "1"]
     argv += ["--quiet", "--out", str(out)]
     if batch_size is not None:
@@ -184,6 +191,7 @@ def train_cli(path: Path, out: Path, batch_size: int | None, rows: int) -> dict[
             times["total"] = time.perf_counter() - start
     finally:
         tabular.prepare, tabular.TrainingRun.fit, _compiled_loss._CompiledLoss.evaluate = saved
+        grouped.scores = saved_scores  # type: ignore[method-assign]
     final = [line for line in printed.getvalue().splitlines() if line.startswith("final:")]
     return {**times, "final": final[0] if final else ""}
 

@@ -400,6 +400,7 @@ def test_fit_reuses_what_it_compiled_for_the_same_model(monkeypatch: pytest.Monk
         return trace_gradient(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runner, "trace_gradient", counting)
+    monkeypatch.setattr(runner, "RUNNER", runner._CompiledLoss)  # the scalar programs
     model = small_model()
     for _ in range(3):  # one epoch at a time, as a hand-made schedule would
         ag.fit(model, X_XOR, Y_XOR, loss="bce", epochs=1, progress=False)
