@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from . import grad_mode
 from .grad_mode import enable_grad, gc_paused, refuse_while_tracing
@@ -111,6 +111,7 @@ class Value:
     _db: float
     _stamp: int  # creation order of interior nodes (inputs are always older); 0 for leaves
     _grad_value: tuple[Value, float] | None  # (differentiable gradient, .grad when it was set)
+    _traced: ClassVar[bool] = False  # the compiler's subclass for traced Values sets it
 
     def __init__(self, data: float, label: str = "", requires_grad: bool = True) -> None:
         if not isinstance(requires_grad, bool):
@@ -370,7 +371,7 @@ def _node(
     With no ``op`` it is a constant leaf (``requires_grad=False``); otherwise an
     interior node, which always requires grad.
     """
-    node = _allocate(Value)
+    node = _allocate(_traced_class(a, b) if grad_mode.threads_tracing else Value)
     node.data = data
     node.grad = 0.0
     node._grad_value = None
@@ -383,6 +384,11 @@ def _node(
     node._db = db
     node._stamp = next(_clock) if op is not None else 0
     return node
+
+
+def _traced_class(*inputs: Value | None) -> type[Value]:
+    """While tracing, a node computed from a traced Value is traced too (its class)."""
+    return next((type(x) for x in inputs if x is not None and x._traced), Value)
 
 
 def _leaf(data: float, grad: float, label: str, requires_grad: bool) -> Value:

@@ -368,7 +368,12 @@ def test_no_value_computed_from_a_traced_one_gives_its_number_while_tracing() ->
     assert f(Value(-3.0)).data == 3.0
     with pytest.raises(ag.TraceError, match=r"\.data"):
         ag.compile(f)(-3.0)
-    g = lambda x: (y := x * 2) * 3 if y.data > 0 else -x
+
+    def g(x: Value) -> Value:
+        y = x * 2
+        return y * 3 if y.data > 0 else -x
+
+    assert g(Value(-3.0)).data == 3.0
     with pytest.raises(ag.TraceError, match=r"\.data"):
         ag.compile(g)(-3.0)
     kept: list[Value] = []

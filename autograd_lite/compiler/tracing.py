@@ -102,6 +102,7 @@ class _Placeholder(Value):
     tracing lasts (as ``float(x)`` does). Only placeholders pay for the check."""
 
     __slots__ = ()
+    _traced = True  # the engine makes every node computed from this one a _Placeholder too
 
     @property
     def data(self) -> float:
@@ -144,8 +145,15 @@ def trace_values(
     call_args = [
         [placeholder(t) for t in a] if isinstance(a, list) else placeholder(a) for a in args
     ]
-    with tracing(describe(f)), inside_transform(), enable_grad():
-        out = f(*call_args)
+    plain = [v for v in placeholders if type(v) is Value]  # bound weights: traced meanwhile
+    try:
+        for v in plain:
+            v.__class__ = _Placeholder
+        with tracing(describe(f)), inside_transform(), enable_grad():
+            out = f(*call_args)
+    finally:
+        for v in plain:
+            v.__class__ = Value
     terms: dict[Value, Any] = {}
     for node in topological_order(list(_values_in(out))):
         if node in placeholders:
