@@ -386,9 +386,11 @@ def _node(
     return node
 
 
-def _traced_class(*inputs: Value | None) -> type[Value]:
-    """While tracing, a node computed from a traced Value is traced too (its class)."""
-    return next((type(x) for x in inputs if x is not None and x._traced), Value)
+def _traced_class(a: Value | None, b: Value | None) -> type[Value]:
+    """While tracing, a node computed from a traced Value is traced too (takes its class)."""
+    if a is not None and a._traced:
+        return type(a)
+    return type(b) if b is not None and b._traced else Value
 
 
 def _leaf(data: float, grad: float, label: str, requires_grad: bool) -> Value:

@@ -397,7 +397,8 @@ def test_a_bound_parameter_is_traced_too() -> None:
     ):
         with pytest.raises(ag.TraceError, match=r"\.data"):
             trace_gradient(f, [2.0], [w])
-    assert type(w) is Value and w.data == 3.0  # a plain Value again
+    assert type(w) is Value  # a plain Value again
+    assert w.data == 3.0
     step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
     assert step.function([3.0], 2.0) == (36.0, [24.0])
     assert type(w) is Value

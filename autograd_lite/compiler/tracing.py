@@ -8,7 +8,8 @@ result to the reverse sweep (:mod:`~autograd_lite.compiler.sweep`), so nested tr
 trace and sweep in turn.
 
 Python control flow on a traced Value cannot be replayed by straight-line code, so while
-tracing, ``float()``, ``bool()``, comparisons and reading ``.data`` of a placeholder raise
+tracing, ``float()``, ``bool()``, comparisons and reading ``.data`` of a placeholder, of a
+bound weight or of any Value computed from them raise
 :class:`~autograd_lite.grad_mode.TraceError`.
 
 >>> x = new_input(3.0, "x")
@@ -99,7 +100,9 @@ class _Placeholder(Value):
     call being traced, so reading ``.data`` from ``f`` would bake that call into the code.
 
     The engine reads it to compute the trace; any other reader gets a TraceError while
-    tracing lasts (as ``float(x)`` does). Only placeholders pay for the check."""
+    tracing lasts (as ``float(x)`` does). Every node computed from a placeholder while some
+    thread traces is one too (the engine takes the class of a ``_traced`` input), and bound
+    weights become placeholders for the trace, so only traced Values pay for the check."""
 
     __slots__ = ()
     _traced = True  # the engine makes every node computed from this one a _Placeholder too
@@ -134,6 +137,8 @@ def trace_values(
     every other Value it closes over is a constant. Transforms called inside ``f`` give
     Values (as when nested), so what they compute is traced too. History is recorded even
     when the caller is inside ``no_grad()``: without it there would be nothing to read.
+    The bound Values are placeholders while ``f`` runs (plain Values again afterwards), so
+    ``f`` cannot read their numbers either.
     """
     placeholders: dict[Value, Term] = dict(bound or {})
 
