@@ -399,6 +399,7 @@ def test_a_bound_parameter_is_traced_too() -> None:
             trace_gradient(f, [2.0], [w])
     assert type(w) is Value  # a plain Value again
     assert w.data == 3.0
+    assert ag.grad_mode.threads_tracing == 0  # and eager nodes are plain Values again
     step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
     assert step.function([3.0], 2.0) == (36.0, [24.0])
     assert type(w) is Value

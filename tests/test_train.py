@@ -335,6 +335,12 @@ def test_a_model_reading_data_trains_eagerly_never_with_a_baked_branch(direct: b
     assert auto.loss == eager.loss
     with pytest.raises(ag.TraceError, match=r"\.data"):
         ag.fit(Peeking(direct), X, y, epochs=3, progress=False, compile=True, loss="mse")
+    rows = [[(i - 150) / 10.0] for i in range(300)]  # enough rows to try the compiled path
+    model = Peeking(direct)
+    model.w.data = -0.5  # each row's branch follows its own sign, as eagerly
+    eager_outputs = [model(row).data for row in rows]
+    assert len(set(eager_outputs)) > 100
+    assert predict(model, rows) == eager_outputs
 
 
 def test_a_long_epoch_moves_the_bar_per_example(
