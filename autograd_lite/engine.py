@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from . import grad_mode
 from .grad_mode import enable_grad, gc_paused, refuse_while_tracing
@@ -118,6 +118,7 @@ class Value:
     _db: float
     _stamp: int  # creation order of interior nodes (inputs are always older); 0 for leaves
     _grad_value: tuple[Value, float] | None  # (differentiable gradient, .grad when it was set)
+    _traced: ClassVar[bool] = False  # the compiler's subclass for traced Values sets it
 
     def __init__(self, data: float, label: str = "", requires_grad: bool = True) -> None:
         if not isinstance(requires_grad, bool):
@@ -385,7 +386,7 @@ def _node(
     With no ``op`` it is a constant leaf (``requires_grad=False``); otherwise an
     interior node, which always requires grad.
     """
-    node = _allocate(Value)
+    node = _allocate(_traced_class(a, b) if grad_mode.threads_tracing else Value)
     node.data = data
     node.grad = 0.0
     node._grad_value = None
@@ -398,6 +399,13 @@ def _node(
     node._db = db
     node._stamp = next(_clock) if op is not None else 0
     return node
+
+
+def _traced_class(a: Value | None, b: Value | None) -> type[Value]:
+    """While tracing, a node computed from a traced Value is traced too (takes its class)."""
+    if a is not None and a._traced:
+        return type(a)
+    return type(b) if b is not None and b._traced else Value
 
 
 def _leaf(data: float, grad: float, label: str, requires_grad: bool) -> Value:

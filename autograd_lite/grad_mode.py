@@ -41,6 +41,9 @@ mode = _GradMode()
 threads_without_grad = 0
 """How many threads are inside ``no_grad`` now. While it is 0 (nearly always) the engine's
 hot path skips the thread-local lookup, which costs as much as a small op."""
+threads_tracing = 0
+"""How many ``tracing`` blocks are open now, in all threads. While it is 0 the engine makes
+every node a plain ``Value`` without looking at its inputs' class."""
 _mode_lock = threading.Lock()
 
 
@@ -119,11 +122,16 @@ def tracing(what: str) -> Iterator[None]:
     ...     tracing_now()
     'f'
     """
+    global threads_tracing
     previous, mode.tracing = mode.tracing, what
+    with _mode_lock:
+        threads_tracing += 1
     try:
         yield
     finally:
         mode.tracing = previous
+        with _mode_lock:
+            threads_tracing -= 1
 
 
 def tracing_now() -> str:

@@ -127,6 +127,12 @@ def test_branches_inside_primitives_follow_the_data() -> None:
         (lambda x: x * 2 if x.data > 0 else -x, r"reading \.data"),
         (lambda x: x * x.data, r"reading \.data"),
         (ag.grad(lambda x: x * 2 if x.data > 0 else -x), r"reading \.data"),
+        (lambda x: x * 2 if (x + 1).data > 1 else -x, r"reading \.data"),  # an intermediate
+        (lambda x: x * 2 if (2 - x).tanh().data > 0 else -x, r"reading \.data"),
+        (lambda x: x * abs((x * x).data - 4.0), r"reading \.data"),  # a number made from it
+        (ag.grad(lambda x: x * 2 if (x * 3).data > 0 else -x), r"reading \.data"),
+        (lambda x: x * 2 if (x + 1).item() > 1 else -x, "float()"),
+        (lambda x: x * 2 if x.item() > 0 else -x, "float()"),
     ],
 )
 def test_data_dependent_control_flow_is_a_trace_error(f: Any, operation: str) -> None:
@@ -354,6 +360,49 @@ def test_reading_data_while_tracing_never_bakes_in_the_traced_call() -> None:
     assert square(3.0) == 9.0
     assert kept[0].data == 3.0  # read after tracing, a placeholder is a number again
     assert ag.compile(lambda x: (x * 2).relu().log())(4.0) == math.log(8.0)  # the engine reads it
+
+
+def test_no_value_computed_from_a_traced_one_gives_its_number_while_tracing() -> None:
+    """Every node computed from a placeholder stands for a number that changes per call."""
+    f = lambda x: x * 2 if (x + 1).data > 0 else -x
+    assert f(Value(-3.0)).data == 3.0
+    with pytest.raises(ag.TraceError, match=r"\.data"):
+        ag.compile(f)(-3.0)
+
+    def g(x: Value) -> Value:
+        y = x * 2
+        return y * 3 if y.data > 0 else -x
+
+    assert g(Value(-3.0)).data == 3.0
+    with pytest.raises(ag.TraceError, match=r"\.data"):
+        ag.compile(g)(-3.0)
+    kept: list[Value] = []
+    double = ag.compile(lambda x: kept.append(y := (x * 2).exp().log()) or y)
+    assert double(3.0) == 6.0
+    assert kept[0].data == 6.0  # read after tracing, an intermediate is a number again
+    c = Value(2.0)
+    assert ag.compile(lambda x: x * (c * 3.0).data)(1.0) == 6.0  # constants stay numbers
+    assert type(Value(2.0) * 3.0) is Value  # eager nodes made afterwards are plain
+
+
+def test_a_bound_parameter_is_traced_too() -> None:
+    """In ``trace_gradient`` a closed-over weight is an input: its number changes per call."""
+    from autograd_lite.compiler import trace_gradient
+
+    w = Value(3.0)
+    for f in (
+        lambda x: w * x if (w * 2.0).data > 0 else -x,
+        lambda x: w * x if w.data > 0 else -x,
+        lambda x: w * x if (w * x).data > 0 else -x,
+    ):
+        with pytest.raises(ag.TraceError, match=r"\.data"):
+            trace_gradient(f, [2.0], [w])
+    assert type(w) is Value  # a plain Value again
+    assert w.data == 3.0
+    assert ag.grad_mode.threads_tracing == 0  # and eager nodes are plain Values again
+    step = trace_gradient(lambda x: (w * x) ** 2, [2.0], [w])
+    assert step.function([3.0], 2.0) == (36.0, [24.0])
+    assert type(w) is Value
 
 
 def test_the_first_call_inside_no_grad_traces_and_runs() -> None:

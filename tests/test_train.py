@@ -322,6 +322,37 @@ def test_auto_falls_back_to_eager_once_and_says_why() -> None:
         ag.fit(Folded(), X, y, progress=False, compile="yes")
 
 
+class Peeking(ag.nn.Module):
+    """Branches on the number of a Value computed from its weight: eager only."""
+
+    def __init__(self, direct: bool) -> None:
+        self.w = ag.Value(0.5)
+        self.direct = direct
+
+    def __call__(self, x: object) -> ag.Value:
+        score = self.w * x[0]  # type: ignore[index]
+        number = (self.w * 2.0).data if self.direct else score.data
+        return score if number > 0 else -score
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_a_model_reading_data_trains_eagerly_never_with_a_baked_branch(direct: bool) -> None:
+    X, y = [[1.0], [-2.0], [3.0]], [1.0, 2.0, 3.0]
+    with pytest.warns(UserWarning, match=r"trains eagerly.*\.data") as caught:
+        auto = ag.fit(Peeking(direct), X, y, epochs=3, progress=False, loss="mse")
+    assert len(caught) == 1
+    eager = ag.fit(Peeking(direct), X, y, epochs=3, progress=False, compile=False, loss="mse")
+    assert auto.loss == eager.loss
+    with pytest.raises(ag.TraceError, match=r"\.data"):
+        ag.fit(Peeking(direct), X, y, epochs=3, progress=False, compile=True, loss="mse")
+    rows = [[(i - 150) / 10.0] for i in range(300)]  # enough rows to try the compiled path
+    model = Peeking(direct)
+    model.w.data = -0.5  # each row's branch follows its own sign, as eagerly
+    eager_outputs = [model(row).data for row in rows]
+    assert len(set(eager_outputs)) > 100
+    assert predict(model, rows) == eager_outputs
+
+
 def test_a_long_epoch_moves_the_bar_per_example(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

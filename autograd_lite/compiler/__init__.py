@@ -29,8 +29,9 @@ def value_and_grad_lambda(w, x):
 
 Values that ``f`` closes over are constants, frozen at their value when it was traced:
 pass what changes as an argument. Python control flow on a traced Value (``if``,
-comparisons, ``float()``, ``bool()``, reading ``.data``) raises :class:`TraceError`;
-branches *inside* primitives (``relu``, ``abs``) are part of the generated code.
+comparisons, ``float()``, ``bool()``, reading ``.data`` of it or of a Value computed from
+it) raises :class:`TraceError`; branches *inside* primitives (``relu``, ``abs``) are part of
+the generated code.
 
 The stages, one module each, in the order they run (:func:`~.compiled.generate` is the
 pipeline):

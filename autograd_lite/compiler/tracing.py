@@ -8,7 +8,8 @@ result to the reverse sweep (:mod:`~autograd_lite.compiler.sweep`), so nested tr
 trace and sweep in turn.
 
 Python control flow on a traced Value cannot be replayed by straight-line code, so while
-tracing, ``float()``, ``bool()``, comparisons and reading ``.data`` of a placeholder raise
+tracing, ``float()``, ``bool()``, comparisons and reading ``.data`` of a placeholder, of a
+bound weight or of any Value computed from them raise
 :class:`~autograd_lite.grad_mode.TraceError`.
 
 >>> x = new_input(3.0, "x")
@@ -99,9 +100,12 @@ class _Placeholder(Value):
     call being traced, so reading ``.data`` from ``f`` would bake that call into the code.
 
     The engine reads it to compute the trace; any other reader gets a TraceError while
-    tracing lasts (as ``float(x)`` does). Only placeholders pay for the check."""
+    tracing lasts (as ``float(x)`` does). Every node computed from a placeholder while some
+    thread traces is one too (the engine takes the class of a ``_traced`` input), and bound
+    weights become placeholders for the trace, so only traced Values pay for the check."""
 
     __slots__ = ()
+    _traced = True  # the engine makes every node computed from this one a _Placeholder too
 
     @property
     def data(self) -> float:
@@ -133,6 +137,8 @@ def trace_values(
     every other Value it closes over is a constant. Transforms called inside ``f`` give
     Values (as when nested), so what they compute is traced too. History is recorded even
     when the caller is inside ``no_grad()``: without it there would be nothing to read.
+    The bound Values are placeholders while ``f`` runs (plain Values again afterwards), so
+    ``f`` cannot read their numbers either.
     """
     placeholders: dict[Value, Term] = dict(bound or {})
 
@@ -144,8 +150,15 @@ def trace_values(
     call_args = [
         [placeholder(t) for t in a] if isinstance(a, list) else placeholder(a) for a in args
     ]
-    with tracing(describe(f)), inside_transform(), enable_grad():
-        out = f(*call_args)
+    plain = [v for v in placeholders if type(v) is Value]  # bound weights: traced meanwhile
+    try:
+        for v in plain:
+            v.__class__ = _Placeholder
+        with tracing(describe(f)), inside_transform(), enable_grad():
+            out = f(*call_args)
+    finally:
+        for v in plain:
+            v.__class__ = Value
     terms: dict[Value, Any] = {}
     for node in topological_order(list(_values_in(out))):
         if node in placeholders:
