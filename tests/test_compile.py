@@ -575,3 +575,13 @@ def test_grouped_takes_a_parameter_list_a_row_and_an_optional_target(args: tuple
     step = ag.compile(ag.value_and_grad(lambda w, x: w[0] * x[0]))
     with pytest.raises(TypeError, match=r"grouped takes \(params, x\) or \(params, x, t\)"):
         step.grouped(*args)
+
+
+def test_grouped_raises_trace_error_for_control_flow_on_a_traced_value() -> None:
+    pytest.importorskip("numpy")
+
+    def branchy(w: list[Value], x: list[Value]) -> Value:
+        return w[0] * x[0] if w[0] * x[0] > 0 else w[0]
+
+    with pytest.raises(ag.TraceError, match="comparison"):
+        ag.compile(branchy).grouped([1.0], [2.0])

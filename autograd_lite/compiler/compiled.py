@@ -279,7 +279,8 @@ class Compiled:
     """``f``, traced once per structure of arguments and run as generated Python.
 
     Call it like ``f`` with numbers and flat lists of numbers; it returns what ``f``
-    returns, with floats for Values. ``source`` is the code of the latest structure.
+    returns, with floats for Values. ``source`` is the code of the latest structure;
+    :meth:`grouped` is the program the vectorising pass makes of ``f(params, x)``.
 
     Args:
         f: The function (or a transform of one) to compile.
@@ -332,6 +333,7 @@ class Compiled:
 
         Raises:
             TypeError: If the arguments are not two lists of numbers and an optional number.
+            TraceError: If ``f`` cannot be traced, as when it is called compiled.
 
         >>> import autograd_lite as ag
         >>> def layer(w, x):  # three relu neurons of two inputs, summed
