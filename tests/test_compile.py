@@ -484,3 +484,104 @@ def test_programs_are_made_of_table_primitives_only() -> None:
     assert ops.CONDITIONS[">"] in ops_used
     assert "where(" in compiled.source
     assert " > " in compiled.source
+
+
+# --- the grouped program of a compiled function --------------------------------------------
+
+
+def hand_layer_loss(w: list[Value], x: list[Value], t: Value) -> Value:
+    """Four relu neurons of three inputs, then one linear neuron, written by hand."""
+    hidden = [sum((w[4 * i + j] * x[j] for j in range(3)), w[4 * i + 3]).relu() for i in range(4)]
+    out = sum((w[16 + i] * hidden[i] for i in range(4)), w[20])
+    return (out - t) ** 2
+
+
+def hand_layer_example() -> tuple[list[float], list[float]]:
+    import random
+
+    rng = random.Random(0)
+    return [rng.uniform(-1.0, 1.0) for _ in range(21)], [0.1, -0.2, 0.3]
+
+
+def test_a_hand_written_layer_is_one_matrix_product_in_the_grouped_source() -> None:
+    pytest.importorskip("numpy")
+    w0, x0 = hand_layer_example()
+    step = ag.compile(ag.value_and_grad(hand_layer_loss))
+    program = step.grouped(w0, x0, 1.0)
+    assert program is not None
+    forward = program.source.split("# backward")[0]
+    code = [line.split("#")[0].strip() for line in forward.splitlines()]
+    assert [line for line in code if "relu" in line or "x" in line.split()] == [
+        "h0 = relu(x @ W0.T + b0)"  # the four neurons: one line, no neuron by itself
+    ]
+    assert program.stats["products"] == 2  # the layer and the output neuron
+
+
+@pytest.mark.parametrize("transform", [ag.value_and_grad, ag.grad, lambda f: f])
+def test_the_grouped_program_gives_the_compiled_gradients(transform: Any) -> None:
+    np = pytest.importorskip("numpy")
+    w0, x0 = hand_layer_example()
+    step = ag.compile(ag.value_and_grad(hand_layer_loss))
+    program = ag.compile(transform(hand_layer_loss)).grouped(w0, x0, 1.0)
+    assert program is not None
+    rng = np.random.default_rng(1)
+    theta = rng.uniform(-1.0, 1.0, 21)  # not the parameters it was traced at
+    X, targets = rng.normal(size=(7, 3)), rng.normal(size=7)
+    losses, outputs, grad = program.run(theta, X, targets)
+    compiled = [step(theta.tolist(), x.tolist(), float(t)) for x, t in zip(X, targets, strict=True)]
+    assert outputs.shape == (7, 0)
+    assert losses.tolist() == pytest.approx([loss for loss, _ in compiled], rel=1e-12, abs=1e-300)
+    summed = np.sum([g for _, g in compiled], axis=0)
+    assert grad.tolist() == pytest.approx(summed.tolist(), rel=1e-12, abs=1e-12)
+
+
+def test_grouped_without_a_target_and_with_an_output() -> None:
+    np = pytest.importorskip("numpy")
+
+    def layer(w: list[Value], x: list[Value]) -> tuple[Value, list[Value]]:
+        z = [(w[3 * i] * x[0] + w[3 * i + 1] * x[1] + w[3 * i + 2]).tanh() for i in range(3)]
+        return sum(z, Value(0.0)), z
+
+    w0 = [0.1 * k - 0.4 for k in range(9)]
+    program = ag.compile(layer).grouped(w0, [1.0, 2.0])
+    assert program is not None
+    assert "x @ W0.T + b0" in program.source
+    X = np.array([[1.0, 2.0], [-0.5, 0.25]])
+    losses, outputs, grad = program.run(w0, X)
+    eager = [ag.compile(layer)(w0, x.tolist()) for x in X]
+    assert losses.tolist() == pytest.approx([loss for loss, _ in eager], rel=1e-12)
+    assert outputs.ravel().tolist() == pytest.approx([v for _, z in eager for v in z], rel=1e-12)
+    slopes = ag.compile(ag.grad(lambda w, x: layer(w, x)[0]))
+    summed = np.sum([slopes(w0, x.tolist()) for x in X], axis=0)
+    assert grad.tolist() == pytest.approx(summed.tolist(), rel=1e-12)
+
+
+def test_grouped_is_none_without_numpy_or_without_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("numpy")
+    from autograd_lite.compiler import vectorize
+
+    w0, x0 = hand_layer_example()
+    step = ag.compile(ag.value_and_grad(hand_layer_loss))
+    assert ag.compile(lambda w, x: (w[0] * x[0]).tanh()).grouped([2.0], [1.0]) is None
+    monkeypatch.setattr(vectorize, "numpy", lambda: None)
+    assert step.grouped(w0, x0, 1.0) is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [([1.0, 2.0],), (1.0, [2.0]), ([1.0], 2.0), ([1.0], [2.0], [3.0]), ([1.0], [2.0], 3.0, 4.0)],
+)
+def test_grouped_takes_a_parameter_list_a_row_and_an_optional_target(args: tuple[Any, ...]) -> None:
+    step = ag.compile(ag.value_and_grad(lambda w, x: w[0] * x[0]))
+    with pytest.raises(TypeError, match=r"grouped takes \(params, x\) or \(params, x, t\)"):
+        step.grouped(*args)
+
+
+def test_grouped_raises_trace_error_for_control_flow_on_a_traced_value() -> None:
+    pytest.importorskip("numpy")
+
+    def branchy(w: list[Value], x: list[Value]) -> Value:
+        return w[0] * x[0] if w[0] * x[0] > 0 else w[0]
+
+    with pytest.raises(ag.TraceError, match="comparison"):
+        ag.compile(branchy).grouped([1.0], [2.0])

@@ -32,6 +32,7 @@ from .arrays import array_functions
 from .sweep import differentiate
 from .terms import Program, Term
 from .tracing import describe, innermost, new_input, program, single, trace_values
+from .vectorize import VectorProgram, vectorize
 from .writer import Written, write
 
 __all__ = ["Compiled", "Generated", "compile", "generate", "trace", "trace_gradient"]
@@ -278,7 +279,8 @@ class Compiled:
     """``f``, traced once per structure of arguments and run as generated Python.
 
     Call it like ``f`` with numbers and flat lists of numbers; it returns what ``f``
-    returns, with floats for Values. ``source`` is the code of the latest structure.
+    returns, with floats for Values. ``source`` is the code of the latest structure;
+    :meth:`grouped` is the program the vectorising pass makes of ``f(params, x)``.
 
     Args:
         f: The function (or a transform of one) to compile.
@@ -307,6 +309,55 @@ class Compiled:
     def generated(self, *args: Any) -> Generated:
         """The program for arguments shaped like ``args``, traced now if it is new."""
         return self._generated(*_floats(args))
+
+    def grouped(self, *args: Any) -> VectorProgram | None:
+        """The grouped program of ``f`` for a parameter list, a row and maybe a target.
+
+        The vectorising pass (:func:`~autograd_lite.compiler.vectorize.vectorize`) reads
+        the compiled function (inside any transform) as ``f(params, x)`` or
+        ``f(params, x, t)``: the first argument, a list, holds the parameters the
+        gradient is taken for, θ; the second, a list, is one input row; the optional
+        third, a number, is the row's target. ``f`` returns its loss, or ``(loss,
+        output)``. Dot products of ``x`` with parameters become matrix products over a
+        batch, whatever transform is compiled (the program always differentiates by θ).
+        The result's ``run(theta, X, targets)`` gives each row's loss, the outputs and the
+        gradient summed over the rows of ``X`` (B, len(x)). It is built anew at each call:
+        keep it.
+
+        Args:
+            *args: Example arguments: ``(params, x)`` or ``(params, x, t)``.
+
+        Returns:
+            The :class:`~autograd_lite.compiler.vectorize.VectorProgram`, or None
+            without NumPy or when nothing in the graph groups.
+
+        Raises:
+            TypeError: If the arguments are not two lists of numbers and an optional number.
+            TraceError: If ``f`` cannot be traced, as when it is called compiled.
+
+        >>> import autograd_lite as ag
+        >>> def layer(w, x):  # three relu neurons of two inputs, summed
+        ...     return sum((w[3*i] * x[0] + w[3*i+1] * x[1] + w[3*i+2]).relu() for i in range(3))
+        >>> program = ag.compile(ag.value_and_grad(layer)).grouped([0.5] * 9, [1.0, 2.0])
+        >>> print("\\n".join(line for line in program.source.splitlines() if " @ " in line))
+            h0 = relu(x @ W0.T + b0)  # a matrix product, then relu
+            d_W0 = d_z0.T @ x  # ∂L/∂W of a matrix product: δᵀ·x
+        """
+        key, floats = _floats(args)
+        if len(key) not in (2, 3) or None in key[:2] or key[2:] not in ((), (None,)):
+            raise TypeError(
+                "grouped takes (params, x) or (params, x, t): two lists of numbers "
+                "and an optional number"
+            )
+        f = innermost(self.f)
+        params = [Value(w) for w in floats[0]]
+        target = floats[2] if len(floats) == 3 else None
+        return vectorize(
+            (lambda x: f(params, x)) if target is None else (lambda x, t: f(params, x, t)),
+            params,
+            floats[1],
+            target,
+        )
 
     def _generated(self, key: tuple[int | None, ...], args: list[Any]) -> Generated:
         generated = self._cache.get(key)
