@@ -49,12 +49,14 @@ def generate(traced: Program) -> Generated:
        and read its graph back as terms;
     2. sweep: :func:`~autograd_lite.compiler.sweep.differentiate` wrote each gradient
        asked for as terms (inside ``program`` for a transform);
-    3. vectorise: not yet. Grouping isomorphic scalar terms into array operations
-       (matrix products, elementwise ops over groups) is a pass ``Program -> Program``
-       that belongs here, between the sweep and the writer;
-    4. write: :func:`~autograd_lite.compiler.writer.write` names the terms and writes
+    3. write: :func:`~autograd_lite.compiler.writer.write` names the terms and writes
        the source;
-    5. compile: :class:`Generated` turns the source into a function.
+    4. compile: :class:`Generated` turns the source into a function.
+
+    The grouping pass, :mod:`~autograd_lite.compiler.vectorize`, is the batched
+    alternative to stages 2-4: it groups the traced forward graph into array operations
+    and writes the backward pass with the matrix transposes (:meth:`Compiled.grouped`,
+    and ``fit`` with NumPy).
 
     Args:
         traced: the program as stages 1 and 2 left it.
@@ -62,9 +64,8 @@ def generate(traced: Program) -> Generated:
     Returns:
         The program, generated and compiled.
     """
-    # 3. vectorise: not yet; `traced = vectorise(traced)` goes here.
-    written = write(traced)  # 4. write
-    return Generated(written)  # 5. compile
+    written = write(traced)  # 3. write
+    return Generated(written)  # 4. compile
 
 
 class Generated:
