@@ -20,39 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from headless_chromium import chromium, skip_without_browser
 
 import autograd_lite as ag
 from autograd_lite.play.config import DEFAULTS
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1300,900",
-]
 IMAGES = Path(__file__).resolve().parent.parent / "notebooks" / "images"
 
-
-def _missing() -> str | None:
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(program, os.X_OK):
-            return f"{program} is missing (Debian: apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is missing (pip install selenium)"
-    return None
-
-
-MISSING = _missing()
-pytestmark = pytest.mark.skipif(
-    MISSING is not None and not os.environ.get("CI"), reason=MISSING or ""
-)
+pytestmark = skip_without_browser()
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +41,7 @@ def server() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium(tmp_path_factory, "1300,900")
 
 
 def call(server: Any, method: str, path: str, body: object = None) -> Any:
