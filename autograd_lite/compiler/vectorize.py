@@ -682,14 +682,12 @@ class _Program:
             if item.kind in ("input", "target"):
                 self.texts[item.index] = item.name
                 continue
-            if item.kind == "dot":
-                self.forward_dot(item)
-            elif item.kind == "max":
-                self.forward_max(item)
-            elif item.kind == "sum":
-                self.forward_sum(item)
-            else:
-                self.forward_op(item)
+            self.emit_item("forward", item)
+
+    def emit_item(self, direction: str, item: _Item) -> None:
+        """Emit ``item``'s ``direction`` ("forward" or "backward") code by its kind's method."""
+        kind = item.kind if item.kind in ("dot", "max", "sum") else "op"
+        getattr(self, f"{direction}_{kind}")(item)
 
     def layer(self, item: _Item) -> str:
         indices = [i for row in item.operands["W"] for i in row]
@@ -895,14 +893,7 @@ class _Program:
         for item in reversed(b.items):
             if item.index not in self.adjoint or item.kind in ("input", "target"):
                 continue
-            if item.kind == "dot":
-                self.backward_dot(item)
-            elif item.kind == "max":
-                self.backward_max(item)
-            elif item.kind == "sum":
-                self.backward_sum(item)
-            else:
-                self.backward_op(item)
+            self.emit_item("backward", item)
         return self.back
 
     def accumulate(
