@@ -7,9 +7,11 @@ tests are skipped, except in CI (``CI`` set), which installs them: there they fa
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +64,24 @@ def chromium(tmp_path_factory: pytest.TempPathFactory, window_size: str) -> Iter
         yield driver
     finally:
         driver.quit()
+
+
+def screenshot(driver: Any, path: Path) -> bytes:
+    """Save the window as a PNG at ``path`` and return its bytes."""
+    assert driver.save_screenshot(str(path))
+    png = path.read_bytes()
+    assert png.startswith(b"\x89PNG")
+    return png
+
+
+def assert_not_blank(png: bytes) -> None:
+    """The screenshot shows more than a blank page (many colours; a large file without Pillow)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        assert len(png) > 10_000
+        return
+    with Image.open(io.BytesIO(png)) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is not None
+    assert len(colours) > 50, "more than a blank page"
