@@ -760,16 +760,21 @@ class _Program:
                 return None
         return other
 
+    def read_named(self, atoms: list[Atom], group: bool) -> tuple[str, str]:
+        """:meth:`read`, with a "mixed" read first bound to a fresh name ``u<n>``."""
+        text, kind = self.read(atoms, group)
+        if kind == "mixed":
+            name = self.numbered("u")
+            self.lines.append(f"    {name} = {text}")
+            text = name
+        return text, kind
+
     def forward_op(self, item: _Item) -> None:
         group = item.width is not None
         reads = []
         source = None
         for atoms in item.operands["args"]:
-            text, kind = self.read(atoms, group)
-            if kind == "mixed":
-                name = self.numbered("u")
-                self.lines.append(f"    {name} = {text}")
-                text = name
+            text, kind = self.read_named(atoms, group)
             reads.append((text, kind, atoms))
             if atoms[0][0] in ("g", "s") and atoms[0][1].index in self.fused:
                 source = atoms[0][1]
@@ -846,11 +851,7 @@ class _Program:
                 reads.append(("term", text, kind, atoms))
         else:
             for atoms in item.operands["terms"]:
-                text, kind = self.read(atoms, True)
-                if kind == "mixed":
-                    name = self.numbered("u")
-                    self.lines.append(f"    {name} = {text}")
-                    text = name
+                text, kind = self.read_named(atoms, True)
                 parts.append(text)
                 reads.append(("term", text, kind, atoms))
         item.operands["reads"] = reads
