@@ -343,7 +343,10 @@ def eager_batch(
 
 
 def eager_scores(
-    model: Module, objective: Objective, rows: Sequence[Sequence[float]], targets: Sequence[float]
+    model: Callable[[Sequence[float]], Output],
+    objective: Objective,
+    rows: Sequence[Sequence[float]],
+    targets: Sequence[float],
 ) -> tuple[float, float | None]:
     """``(mean loss, accuracy)`` by the eager engine, without a graph."""
     targets = [float(t) for t in targets]

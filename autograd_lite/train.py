@@ -25,8 +25,8 @@ from ._compiled_loss import (
     _GroupedLoss,
     _numpy,
     eager_batch,
+    eager_scores,
 )
-from ._compiled_loss import hits as _hits
 from ._progress import Progress
 from .engine import Value
 from .grad_mode import no_grad
@@ -223,12 +223,7 @@ def _scores(
         found = _compiled_scores(model, objective, rows, targets) if compiled else None
         if found is not None:
             return found
-        with no_grad():
-            outputs = [model(row) for row in rows]
-            mean = objective.loss(outputs, targets).data
-    if objective.decide is None:
-        return mean, None
-    return mean, _hits(objective, outputs, targets) / len(targets)
+        return eager_scores(model, objective, rows, targets)
 
 
 def predict(
@@ -655,9 +650,7 @@ class _InArrays(_OnValues):
             total += loss_sum
             hits += batch_hits
             bar.advance(len(batch))
-        batches = math.ceil(len(order) / size)
-        accuracy = hits / len(order) if settings.objective.decide is not None else None
-        return total / len(order), accuracy, {name: n / batches for name, n in norms.items()}
+        return _epoch_means(settings, total, hits, norms, len(order))
 
     def _layers(self, layers: dict[str, list[Value]]) -> dict[str, Any]:
         """Where each layer's parameters are in θ."""
@@ -778,9 +771,17 @@ def _epoch(
         total += loss_sum
         hits += batch_hits
         bar.advance(len(batch))
-    batches = math.ceil(len(order) / size)
-    accuracy = hits / len(order) if settings.objective.decide is not None else None
-    return total / len(order), accuracy, {name: n / batches for name, n in norms.items()}
+    return _epoch_means(settings, total, hits, norms, len(order))
+
+
+def _epoch_means(
+    settings: _Settings, total: float, hits: int, norms: dict[str, float], rows: int
+) -> tuple[float, float | None, dict[str, float]]:
+    """An epoch's (mean loss, accuracy, mean gradient norm per layer) from its sums over
+    ``rows`` rows in batches of ``settings.batch_size``."""
+    batches = math.ceil(rows / settings.batch_size)
+    accuracy = hits / rows if settings.objective.decide is not None else None
+    return total / rows, accuracy, {name: n / batches for name, n in norms.items()}
 
 
 def _score(

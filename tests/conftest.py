@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -35,3 +39,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("requires_torch"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The names inside the project's wheel, built once per test session with hatchling."""
+    pytest.importorskip("hatchling", reason="hatchling builds the wheel (the dev extra has it)")
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "-d", str(out)],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = out.glob("autograd_lite-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())

@@ -282,6 +282,16 @@ def folder(tmp_path: Path) -> Path:
 TRAIN = ["train", "{dir}/good.csv", "--target", "y", "--epochs", "2", "--quiet"]
 
 
+def train_to_out(csv: str) -> list[str]:
+    """Train on ``{dir}/csv``, writing ``{dir}/out.json``."""
+    return ["train", f"{{dir}}/{csv}", "--target", "y", "--out", "{dir}/out.json"]
+
+
+def predict_to(csv: str, out: str) -> list[str]:
+    """Predict ``{dir}/csv`` with ``{dir}/model.json``, writing ``{dir}/out``."""
+    return ["predict", "{dir}/model.json", f"{{dir}}/{csv}", "--out", f"{{dir}}/{out}"]
+
+
 # (argv, a phrase of the message, the file that must stay as it was)
 CASES: dict[str, tuple[list[str], str, str]] = {
     "lr inf": ([*TRAIN, "--lr", "inf", "--out", "{dir}/out.json"], "and finite", "out.json"),
@@ -305,37 +315,25 @@ CASES: dict[str, tuple[list[str], str, str]] = {
     "out a folder": ([*TRAIN, "--out", "{dir}/a_folder"], "is a folder", "out.json"),
     "out nowhere": ([*TRAIN, "--out", "{dir}/no/model.json"], "does not exist", "out.json"),
     "unclosed quote": (
-        ["train", "{dir}/quote.csv", "--target", "y", "--out", "{dir}/out.json"],
+        train_to_out("quote.csv"),
         "quote.csv:2: a quoted cell is never closed",
         "out.json",
     ),
-    "long cell": (
-        ["train", "{dir}/long.csv", "--target", "y", "--out", "{dir}/out.json"],
-        "long.csv:2: a cell is longer than",
-        "out.json",
-    ),
-    "not utf-8": (
-        ["train", "{dir}/latin1.csv", "--target", "y", "--out", "{dir}/out.json"],
-        "latin1.csv:3: not UTF-8",
-        "out.json",
-    ),
-    "predict out is the data": (
-        ["predict", "{dir}/model.json", "{dir}/good.csv", "--out", "{dir}/good.csv"],
-        "is the input",
-        "good.csv",
-    ),
+    "long cell": (train_to_out("long.csv"), "long.csv:2: a cell is longer than", "out.json"),
+    "not utf-8": (train_to_out("latin1.csv"), "latin1.csv:3: not UTF-8", "out.json"),
+    "predict out is the data": (predict_to("good.csv", "good.csv"), "is the input", "good.csv"),
     "predict out is the model": (
-        ["predict", "{dir}/model.json", "{dir}/good.csv", "--out", "{dir}/model.json"],
+        predict_to("good.csv", "model.json"),
         "is the input",
         "model.json",
     ),
     "predict out read-only": (
-        ["predict", "{dir}/model.json", "{dir}/good.csv", "--out", "{dir}/readonly.json"],
+        predict_to("good.csv", "readonly.json"),
         "read-only",
         "readonly.json",
     ),
     "predict words": (
-        ["predict", "{dir}/model.json", "{dir}/words.csv", "--out", "{dir}/out.csv"],
+        predict_to("words.csv", "out.csv"),
         "words.csv:2: column 'x2' holds 'two'",
         "out.csv",
     ),

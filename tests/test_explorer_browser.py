@@ -6,51 +6,20 @@ installs them (``.ci/run``): there a missing browser fails the tests.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from headless_chromium import assert_not_blank, chromium, screenshot, skip_without_browser
 from running_example import labelled_example
 
 import autograd_lite as ag
 from autograd_lite.explorer import page_data
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1300,700",
-]
-
-
-def _missing() -> str | None:
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(program, os.X_OK):
-            return f"{program} is missing (Debian: apt-get install chromium chromium-driver)"
-    if shutil.which("dot") is None:
-        return "Graphviz's dot is missing"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is missing (pip install selenium)"
-    return None
-
-
-MISSING = _missing()
-pytestmark = pytest.mark.skipif(
-    MISSING is not None and not os.environ.get("CI"), reason=MISSING or ""
-)
+pytestmark = skip_without_browser(needs_dot=True)
 
 
 def classic() -> ag.Value:
@@ -59,19 +28,7 @@ def classic() -> ag.Value:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium(tmp_path_factory, "1300,700")
 
 
 @pytest.fixture
@@ -185,19 +142,8 @@ def test_a_screenshot_is_not_blank(page: tuple[Any, Any, Any], tmp_path: Path) -
     driver, _, _ = page
     for _ in range(5):
         driver.find_element(By.ID, "next").click()
-    shot = tmp_path / "explorer.png"
-    assert driver.save_screenshot(str(shot))
-    png = shot.read_bytes()
-    assert png.startswith(b"\x89PNG")
-    try:
-        from PIL import Image
-    except ImportError:
-        assert len(png) > 10_000
-        return
-    with Image.open(io.BytesIO(png)) as image:
-        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
-    assert colours is not None
-    assert len(colours) > 50, "more than a blank page"
+    png = screenshot(driver, tmp_path / "explorer.png")
+    assert_not_blank(png)
 
 
 def _typeset_every_step(driver: Any, steps: list[dict[str, Any]]) -> list[str]:

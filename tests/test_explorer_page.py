@@ -7,14 +7,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
-import zipfile
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from page_checks import assert_css_parses, node_check
 from running_example import labelled_example
 
 from autograd_lite.explorer import page_html
@@ -117,28 +115,14 @@ def test_the_template_is_strict_html() -> None:
 
 
 def test_the_style_parses_as_css() -> None:
-    tinycss2 = pytest.importorskip("tinycss2", reason="tinycss2 parses the CSS")
-    rules = tinycss2.parse_stylesheet(page_file("explorer.css"), True, True)
-    assert len(rules) > 10
-    for rule in rules:
-        assert rule.type == "qualified-rule", f"not a CSS rule: {rule.serialize()[:60]!r}"
-        declarations = tinycss2.parse_blocks_contents(rule.content, True, True)
-        assert declarations, f"empty rule {tinycss2.serialize(rule.prelude).strip()!r}"
-        for declaration in declarations:
-            assert declaration.type == "declaration", f"{declaration.serialize()[:60]!r}"
+    assert_css_parses(page_file("explorer.css"))
 
 
 def test_the_script_passes_node_check(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not on the PATH: it checks the JavaScript's syntax")
-    script = tmp_path / "explorer.js"
-    script.write_text(page_file("explorer.js"), encoding="utf-8")
-    checked = subprocess.run([node, "--check", str(script)], capture_output=True, text=True)
+    checked = node_check(page_file("explorer.js"), tmp_path / "explorer.js")
     assert checked.returncode == 0, checked.stderr
-    broken = tmp_path / "broken.js"
-    broken.write_text(page_file("explorer.js").replace("function", "functoin", 1))
-    assert subprocess.run([node, "--check", str(broken)], capture_output=True).returncode != 0
+    broken = page_file("explorer.js").replace("function", "functoin", 1)
+    assert node_check(broken, tmp_path / "broken.js").returncode != 0
 
 
 def test_no_page_file_can_end_its_element_early() -> None:
@@ -164,16 +148,7 @@ def test_a_built_page_holds_the_files_inline_and_is_strict_html() -> None:
     assert re.search(r"url\(data:font/woff2;base64,", page), "the fonts are inline"
 
 
-def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
-    pytest.importorskip("hatchling", reason="hatchling builds the wheel (the dev extra has it)")
-    subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "-d", str(tmp_path)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("autograd_lite-*.whl")
-    shipped = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"autograd_lite/{name}" for name in (*FILES, "py.typed")} <= shipped
+def test_the_wheel_ships_the_page_files(wheel_files: set[str]) -> None:
+    assert {f"autograd_lite/{name}" for name in (*FILES, "py.typed")} <= wheel_files
     katex = {f"autograd_lite/katex/{name}" for name in ("katex.min.js", "katex.min.css", "LICENSE")}
-    assert katex <= shipped, "KaTeX ships with its licence"
+    assert katex <= wheel_files, "KaTeX ships with its licence"

@@ -42,6 +42,13 @@ def packed_step(packed: optim.Packed, t: int) -> None:
     packed.step(np.array(grad))
 
 
+def step_both(a: optim.Optimizer, pa: list[Value], packed: optim.Packed, steps: range) -> None:
+    """Step ``a`` eagerly and ``packed`` on its array, with the same gradients, for each t."""
+    for t in steps:
+        eager_step(a, pa, t)
+        packed_step(packed, t)
+
+
 def assert_same(a: optim.Optimizer, b: optim.Optimizer, pa: list[Value], pb: list[Value]) -> None:
     assert [p.data for p in pa] == [p.data for p in pb]
     sa, sb = a.state_dict(), b.state_dict()
@@ -85,9 +92,7 @@ SETTINGS: dict[str, Make] = {
 def test_packed_steps_then_sync_equal_eager_steps(make: Make) -> None:
     a, pa, b, pb = two(make)
     packed = b.packed()
-    for t in range(12):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(12))
     assert [p.data for p in pb] == START  # the Values wait for sync()
     assert b.state == {}
     assert b.steps == 12  # ... but the step count is always current
@@ -177,9 +182,7 @@ def test_parameters_of_one_group_at_different_steps(make: Make) -> None:
     for p, q in zip(pa, pb):
         q.data = p.data
     packed = b.packed()
-    for t in range(3, 8):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(3, 8))
     packed.sync()
     assert_same(a, b, pa, pb)
 
@@ -189,9 +192,7 @@ def test_packed_and_eager_steps_interleave(make: Make) -> None:
     """Packed steps, sync, steps on the Values, refresh, packed steps: one run, as if eager."""
     a, pa, b, pb = two(make)
     packed = b.packed()
-    for t in range(4):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(4))
     packed.sync()
     assert_same(a, b, pa, pb)
     for t in range(4, 7):
@@ -201,9 +202,7 @@ def test_packed_and_eager_steps_interleave(make: Make) -> None:
         params[2].data = 0.125
         opt.param_groups[0]["lr"] *= 0.5
     packed.refresh()
-    for t in range(7, 12):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(7, 12))
     packed.sync()
     assert_same(a, b, pa, pb)
     assert b.steps == 12
@@ -212,22 +211,16 @@ def test_packed_and_eager_steps_interleave(make: Make) -> None:
 def test_refresh_reads_a_loaded_state_and_sync_keeps_the_state_dicts() -> None:
     a, pa, b, pb = two(SETTINGS["adam amsgrad"])
     packed = b.packed()
-    for t in range(3):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(3))
     packed.sync()
     kept = b.state[pb[0]]
-    for t in range(3, 5):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(3, 5))
     packed.sync()
     assert b.state[pb[0]] is kept  # updated in place, as step() does
     assert list(kept) == ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
     b.load_state_dict(a.state_dict())  # the same numbers: nothing must change
     packed.refresh()
-    for t in range(5, 8):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(5, 8))
     packed.sync()
     assert_same(a, b, pa, pb)
 
@@ -257,9 +250,7 @@ def test_a_subclass_with_its_own_step_steps_through_the_values() -> None:
 
     a, pa, b, pb = two(lambda p: Clipped(p, lr=0.1, momentum=0.5))
     packed = b.packed()
-    for t in range(6):
-        eager_step(a, pa, t)
-        packed_step(packed, t)
+    step_both(a, pa, packed, range(6))
     packed.sync()
     assert_same(a, b, pa, pb)
     assert packed.theta.tolist() == [p.data for p in pb]

@@ -9,19 +9,18 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from page_checks import assert_css_parses, node_check
 
 import autograd_lite as ag
 from autograd_lite.play.config import DEFAULTS, checked
@@ -465,36 +464,16 @@ def test_the_page_loads_only_its_own_files() -> None:
 
 
 def test_the_style_parses_as_css() -> None:
-    tinycss2 = pytest.importorskip("tinycss2", reason="tinycss2 parses the CSS")
-    rules = tinycss2.parse_stylesheet(page_file("playground.css"), True, True)
-    assert len(rules) > 10
-    for rule in rules:
-        assert rule.type == "qualified-rule", f"not a CSS rule: {rule.serialize()[:60]!r}"
-        for declaration in tinycss2.parse_blocks_contents(rule.content, True, True):
-            assert declaration.type == "declaration", f"{declaration.serialize()[:60]!r}"
+    assert_css_parses(page_file("playground.css"))
 
 
 def test_the_script_passes_node_check(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not on the PATH: it checks the JavaScript's syntax")
-    script = tmp_path / "page.js"
-    script.write_text(page_file("playground.js"), encoding="utf-8")
-    checked_ = subprocess.run([node, "--check", str(script)], capture_output=True, text=True)
+    checked_ = node_check(page_file("playground.js"), tmp_path / "page.js")
     assert checked_.returncode == 0, checked_.stderr
 
 
-def test_the_wheel_ships_the_page_files(tmp_path: Path) -> None:
-    pytest.importorskip("hatchling", reason="hatchling builds the wheel (the dev extra has it)")
-    subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "--target", "wheel", "-d", str(tmp_path)],
-        cwd=Path(__file__).resolve().parent.parent,
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("autograd_lite-*.whl")
-    shipped = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"autograd_lite/play/{name}" for name in PAGE_FILES} <= shipped
+def test_the_wheel_ships_the_page_files(wheel_files: set[str]) -> None:
+    assert {f"autograd_lite/play/{name}" for name in PAGE_FILES} <= wheel_files
 
 
 def spiral_csv(rows: int = 60) -> str:

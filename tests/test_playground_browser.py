@@ -20,39 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from headless_chromium import assert_not_blank, chromium, screenshot, skip_without_browser
 
 import autograd_lite as ag
 from autograd_lite.play.config import DEFAULTS
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1300,900",
-]
 IMAGES = Path(__file__).resolve().parent.parent / "notebooks" / "images"
 
-
-def _missing() -> str | None:
-    for program in (CHROMIUM, CHROMEDRIVER):
-        if not os.access(program, os.X_OK):
-            return f"{program} is missing (Debian: apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is missing (pip install selenium)"
-    return None
-
-
-MISSING = _missing()
-pytestmark = pytest.mark.skipif(
-    MISSING is not None and not os.environ.get("CI"), reason=MISSING or ""
-)
+pytestmark = skip_without_browser()
 
 
 @pytest.fixture(scope="module")
@@ -66,19 +41,7 @@ def server() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from chromium(tmp_path_factory, "1300,900")
 
 
 def call(server: Any, method: str, path: str, body: object = None) -> Any:
@@ -327,21 +290,10 @@ def test_a_screenshot_is_not_blank(browser: Any, server: Any, tmp_path: Path) ->
     browser.find_element(By.CSS_SELECTOR, '#network button.neuron[data-layer="1"]').click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#backward li"))
     ActionChains(browser).move_to_element(browser.find_element(By.TAG_NAME, "h1")).perform()
-    shot = tmp_path / "playground.png"
-    assert browser.save_screenshot(str(shot))
-    png = shot.read_bytes()
-    assert png.startswith(b"\x89PNG")
+    png = screenshot(browser, tmp_path / "playground.png")
     if os.environ.get("AUTOGRAD_LITE_SCREENSHOTS") == "1":
         _save_small(png, IMAGES / "playground.png")
-    try:
-        from PIL import Image
-    except ImportError:
-        assert len(png) > 10_000
-        return
-    with Image.open(io.BytesIO(png)) as image:
-        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
-    assert colours is not None
-    assert len(colours) > 50, "more than a blank page"
+    assert_not_blank(png)
 
 
 def _save_small(png: bytes, path: Path) -> None:

@@ -21,59 +21,43 @@ def labelled(**values: float) -> dict[str, ag.Value]:
     return {name: ag.Value(x, label=name) for name, x in values.items()}
 
 
+def named(value: ag.Value, label: str) -> ag.Value:
+    value.label = label
+    return value
+
+
 def neuron() -> ag.Value:
     v = labelled(x1=2.0, x2=0.0, w1=-3.0, w2=1.0, b=6.8813735870195432)
     v["x1"].requires_grad = v["x2"].requires_grad = False  # the data: never asked for
-    x1w1 = v["x1"] * v["w1"]
-    x1w1.label = "x1w1"
-    x2w2 = v["x2"] * v["w2"]
-    x2w2.label = "x2w2"
-    s = x1w1 + x2w2
-    s.label = "s"
-    n = s + v["b"]
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o
+    x1w1 = named(v["x1"] * v["w1"], "x1w1")
+    x2w2 = named(v["x2"] * v["w2"], "x2w2")
+    s = named(x1w1 + x2w2, "s")
+    n = named(s + v["b"], "n")
+    return named(n.tanh(), "o")
 
 
 def used_twice() -> ag.Value:
     v = labelled(a=0.5, b=-0.8)
-    d = v["a"] * v["b"]
-    d.label = "d"
-    e = d * d + d
-    e.label = "e"
-    L = e.tanh() * 3
-    L.label = "L"
-    return L
+    d = named(v["a"] * v["b"], "d")
+    e = named(d * d + d, "e")
+    return named(e.tanh() * 3, "L")
 
 
 def signs() -> ag.Value:
     v = labelled(a=2.0, b=0.5, x=1.25)
-    b2 = v["b"] * 2
-    b2.label = "b2"
-    c = v["x"] * 3
-    c.label = "c"
-    diff = v["a"] - b2
-    diff.label = "diff"
-    q = diff / c
-    q.label = "q"
-    L = q.sigmoid()
-    L.label = "L"
-    return L
+    b2 = named(v["b"] * 2, "b2")
+    c = named(v["x"] * 3, "c")
+    diff = named(v["a"] - b2, "diff")
+    q = named(diff / c, "q")
+    return named(q.sigmoid(), "L")
 
 
 def exps() -> ag.Value:
     v = labelled(p=0.3, q=-0.7)
-    pq = v["p"] * v["q"]
-    pq.label = "pq"
-    u = pq + 1
-    u.label = "u"
-    ex = u.exp()
-    ex.label = "ex"
-    L = ex * v["q"]
-    L.label = "L"
-    return L
+    pq = named(v["p"] * v["q"], "pq")
+    u = named(pq + 1, "u")
+    ex = named(u.exp(), "ex")
+    return named(ex * v["q"], "L")
 
 
 EXPRESSIONS = {"neuron": neuron, "used_twice": used_twice, "signs": signs, "exps": exps}

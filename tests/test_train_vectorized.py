@@ -109,8 +109,13 @@ def assert_same_training(compiled: dict[str, Any], eager: dict[str, Any]) -> Non
         assert_close(compiled[key], eager[key], key)
 
 
+def pair(*args: Any, **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same training run compiled and eagerly: (compiled, eager)."""
+    return run(True, *args, **dict(options)), run(False, *args, **dict(options))
+
+
 def both(*args: Any, **options: Any) -> None:
-    assert_same_training(run(True, *args, **dict(options)), run(False, *args, **dict(options)))
+    assert_same_training(*pair(*args, **options))
 
 
 OPTIMIZERS: dict[str, MakeOptimizer] = {
@@ -218,20 +223,7 @@ def test_early_stopping_restores_the_best_weights() -> None:
     X, y = blobs(30, 2, 2, seed=7)
     X_val, y_val = blobs(12, 2, 2, seed=8)
     make = lambda m: optim.SGD(m.parameters(), lr=2.0, momentum=0.9)
-    compiled = run(
-        True,
-        lambda: nn.MLP(2, [8, 1], seed=6),
-        X,
-        y,
-        make,
-        loss="bce",
-        validation=(X_val, y_val),
-        early_stopping=2,
-        epochs=30,
-        batch_size=4,
-    )
-    eager = run(
-        False,
+    compiled, eager = pair(
         lambda: nn.MLP(2, [8, 1], seed=6),
         X,
         y,
@@ -355,8 +347,7 @@ class OwnSGD(optim.SGD):
 def test_an_optimizer_of_ones_own_steps_on_the_values() -> None:
     X, y = blobs(20, 2, 3)
     make = lambda m: OwnSGD(m.parameters(), lr=0.1)
-    compiled = run(True, lambda: nn.MLP(2, [4, 3], seed=13), X, y, make, loss="cross_entropy")
-    eager = run(False, lambda: nn.MLP(2, [4, 3], seed=13), X, y, make, loss="cross_entropy")
+    compiled, eager = pair(lambda: nn.MLP(2, [4, 3], seed=13), X, y, make, loss="cross_entropy")
     assert compiled["history"].program_source is None  # not in arrays
     assert_close(compiled["history"].loss, eager["history"].loss)
     assert_close(compiled["weights"], eager["weights"])

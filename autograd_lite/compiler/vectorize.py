@@ -40,7 +40,6 @@ gradient (summed over the batch) goes out the same way.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 import math
@@ -50,7 +49,7 @@ from typing import Any
 
 from ..engine import Value, topological_order
 from ..functional import inside_transform
-from ..grad_mode import TraceError, tracing
+from ..grad_mode import TraceError, gc_paused, tracing
 from ..losses import OBJECTIVES, Objective
 from ..ops import ADD, DIV, MUL, RELU, SUB
 from .arrays import array_form, numpy
@@ -682,14 +681,12 @@ class _Program:
             if item.kind in ("input", "target"):
                 self.texts[item.index] = item.name
                 continue
-            if item.kind == "dot":
-                self.forward_dot(item)
-            elif item.kind == "max":
-                self.forward_max(item)
-            elif item.kind == "sum":
-                self.forward_sum(item)
-            else:
-                self.forward_op(item)
+            self.emit_item("forward", item)
+
+    def emit_item(self, direction: str, item: _Item) -> None:
+        """Emit ``item``'s ``direction`` ("forward" or "backward") code by its kind's method."""
+        kind = item.kind if item.kind in ("dot", "max", "sum") else "op"
+        getattr(self, f"{direction}_{kind}")(item)
 
     def layer(self, item: _Item) -> str:
         indices = [i for row in item.operands["W"] for i in row]
@@ -763,16 +760,21 @@ class _Program:
                 return None
         return other
 
+    def read_named(self, atoms: list[Atom], group: bool) -> tuple[str, str]:
+        """:meth:`read`, with a "mixed" read first bound to a fresh name ``u<n>``."""
+        text, kind = self.read(atoms, group)
+        if kind == "mixed":
+            name = self.numbered("u")
+            self.lines.append(f"    {name} = {text}")
+            text = name
+        return text, kind
+
     def forward_op(self, item: _Item) -> None:
         group = item.width is not None
         reads = []
         source = None
         for atoms in item.operands["args"]:
-            text, kind = self.read(atoms, group)
-            if kind == "mixed":
-                name = self.numbered("u")
-                self.lines.append(f"    {name} = {text}")
-                text = name
+            text, kind = self.read_named(atoms, group)
             reads.append((text, kind, atoms))
             if atoms[0][0] in ("g", "s") and atoms[0][1].index in self.fused:
                 source = atoms[0][1]
@@ -849,11 +851,7 @@ class _Program:
                 reads.append(("term", text, kind, atoms))
         else:
             for atoms in item.operands["terms"]:
-                text, kind = self.read(atoms, True)
-                if kind == "mixed":
-                    name = self.numbered("u")
-                    self.lines.append(f"    {name} = {text}")
-                    text = name
+                text, kind = self.read_named(atoms, True)
                 parts.append(text)
                 reads.append(("term", text, kind, atoms))
         item.operands["reads"] = reads
@@ -895,14 +893,7 @@ class _Program:
         for item in reversed(b.items):
             if item.index not in self.adjoint or item.kind in ("input", "target"):
                 continue
-            if item.kind == "dot":
-                self.backward_dot(item)
-            elif item.kind == "max":
-                self.backward_max(item)
-            elif item.kind == "sum":
-                self.backward_sum(item)
-            else:
-                self.backward_op(item)
+            self.emit_item("backward", item)
         return self.back
 
     def accumulate(
@@ -1329,54 +1320,36 @@ def _build_program(
     np = numpy()
     if np is None:
         return None
-    collecting = gc.isenabled()
-    gc.disable()  # the graph is acyclic and freed by reference counting: no cycles to find
-    try:
-        return _grouped(np, run, params, row, target, gradient, namer)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _grouped(
-    np: Any,
-    run: Callable[[list[Value], Value | None], Traced],
-    params: Sequence[Value],
-    row: Sequence[float],
-    target: float | None,
-    gradient: bool,
-    namer: Namer,
-) -> VectorProgram | None:
-    """The work of :func:`_build`: trace ``run``, group its graph and write the program."""
-    inputs = [Value(float(v), label=f"x_{j}") for j, v in enumerate(row)]
-    target_value = None if target is None else Value(float(target), label="t")
-    with tracing("vectorize"), inside_transform():
-        losses, outputs, classes = run(inputs, target_value)
-    if classes is not None:
-        target_value = None
-    builder = _Builder(np, params, inputs, target_value, losses, outputs, namer)
-    builder.analyse()
-    builder.schedule()
-    if builder.grouped == 0 and builder.dots == 0:
-        return None
-    program = _Program(builder, classes, gradient and bool(losses))
-    program.forward()
-    forward_lines = list(program.lines)
-    loss_atoms = [builder.atom(v) for v in losses]
-    out_atoms = [builder.atom(v) for v in outputs]
-    ending = [*_loss_lines(program, loss_atoms, classes), _out_line(program, out_atoms)]
-    back = program.backward() if program.gradient else []
-    source, forward_source = _sources(program, classes, forward_lines, ending, back)
-    stats = {
-        "nodes": len(builder.order),
-        "lines": len(forward_lines) + len(back),
-        "groups": builder.grouped,
-        "products": builder.dots,
-    }
-    return VectorProgram(
-        source, forward_source, _namespace(np, program), classes, len(out_atoms), len(params),
-        len(row), stats, program.gradient,
-    )  # fmt: skip
+    with gc_paused():  # the graph is acyclic and freed by reference counting: no cycles to find
+        inputs = [Value(float(v), label=f"x_{j}") for j, v in enumerate(row)]
+        target_value = None if target is None else Value(float(target), label="t")
+        with tracing("vectorize"), inside_transform():
+            losses, outputs, classes = run(inputs, target_value)
+        if classes is not None:
+            target_value = None
+        builder = _Builder(np, params, inputs, target_value, losses, outputs, namer)
+        builder.analyse()
+        builder.schedule()
+        if builder.grouped == 0 and builder.dots == 0:
+            return None
+        program = _Program(builder, classes, gradient and bool(losses))
+        program.forward()
+        forward_lines = list(program.lines)
+        loss_atoms = [builder.atom(v) for v in losses]
+        out_atoms = [builder.atom(v) for v in outputs]
+        ending = [*_loss_lines(program, loss_atoms, classes), _out_line(program, out_atoms)]
+        back = program.backward() if program.gradient else []
+        source, forward_source = _sources(program, classes, forward_lines, ending, back)
+        stats = {
+            "nodes": len(builder.order),
+            "lines": len(forward_lines) + len(back),
+            "groups": builder.grouped,
+            "products": builder.dots,
+        }
+        return VectorProgram(
+            source, forward_source, _namespace(np, program), classes, len(out_atoms), len(params),
+            len(row), stats, program.gradient,
+        )  # fmt: skip
 
 
 def _loss_lines(
