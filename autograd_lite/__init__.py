@@ -8,7 +8,7 @@
 0.005364
 """
 
-from . import data, losses, nn, optim, teach
+from . import collector, data, losses, nn, optim, teach
 from ._version import __version__
 from .compiler import Compiled, TraceError, compile
 from .engine import Value, apply, gradients, topological_order
@@ -38,6 +38,7 @@ __all__ = [
     "apply",
     "backward_steps",
     "chain_rule",
+    "collector",
     "compile",
     "data",
     "draw_dot",

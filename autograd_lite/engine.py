@@ -103,8 +103,8 @@ class Value:
     """
 
     __slots__ = (
-        "_a", "_b", "_da", "_db", "_grad_value", "_op", "_stamp", "data", "grad", "label",
-        "requires_grad",
+        "__weakref__", "_a", "_b", "_da", "_db", "_grad_value", "_op", "_stamp", "data", "grad",
+        "label", "requires_grad",
     )  # fmt: skip
 
     data: float

@@ -175,7 +175,7 @@ LAYERS = [
     {"ops", "grad_mode", "data", "_files", "_version", "_progress"},  # stdlib only
     {"_gif"},  # Pillow, imported when called
     {"engine"},
-    {"functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
+    {"collector", "functional", "gradient_check", "losses", "nn", "optim", "steps", "testing"},
     {"teach"},  # the classroom: grading on top of steps
     {"lr_scheduler"},  # deprecated: the old path of optim.lr_scheduler, for one release
     {"compiler"},

@@ -1,0 +1,194 @@
+"""The collector policy: full collections skip a large live graph, and get it back once it is
+freed (autograd_lite.collector)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from autograd_lite import Value, collector
+
+
+@pytest.fixture(autouse=True)
+def policy() -> Iterator[None]:
+    """Each test starts and ends with the collector on, nothing frozen and the default policy."""
+    was_enabled = gc.isenabled()
+    gc.enable()
+    previous = collector.freeze_large_graphs(None)  # hands back anything frozen before
+    assert gc.get_freeze_count() == 0, "the tests assume no one else froze objects"
+    yield
+    collector.freeze_large_graphs(None)
+    gc.unfreeze()
+    collector.freeze_large_graphs(previous)
+    (gc.enable if was_enabled else gc.disable)()
+
+
+def chain(steps: int, h: Value | None = None) -> Value:
+    """x -> tanh(x*w + b), ``steps`` times (from ``h``, if given): 3 interior nodes a step; its
+    result is the newest object the collector tracks, so a ``gc.collect()`` right after it
+    finds it young."""
+    w, b, h = Value(0.5), Value(0.1), Value(0.3) if h is None else h
+    for _ in range(steps):
+        h = (h * w + b).tanh()
+    return h
+
+
+def full_collection_after(node: Value) -> None:
+    """A full collection that finds ``node`` among the youngest objects: the policy counts the
+    nodes made since the previous full collection from its stamp."""
+    assert node in gc.get_objects(generation=0)
+    gc.collect()
+
+
+def baseline() -> None:
+    """A full collection that sees a fresh node, so the next one counts from here."""
+    full_collection_after(Value(1.0) * 2.0)
+
+
+def test_a_large_graph_is_frozen_while_alive_and_handed_back_after() -> None:
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)  # 3,000 nodes since the baseline
+    full_collection_after(root)
+    frozen = gc.get_freeze_count()
+    assert frozen >= 3_000  # the graph, and whatever else survived the collection
+    root = chain(10, root)  # still growing: 30 nodes more
+    full_collection_after(root)
+    assert gc.get_freeze_count() >= frozen + 30  # frozen again after each full collection
+    root.backward()
+    del root
+    gc.collect()  # the first collection after the graph is freed hands everything back
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_graph_below_the_threshold_is_not_frozen() -> None:
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(990)  # 2,970 nodes
+    full_collection_after(root)
+    assert gc.get_freeze_count() == 0
+
+
+def test_turned_off_it_freezes_nothing_and_hands_back_what_it_froze() -> None:
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)  # policy off (the fixture)
+    assert gc.get_freeze_count() == 0
+    assert collector.freeze_large_graphs(1_000) is None
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)
+    assert gc.get_freeze_count() > 0
+    assert collector.freeze_large_graphs(None) == 1_000
+    assert gc.get_freeze_count() == 0  # at once, while the graph is still alive
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+
+
+def test_someone_elses_freeze_is_left_alone() -> None:
+    collector.freeze_large_graphs(3_000)
+    gc.freeze()  # as a pre-fork server does
+    theirs = gc.get_freeze_count()
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)
+    assert gc.get_freeze_count() < theirs + 3_000  # the graph was not frozen
+    del root
+    gc.collect()
+    gc.collect()
+    assert gc.get_freeze_count() > theirs // 2  # theirs stays frozen (less what has died)
+
+
+def test_a_graph_that_stopped_growing_is_handed_back_while_alive() -> None:
+    """A graph kept (in a notebook, say) while no node is made: full collections see it again,
+    so what dies meanwhile in cycles is not kept frozen for as long as the graph lives."""
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)
+    assert gc.get_freeze_count() > 0
+    gc.collect()  # no node made since the last full collection
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gc.get_freeze_count() == 0  # not frozen again until a large graph grows anew
+    root = chain(1_000, root)
+    full_collection_after(root)
+    assert gc.get_freeze_count() > 0
+
+
+class Cycle:
+    """An object in a reference cycle: only the cyclic collector can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_cyclic_garbage_made_while_a_graph_is_frozen_is_still_collected() -> None:
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)
+    assert gc.get_freeze_count() > 0
+    cycle = Cycle()
+    alive = weakref.ref(cycle)
+    del cycle
+    root = chain(10, root)
+    full_collection_after(root)
+    assert alive() is None
+    assert gc.get_freeze_count() > 0  # the graph is still alive, and still skipped
+
+
+def test_a_cycle_alive_at_the_freeze_is_collected_once_the_graph_is_freed() -> None:
+    collector.freeze_large_graphs(3_000)
+    cycle = Cycle()
+    alive = weakref.ref(cycle)
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)  # the cycle is alive: frozen with the graph
+    del cycle
+    root = chain(10, root)
+    full_collection_after(root)
+    assert alive() is not None  # frozen: the full collection skipped it
+    del root
+    gc.collect()  # hands back at its start, then walks what it got back
+    assert alive() is None
+
+
+def test_building_a_large_chain_in_ones_own_loop_freezes_it_by_default() -> None:
+    """With the collector's own thresholds, a chain several times the heap crosses full
+    collections as it is built; the first of them freezes it, and gradients are unchanged."""
+    collector.freeze_large_graphs(collector.DEFAULT_MIN_NODES)
+    steps = max(200_000, len(gc.get_objects()))  # nodes ≥ 3× the heap: full collections run
+    frozen_while_building = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            frozen_while_building.append(collector._Policy.graph is not None)
+
+    gc.callbacks.append(watch)
+    try:
+        root = chain(steps)
+    finally:
+        gc.callbacks.remove(watch)
+    assert any(frozen_while_building)
+    assert gc.get_freeze_count() > 0
+    root.backward()
+    frozen_gradient = root._a._b.grad  # type: ignore[union-attr]  # ∂root/∂b, b the leaf
+    del root
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+
+    collector.freeze_large_graphs(None)
+    root = chain(steps)
+    root.backward()
+    assert root._a._b.grad == frozen_gradient  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "100"])
+def test_a_bad_threshold_is_refused_and_changes_nothing(bad: object) -> None:
+    with pytest.raises(ValueError, match="min_nodes must be a positive int or None"):
+        collector.freeze_large_graphs(bad)  # type: ignore[arg-type]
+    assert collector.freeze_large_graphs(None) is None  # still what the fixture set
