@@ -4,8 +4,11 @@ freed (autograd_lite.collector)."""
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 import weakref
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
@@ -192,3 +195,156 @@ def test_a_bad_threshold_is_refused_and_changes_nothing(bad: object) -> None:
     with pytest.raises(ValueError, match="min_nodes must be a positive int or None"):
         collector.freeze_large_graphs(bad)  # type: ignore[arg-type]
     assert collector.freeze_large_graphs(None) is None  # still what the fixture set
+
+
+@pytest.fixture
+def unraisable(monkeypatch: pytest.MonkeyPatch) -> list[BaseException | None]:
+    """What the collector's callbacks raised: an exception in one is only printed."""
+    caught: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: caught.append(report.exc_value))
+    return caught
+
+
+class Proxy:
+    """A lazy proxy whose ``__class__`` asks an object it does not have yet."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("working outside of a context")
+
+
+class OddStamp(Value):
+    """A Value subclass that shadows the stamp with an attribute of its own."""
+
+    _stamp = "odd"  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Value.__new__(Value),  # a node another thread has allocated, not yet stamped
+        lambda: OddStamp.__new__(OddStamp),
+        Proxy,
+        lambda: mock.Mock(spec=Value),  # isinstance(mock, Value) is True
+    ],
+    ids=["half-made", "odd-stamp", "raising-proxy", "mock"],
+)
+def test_the_callback_never_raises_whatever_the_young_objects_are(
+    make: object, unraisable: list[BaseException | None]
+) -> None:
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)
+    odd = make()  # type: ignore[operator]
+    assert odd in gc.get_objects(generation=0)
+    gc.collect()
+    assert unraisable == []
+    assert gc.get_freeze_count() >= 3_000  # the graph next to it is still seen and frozen
+    del root, odd
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+
+
+class TurnsThePolicyOff:
+    """Cyclic garbage whose finalizer turns the policy off: it runs inside a collection,
+    between its start and its end, as another thread's call may."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        collector.freeze_large_graphs(None)
+
+
+def test_turning_the_policy_off_while_a_collection_runs_leaves_nothing_frozen() -> None:
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)
+    TurnsThePolicyOff()
+    full_collection_after(root)  # starts: large; meanwhile turned off; ends
+    assert collector.freeze_large_graphs(None) is None
+    assert gc.get_freeze_count() == 0  # nothing is left that no one would hand back
+    del root
+
+
+def test_nodes_made_while_the_policy_was_off_are_not_counted_once_it_is_on() -> None:
+    baseline()  # policy off (the fixture)
+    root = chain(1_000)  # 3,000 nodes, while off
+    full_collection_after(root)
+    collector.freeze_large_graphs(3_000)
+    root = chain(10, root)  # 30 nodes since the previous full collection
+    full_collection_after(root)
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("then", ["graph freed", "stopped growing", "still growing", "turned off"])
+def test_someone_elses_freeze_made_while_a_graph_is_frozen_is_left_alone(then: str) -> None:
+    """Their ``gc.freeze()`` took in everything the policy froze: the policy stands aside and
+    leaves it all frozen, as their call alone would have."""
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)  # the policy freezes the graph
+    cycle = Cycle()
+    alive = weakref.ref(cycle)
+    gc.freeze()  # theirs (the cycle with it), as a server does before it forks
+    del cycle
+    if then == "graph freed":
+        del root
+    elif then == "still growing":
+        root = chain(10, root)
+        full_collection_after(root)
+    elif then == "turned off":
+        collector.freeze_large_graphs(None)
+    gc.collect()
+    gc.collect()
+    assert alive() is not None  # full collections still skip what they froze
+    assert gc.get_freeze_count() > 0
+    assert collector._Policy.graph is None  # the policy stood aside
+
+
+def test_graphs_built_in_threads_while_the_policy_is_switched_on_and_off(
+    unraisable: list[BaseException | None],
+) -> None:
+    """Threads build chains while another turns the policy off and on and full collections
+    run often: no callback raises, gradients are the policy-off ones, and nothing stays
+    frozen once the graphs are gone."""
+    steps = 3_000
+    expected = chain(steps)
+    expected.backward()
+    collector.freeze_large_graphs(1_000)
+    gradients: list[float] = []
+    done = threading.Event()
+
+    def build() -> None:
+        for _ in range(3):
+            root = chain(steps)
+            root.backward()
+            gradients.append(root._a._b.grad)  # type: ignore[union-attr]
+
+    def switch() -> None:
+        while not done.is_set():
+            collector.freeze_large_graphs(None)
+            collector.freeze_large_graphs(1_000)
+            gc.collect()
+
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    gc.set_threshold(100, 2, 2)  # full collections every few thousand objects
+    sys.setswitchinterval(1e-5)
+    try:
+        builders = [threading.Thread(target=build) for _ in range(2)]
+        switcher = threading.Thread(target=switch)
+        for thread in [*builders, switcher]:
+            thread.start()
+        for thread in builders:
+            thread.join()
+        done.set()
+        switcher.join()
+    finally:
+        gc.set_threshold(*thresholds)
+        sys.setswitchinterval(interval)
+    assert unraisable == []
+    assert gradients == [expected._a._b.grad] * 6  # type: ignore[union-attr]
+    gc.collect()
+    gc.collect()
+    assert gc.get_freeze_count() == 0
