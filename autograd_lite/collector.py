@@ -43,6 +43,7 @@ from __future__ import annotations
 import gc
 import itertools
 import operator
+import os
 import threading
 import weakref
 from typing import ClassVar
@@ -172,4 +173,11 @@ def _hand_back() -> None:
             gc.unfreeze()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child runs only the forking thread: a lock another thread held stays held."""
+    _Policy.lock = threading.RLock()
+
+
 gc.callbacks.append(_on_collection)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

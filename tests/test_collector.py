@@ -4,8 +4,11 @@ freed (autograd_lite.collector)."""
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import Iterator
 from unittest import mock
@@ -348,3 +351,60 @@ def test_graphs_built_in_threads_while_the_policy_is_switched_on_and_off(
     gc.collect()
     gc.collect()
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_process_forked_while_another_thread_holds_the_policy_can_still_collect() -> None:
+    """The child has only the forking thread: a lock held by another one would stay held,
+    and the child's first collection would wait for it forever."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with collector._Policy.lock:
+            held.set()
+            release.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+            pid = os.fork()
+        if pid == 0:  # the child: report, never return into pytest
+            free = collector._Policy.lock.acquire(blocking=False)
+            os._exit(0 if free else 1)
+    finally:
+        release.set()
+        thread.join()
+    assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_a_million_node_chain_in_development_mode_prints_nothing_and_leaves_nothing_frozen() -> (
+    None
+):
+    """With the default settings, in a fresh interpreter that turns every warning into an
+    error: the chain is frozen while it is built, and handed back once it is freed."""
+    script = """
+import gc, weakref
+from autograd_lite import Value
+w, b, h = Value(0.5), Value(0.1), Value(0.3)
+for _ in range(333_334):
+    h = (h * w + b).tanh()
+assert gc.get_freeze_count() > 0
+h.backward()
+freed = weakref.ref(h)
+del h
+assert freed() is None
+gc.collect()
+assert gc.get_freeze_count() == 0
+print(b.grad)
+"""
+    run = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    assert float(run.stdout) > 0
