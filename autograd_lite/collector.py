@@ -16,21 +16,21 @@ The policy, installed when ``autograd_lite`` is imported:
 2. When that is at least ``min_nodes`` (100,000 unless :func:`freeze_large_graphs` says
    otherwise), the graph is *large*: after the collection, every object that survived it
    is moved to the collector's permanent generation (``gc.freeze()``), and again after
-   every later full collection while that graph is alive and nodes are still being made.
+   every later full collection while the graph is alive and nodes are still being made.
    Reference counting still frees frozen objects, and the young generations are collected
    as before, so new cyclic garbage is still found.
-3. The newest node at step 2 is held weakly. At the first collection after it is freed (the
-   user let go of the graph), or at a full collection that finds no node made since the
-   previous one (the graph has stopped growing), everything frozen is handed back
-   (``gc.unfreeze()``) and full collections see it again. Only cycles that were alive at a
-   freeze and died meanwhile wait until then.
+3. At each freeze the newest node is held weakly, in place of the one held before. At the
+   first collection after it is freed (the user let go of the graph), or at a full
+   collection that finds no node made since the previous one (the graph has stopped
+   growing), everything frozen is handed back (``gc.unfreeze()``) and full collections see
+   it again. Only cycles that were alive at a freeze and died meanwhile wait until then.
 
 The policy stands aside when it finds objects frozen by someone else (a pre-fork server's
 ``gc.freeze()``): found before its first freeze, it freezes nothing; made after one of its
 freezes, their call took in all the policy had frozen, which it then leaves frozen, as their
-call alone would have. Inside the library's own loops
-(``fit``'s eager batches, ``backward(create_graph=True)``) :class:`~autograd_lite.grad_mode.
-gc_paused` holds the collector off altogether.
+call alone would have. Inside the library's own loops (``fit``'s eager batches,
+``backward(create_graph=True)``) :class:`~autograd_lite.grad_mode.gc_paused` holds the
+collector off altogether.
 
 >>> import gc
 >>> previous = freeze_large_graphs(None)  # off: full collections walk every graph
@@ -112,8 +112,8 @@ def _on_collection(phase: str, info: dict[str, int]) -> None:
 
 
 def _large_graph_growing(min_nodes: int | None) -> bool:
-    """Whether a large graph is alive and growing: the first time one is seen, hold its newest
-    node; once none is made between two full collections, hand back what was frozen."""
+    """Whether a large graph is alive and growing: if so, hold its newest node; once none is
+    made between two full collections, hand back what was frozen."""
     newest, stamp = _newest_node()
     made = 0
     if newest is not None:
@@ -123,13 +123,13 @@ def _large_graph_growing(min_nodes: int | None) -> bool:
     if _Policy.graph is None:
         if made < min_nodes or gc.get_freeze_count():  # small, or someone else's freeze
             return False
-        _Policy.graph = weakref.ref(newest)  # type: ignore[arg-type]  # made > 0: a node
     elif not made:
         _hand_back()
         return False
     elif _frozen_by_someone_else():
         _Policy.graph = None  # their freeze took in ours: leave it all to them
         return False
+    _Policy.graph = weakref.ref(newest)  # type: ignore[arg-type]  # made > 0: a node
     return True
 
 

@@ -408,3 +408,29 @@ print(b.grad)
     )
     assert (run.returncode, run.stderr) == (0, "")
     assert float(run.stdout) > 0
+
+
+class Holder:
+    """An object in a reference cycle that holds a graph: only the cyclic collector frees it,
+    and the graph with it."""
+
+    def __init__(self, graph: Value) -> None:
+        self.me = self
+        self.graph = graph
+
+
+def test_a_graph_held_by_a_dead_cycle_is_freed_while_newer_graphs_are_built() -> None:
+    """A graph dropped inside a cycle (a trainer object replaced in a notebook) is freed at a
+    full collection once the next graphs have replaced it, as without the policy, even
+    though the program keeps making nodes."""
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    holder = Holder(chain(1_000))
+    full_collection_after(holder.graph)  # frozen, the cycle with it
+    alive = weakref.ref(holder.graph)
+    del holder  # cyclic garbage now, frozen
+    for _ in range(3):  # the user's next graphs, each one replacing the last
+        root = chain(1_000)
+        full_collection_after(root)
+    assert alive() is None
+    del root
