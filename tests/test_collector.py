@@ -434,3 +434,30 @@ def test_a_graph_held_by_a_dead_cycle_is_freed_while_newer_graphs_are_built() ->
         full_collection_after(root)
     assert alive() is None
     del root
+
+
+def test_collections_started_inside_the_setter_leave_it_consistent() -> None:
+    """Handing back allocates, so collections may start, and call back, inside
+    ``freeze_large_graphs`` in the thread that holds the policy's lock."""
+    collector.freeze_large_graphs(3_000)
+    baseline()
+    root = chain(1_000)
+    full_collection_after(root)
+    assert gc.get_freeze_count() > 0
+    started: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(count)
+    gc.set_threshold(1, 1, 1)  # a collection at every allocation
+    try:
+        assert collector.freeze_large_graphs(None) == 3_000
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(count)
+    assert started  # collections ran inside
+    assert gc.get_freeze_count() == 0
+    assert collector._Policy.graph is None
