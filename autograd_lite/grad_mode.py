@@ -21,9 +21,11 @@ False
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import ContextDecorator, contextmanager
+from typing import ClassVar
 
 __all__ = [
     "TraceError", "enable_grad", "gc_paused", "is_grad_enabled", "no_grad", "refuse_while_tracing",
@@ -167,7 +169,9 @@ class gc_paused:  # noqa: N801 - lower case: used like a function, ``with gc_pau
     quarter: building a graph of n nodes costs about 5n node visits, each slower as the heap
     outgrows the caches. The collector is disabled while any such block is open, in any
     thread, and enabled again, if it was on before the first block, when the last one ends
-    (on an exception too). Cycles made meanwhile are found by the next collection.
+    (on an exception too). Cycles made meanwhile are found by the next collection. A process
+    forked meanwhile keeps only the forking thread's blocks open: the other threads are not
+    in the child, and their blocks would never end.
 
     >>> import gc
     >>> with gc_paused():
@@ -177,20 +181,38 @@ class gc_paused:  # noqa: N801 - lower case: used like a function, ``with gc_pau
 
     __slots__ = ()
     _lock = threading.Lock()
-    _depth = 0  # blocks open, in every thread
+    _depth: ClassVar[dict[int, int]] = {}  # blocks open, per thread (by ident)
     _was_enabled = False  # the collector's state when the first of them began
 
     def __enter__(self) -> None:
-        cls = gc_paused
+        cls, thread = gc_paused, threading.get_ident()
         with cls._lock:
-            if cls._depth == 0:
+            if not cls._depth:
                 cls._was_enabled = gc.isenabled()
                 gc.disable()
-            cls._depth += 1
+            cls._depth[thread] = cls._depth.get(thread, 0) + 1
 
     def __exit__(self, *exc_info: object) -> None:
-        cls = gc_paused
+        cls, thread = gc_paused, threading.get_ident()
         with cls._lock:
-            cls._depth -= 1
-            if cls._depth == 0 and cls._was_enabled:
-                gc.enable()
+            cls._depth[thread] -= 1
+            if not cls._depth[thread]:
+                del cls._depth[thread]
+                cls._end_if_last()
+
+    @classmethod
+    def _end_if_last(cls) -> None:
+        if not cls._depth and cls._was_enabled:
+            gc.enable()
+
+    @classmethod
+    def _after_fork_in_child(cls) -> None:
+        """Only the forking thread runs in a child: its blocks stay open, the others' end."""
+        cls._lock = threading.Lock()
+        thread = threading.get_ident()
+        cls._depth = {thread: cls._depth[thread]} if thread in cls._depth else {}
+        cls._end_if_last()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=gc_paused._after_fork_in_child)

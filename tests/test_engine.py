@@ -4,10 +4,14 @@ and the value)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
+import os
+import signal
 import sys
 import threading
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -368,6 +372,45 @@ def test_gc_pause_across_threads_ends_with_the_last_block() -> None:
     assert not gc.isenabled()  # the worker's block is still open
     release.set()
     thread.join(timeout=10)
+    assert gc.isenabled()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+@pytest.mark.parametrize("forker_inside", [False, True])
+def test_a_child_forked_during_another_threads_pause_collects_again(forker_inside: bool) -> None:
+    """A child keeps only the forking thread: another thread's open block (and a lock it
+    held) would otherwise keep the child's collector off for good."""
+    from autograd_lite.grad_mode import gc_paused
+
+    inside, release = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        with gc_paused(), gc_paused._lock:  # held at the fork too
+            inside.set()
+            release.wait(timeout=10)
+
+    assert gc.isenabled()
+    thread = threading.Thread(target=worker)
+    with contextlib.ExitStack() as forker_blocks:
+        if forker_inside:
+            forker_blocks.enter_context(gc_paused())
+        thread.start()
+        try:
+            assert inside.wait(timeout=10)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+                pid = os.fork()
+            if pid == 0:  # the child: report through the exit code, never return into pytest
+                signal.alarm(10)  # a lock that stays held kills it, rather than hang the test
+                before = gc.isenabled()
+                with gc_paused():  # the lock is free
+                    pass
+                after = gc.isenabled()
+                os._exit(0 if (before, after) == (not forker_inside,) * 2 else 1)
+        finally:
+            release.set()
+            thread.join(timeout=10)
+    assert os.waitpid(pid, 0)[1] == 0
     assert gc.isenabled()
 
 
