@@ -202,6 +202,7 @@ class gc_paused:  # noqa: N801 - lower case: used like a function, ``with gc_pau
 
     @classmethod
     def _end_if_last(cls) -> None:
+        """Turn the collector back on when no block is open, if it was on before them."""
         if not cls._depth and cls._was_enabled:
             gc.enable()
 
